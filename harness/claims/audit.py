@@ -1,0 +1,131 @@
+"""The citation audit: does the paper print what the claim says it prints, where it says?
+
+Runs before any measurement; its outcome is the artifact's PRE verdict. A claim whose
+citation does not hold is never reported reproduced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from harness.claims.papers import METRIC_LABELS, UNIT_SCALE, Paper, Value
+from harness.claims.records import Claim
+
+VERIFIED = "citation_verified"
+MISMATCH = "citation_mismatch"
+UNCHECKED = "citation_unchecked"
+
+# Words a citation may append to a column name to say which value of the cell it means.
+_METRIC_WORDS = {"f1": "f1", "em": "exact_match", "acc": "accuracy", "accuracy": "accuracy",
+                 "mcc": "matthews_corrcoef", "params": "parameter_count", "parameters": "parameter_count"}
+
+
+@dataclass
+class Audit:
+    status: str
+    findings: list[str] = field(default_factory=list)
+    found: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "findings": list(self.findings), "found": dict(self.found)}
+
+
+def _label(value: Value) -> str:
+    return METRIC_LABELS.get(value.metric, value.metric)
+
+
+def _split_column(name: str) -> tuple[str, str | None]:
+    """'MRPC F1' -> ('MRPC', 'f1'); 'SQuAD1.1' -> ('SQuAD1.1', None)."""
+    words = re.split(r"[\s_]+", name.strip())
+    if len(words) > 1 and words[-1].lower() in _METRIC_WORDS:
+        return " ".join(words[:-1]), _METRIC_WORDS[words[-1].lower()]
+    return name, None
+
+
+def _same_printed(claim: Claim, value: Value) -> bool:
+    """Equal at the cell's printed precision, on the natural scale."""
+    if value.decimal is None:
+        return False
+    claimed = Decimal(str(claim.reported["value"])) * Decimal(str(claim.scale))
+    cell_scale = Decimal(str(UNIT_SCALE[value.unit]))
+    in_cell_units = (claimed / cell_scale).quantize(Decimal(1).scaleb(value.decimal.as_tuple().exponent))
+    return in_cell_units == value.decimal
+
+
+def _where_else(paper: Paper, claim: Claim) -> list[str]:
+    """Every place in the paper's tables that prints the claimed value."""
+    hits = []
+    for table in paper.tables.values():
+        for row, col, value in table.cells():
+            if _same_printed(claim, value):
+                hits.append(f"{table.id} (p{table.page}), row {row} under {col.name} ({_label(value)})")
+    return hits
+
+
+def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
+    """Check a claim's citation against the paper record; see module doc."""
+    cit = claim.citation
+    if cit.get("source") != "paper":
+        return Audit(UNCHECKED, [f"source is {cit.get('source')}: not a paper table, nothing to audit"])
+    paper = papers.get(cit["paper"])
+    if paper is None:
+        return Audit(UNCHECKED, [f"no paper record for arXiv {cit['paper']} in claims/papers"])
+    findings: list[str] = []
+    if cit.get("version") and cit["version"] != paper.version:
+        findings.append(f"citation names v{cit['version']}, the paper record is v{paper.version}")
+    shown = f"{claim.reported['value']}"
+    table = paper.table(cit["table"])
+    if table is None:
+        findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no {cit['table']} on record "
+                        f"(tables: {', '.join(paper.tables)})")
+        return _mismatch(findings, paper, claim, shown)
+    found = {"table": table.id, "page": table.page}
+    if cit["page"] != table.page:
+        findings.append(f"{table.id} is on page {table.page}, the citation says page {cit['page']}")
+    row = table.row(cit["row"])
+    col_name, metric_word = _split_column(cit["column"])
+    column = table.column(cit["column"]) or table.column(col_name)
+    if column is not None and table.column(cit["column"]) is not None:
+        metric_word = None
+    if row is None:
+        findings.append(f"{table.id} has no row {cit['row']!r} (rows: {', '.join(table.rows)})")
+    else:
+        found["row"] = row
+    if column is None:
+        findings.append(f"{table.id} has no {col_name} column (columns: {', '.join(c.name for c in table.columns)})")
+    else:
+        found["column"] = column.name
+    if row is None or column is None:
+        return _mismatch(findings, paper, claim, shown, found)
+    values = table.rows[row].get(column.name, ())
+    wanted = metric_word or claim.metric
+    if metric_word and metric_word != claim.metric:
+        findings.append(f"the citation's column says {metric_word}, the claim's metric is {claim.metric}")
+    match = [v for v in values if v.metric == wanted]
+    if not values:
+        findings.append(f"{table.id}, row {row}, column {column.name} is empty")
+        return _mismatch(findings, paper, claim, shown, found)
+    if not match:
+        findings.append(f"{table.id}'s {column.name} column reports {', '.join(column.metrics)}, "
+                        f"not {wanted}")
+        return _mismatch(findings, paper, claim, shown, found)
+    cell = match[0]
+    found.update(printed=cell.printed, metric=cell.metric, unit=cell.unit)
+    if not _same_printed(claim, cell):
+        findings.append(f"{table.id}, row {row}, {column.name} ({_label(cell)}) prints {cell.printed}, "
+                        f"the claim reports {shown}")
+    if any(f for f in findings if not f.startswith("citation names v")):
+        return _mismatch(findings, paper, claim, shown, found)
+    findings.append(f"{table.id} (p{table.page}), row {row}, {column.name} ({_label(cell)}) prints {cell.printed}")
+    return Audit(VERIFIED, findings, found)
+
+
+def _mismatch(findings, paper, claim, shown, found=None) -> Audit:
+    hits = _where_else(paper, claim)
+    if hits:
+        findings.append(f"{shown} appears in " + "; ".join(hits))
+    else:
+        findings.append(f"{shown} appears in no table of the paper record")
+    return Audit(MISMATCH, findings, dict(found or {}, value_appears_in=hits))

@@ -1,0 +1,90 @@
+"""Turn a verdict in the reference JSON layout into a claim record, so that another system's
+verdicts are re-checked by ours (citation audit first, then the measurement)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from harness.errors import ClaimFileError
+
+# What a GLUE column name implies about the dataset (data, not behaviour).
+GLUE_TASKS = {
+    "mrpc": {"config": "mrpc", "text_fields": ["sentence1", "sentence2"], "positive_label": "equivalent"},
+    "rte": {"config": "rte", "text_fields": ["sentence1", "sentence2"], "positive_label": "entailment"},
+    "qqp": {"config": "qqp", "text_fields": ["question1", "question2"], "positive_label": "duplicate"},
+    "sst-2": {"config": "sst2", "text_fields": ["sentence"], "positive_label": "positive"},
+    "cola": {"config": "cola", "text_fields": ["sentence"], "positive_label": "acceptable"},
+}
+_HUB_ID = re.compile(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)`")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int | str = 100,
+                     max_length: int = 128, tolerance: float = 1.0, checkpoint: str | None = None,
+                     split: str = "validation") -> dict:
+    """A claim record (dict) from a reference-format verdict; raises ClaimFileError naming the field."""
+    verdict = data.get("verdict") or (data.get("verdicts") or {}).get("post")
+    if not isinstance(verdict, dict):
+        raise ClaimFileError(source, "no verdict object", field="verdict")
+    cit = verdict.get("claim_citation")
+    if not isinstance(cit, dict):
+        raise ClaimFileError(source, "missing", field="verdict.claim_citation")
+    for key in ("paper_arxiv_id", "section", "row", "column", "reported_value", "reported_metric", "pdf_page"):
+        if cit.get(key) in (None, ""):
+            raise ClaimFileError(source, "missing", field=f"verdict.claim_citation.{key}")
+    notes = cit.get("notes") or ""
+    if checkpoint is None:
+        found = _HUB_ID.search(notes)
+        if not found:
+            raise ClaimFileError(source, "names no checkpoint; pass --checkpoint", field="verdict.claim_citation.notes")
+        checkpoint = found.group(1)
+    column_task = cit["column"].split()[0].lower()
+    task = GLUE_TASKS.get(column_task)
+    if task is None:
+        raise ClaimFileError(source, f"cannot tell the dataset from column {cit['column']!r}",
+                             field="verdict.claim_citation.column")
+    value = cit["reported_value"]
+    version = (data.get("latest_version") or {}).get("version") or (data.get("paper") or {}).get("latest_version")
+    claim_id = "/".join([cit["paper_arxiv_id"], _slug(cit["section"]).replace("-", ""), _slug(cit["row"]),
+                         _slug(cit["column"])])
+    citation = {"source": "paper", "paper": str(cit["paper_arxiv_id"]), "table": cit["section"],
+                "row": cit["row"], "column": cit["column"], "page": int(cit["pdf_page"]),
+                "quote": cit.get("quoted_text") or "", "notes": notes,
+                "imported_from": {"file": Path(source).name, "verdict_id": verdict.get("id"),
+                                  "status": verdict.get("status"), "score": verdict.get("score"),
+                                  "confidence": verdict.get("confidence"),
+                                  "agent_version": verdict.get("agent_version"),
+                                  "protocol_match": verdict.get("protocol_match")}}
+    if version:
+        citation["version"] = int(version)
+    return {
+        "id": claim_id,
+        "title": f"imported from {Path(source).name}",
+        "citation": citation,
+        "reported": {"value": str(value), "metric": cit["reported_metric"],
+                     "scale": "percent" if float(value) > 1 else "fraction"},
+        "measure": {
+            "kind": "classification",
+            "dataset": {"repo": "nyu-mll/glue", "config": task["config"], "split": split, "revision": "main",
+                        "text_fields": task["text_fields"], "label_field": "label",
+                        "positive_label": task["positive_label"]},
+            "checkpoint": {"repo": checkpoint, "revision": revision, "origin": "community"},
+            "max_length": max_length,
+            "slice": {"size": slice_size, "seed": 0, "stratified": True},
+        },
+        "tolerance": {"value": tolerance,
+                      "reason": "imported: the source verdict states no tolerance; the harness default applies"},
+    }
+
+
+def import_file(path: Path, **options) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ClaimFileError(path, f"cannot read verdict JSON: {exc}") from None
+    return verdict_to_claim(data, source=str(path), **options)

@@ -1,0 +1,155 @@
+"""Paper records: a paper's tables as data, with every printed cell parsed into values.
+
+A record lives in ``claims/papers/<arxiv id>.yaml``. Cells stay as printed ("89.3/82.3",
+"108M", "4.7x"); parsing keeps the printed digits, because a value's precision is part of
+what the paper claims.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+
+from harness.errors import PaperRecordError
+
+UNIT_SCALE = {"percent": 0.01, "millions": 1e6, "count": 1.0, "ratio": 1.0, "number": 1.0, "bool": 1.0}
+METRIC_LABELS = {"f1": "F1", "exact_match": "EM", "accuracy": "accuracy",
+                 "matthews_corrcoef": "Matthews corr.", "pearson": "Pearson",
+                 "parameter_count": "parameters"}
+_NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)(M|x)?$")
+
+
+def normalise(name: str) -> str:
+    """Compare names loosely: 'ALBERT-base' == 'ALBERT base' == 'albert_base'."""
+    return re.sub(r"[^a-z0-9.()]+", "", name.lower())
+
+
+@dataclass(frozen=True)
+class Value:
+    """One printed number of a cell, with what it measures."""
+
+    printed: str
+    metric: str
+    unit: str
+
+    @property
+    def decimal(self) -> Decimal | None:
+        if self.unit == "bool":
+            return None
+        m = _NUMBER.match(self.printed.strip())
+        return Decimal(m.group(1)) if m else None
+
+    @property
+    def natural(self) -> float | None:
+        """On the metric's natural scale (percent as a fraction, millions as units)."""
+        d = self.decimal
+        return None if d is None else float(d) * UNIT_SCALE[self.unit]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    values: tuple[tuple[str, str], ...]  # (metric, unit) per printed value
+    task: str | None = None
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(m for m, _ in self.values)
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    page: int
+    caption: str
+    columns: tuple[Column, ...]
+    rows: dict[str, dict[str, tuple[Value, ...]]] = field(repr=False)
+
+    def column(self, name: str) -> Column | None:
+        key = normalise(name)
+        return next((c for c in self.columns if normalise(c.name) == key), None)
+
+    def row(self, name: str) -> str | None:
+        key = normalise(name)
+        return next((r for r in self.rows if normalise(r) == key), None)
+
+    def cells(self):
+        """(row, column, value) for every printed value, in print order."""
+        for row, cells in self.rows.items():
+            for col in self.columns:
+                for value in cells.get(col.name, ()):
+                    yield row, col, value
+
+
+@dataclass(frozen=True)
+class Paper:
+    arxiv_id: str
+    version: int
+    title: str
+    source_url: str
+    tables: dict[str, Table]
+    path: str = ""
+
+    def table(self, name: str) -> Table | None:
+        key = normalise(name)
+        return next((t for t in self.tables.values() if normalise(t.id) == key), None)
+
+
+def _need(raw: dict, key: str, path, where: str):
+    if not isinstance(raw, dict) or key not in raw:
+        raise PaperRecordError(path, "missing", record=where, field=key)
+    return raw[key]
+
+
+def load_paper(path: Path) -> Paper:
+    """Parse and check one paper record; errors name the file, table and field."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PaperRecordError(path, f"not valid YAML: {exc}") from None
+    arxiv_id = str(_need(raw, "arxiv_id", path, "paper"))
+    tables = {}
+    for t in _need(raw, "tables", path, "paper"):
+        tid = str(_need(t, "id", path, "paper"))
+        columns = []
+        for c in _need(t, "columns", path, tid):
+            values = tuple((v["metric"], v["unit"]) for v in _need(c, "values", path, tid))
+            for _, unit in values:
+                if unit not in UNIT_SCALE:
+                    raise PaperRecordError(path, f"unknown unit {unit!r}", record=tid, field=f"columns.{c['name']}")
+            columns.append(Column(name=str(c["name"]), values=values, task=c.get("task")))
+        by_name = {c.name: c for c in columns}
+        rows = {}
+        for r in _need(t, "rows", path, tid):
+            rname = str(_need(r, "name", path, tid))
+            parsed = {}
+            for cname, printed in (r.get("cells") or {}).items():
+                col = by_name.get(cname)
+                if col is None:
+                    raise PaperRecordError(path, f"row {rname!r} has a cell for unknown column {cname!r}",
+                                           record=tid, field=f"rows.{rname}.cells")
+                parts = str(printed).split("/")
+                if len(parts) != len(col.values):
+                    raise PaperRecordError(path, f"{printed!r} has {len(parts)} values, column expects {len(col.values)}",
+                                           record=tid, field=f"rows.{rname}.cells.{cname}")
+                parsed[cname] = tuple(Value(p.strip(), m, u) for p, (m, u) in zip(parts, col.values))
+            rows[rname] = parsed
+        tables[tid] = Table(id=tid, page=int(_need(t, "page", path, tid)), caption=str(t.get("caption", "")),
+                            columns=tuple(columns), rows=rows)
+    return Paper(arxiv_id=arxiv_id, version=int(_need(raw, "version", path, "paper")),
+                 title=str(raw.get("title", "")), source_url=str(raw.get("source_url", "")),
+                 tables=tables, path=str(path))
+
+
+def load_papers(claims_root: Path) -> dict[str, Paper]:
+    """Every paper record under ``<claims_root>/papers``, by arXiv id."""
+    folder = Path(claims_root) / "papers"
+    papers = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        paper = load_paper(path)
+        papers[paper.arxiv_id] = paper
+    return papers

@@ -1,0 +1,153 @@
+"""Claim records: YAML files under claims/, validated, merged with file defaults, sorted.
+
+A claim file holds ``claims:`` (a list of records) and optional ``defaults:`` merged into
+each record. Paper records live apart, in ``claims/papers/`` (see ``papers.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness import schemas
+from harness.errors import ClaimFileError
+
+PAPERS_DIR = "papers"
+SCALES = {"percent": 0.01, "fraction": 1.0, "millions": 1e6, "units": 1.0}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One validated claim record and the file it came from."""
+
+    id: str
+    record: dict[str, Any] = field(repr=False)
+    path: str = ""
+
+    @property
+    def citation(self) -> dict:
+        return self.record["citation"]
+
+    @property
+    def reported(self) -> dict:
+        return self.record["reported"]
+
+    @property
+    def measure(self) -> dict:
+        return self.record["measure"]
+
+    @property
+    def kind(self) -> str:
+        return self.measure["kind"]
+
+    @property
+    def metric(self) -> str:
+        return self.reported["metric"]
+
+    @property
+    def scale(self) -> float:
+        return SCALES[self.reported["scale"]]
+
+    @property
+    def tolerance(self) -> float:
+        return float(self.record["tolerance"]["value"])
+
+    @property
+    def checkpoint(self) -> dict | None:
+        return self.measure.get("checkpoint")
+
+    @property
+    def group(self) -> str:
+        """The xdist group: claims that share a checkpoint run on one worker."""
+        ckpt = self.checkpoint or {}
+        if "repo" in ckpt:
+            return f"{ckpt['repo']}@{ckpt['revision'][:12]}"
+        return f"no-checkpoint:{self.kind}"
+
+    @property
+    def artifact_name(self) -> str:
+        return sanitise(self.id) + ".json"
+
+
+def sanitise(claim_id: str) -> str:
+    """A file name for a claim id: '/' becomes '__', anything unusual becomes '_'."""
+    name = re.sub(r"[^A-Za-z0-9._()+-]", "_", claim_id.replace("/", "__"))
+    return name.lstrip(".") or "_"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_file(path: Path) -> list[Claim]:
+    """Every claim of one file, validated; raises ClaimFileError naming file, claim, field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ClaimFileError(path, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ClaimFileError(path, "expected a mapping with a 'claims' list", field="claims")
+    unknown = set(data) - {"claims", "defaults"}
+    if unknown:
+        raise ClaimFileError(path, f"unknown top-level keys {sorted(unknown)}", field=sorted(unknown)[0])
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ClaimFileError(path, "must be a mapping", field="defaults")
+    out = []
+    check = schemas.validator("claim")
+    for i, raw in enumerate(data["claims"]):
+        if not isinstance(raw, dict):
+            raise ClaimFileError(path, "each claim must be a mapping", record=f"#{i}")
+        record = _merge(defaults, raw)
+        label = record.get("id") if isinstance(record.get("id"), str) else f"#{i}"
+        errors = sorted(check.iter_errors(record), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+        if errors:
+            import jsonschema
+
+            err = jsonschema.exceptions.best_match(errors)
+            raise ClaimFileError(path, _explain(err), record=label, field=schemas.field_path(err))
+        out.append(Claim(id=record["id"], record=record, path=str(path)))
+    return out
+
+
+def _explain(error) -> str:
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {error.validator_value}"
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        inner = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        return f"matches no allowed form ({inner.message})"
+    return error.message
+
+
+def claim_files(root: Path) -> list[Path]:
+    """Claim files under root in a stable order (paper records excluded)."""
+    files = [p for p in root.rglob("*.yaml") if PAPERS_DIR not in p.relative_to(root).parts[:-1]]
+    files += [p for p in root.rglob("*.yml") if PAPERS_DIR not in p.relative_to(root).parts[:-1]]
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_tree(root: Path) -> list[Claim]:
+    """All claims under root, sorted by id; duplicate ids are an error naming both files."""
+    seen: dict[str, Claim] = {}
+    for path in claim_files(Path(root)):
+        for claim in load_file(path):
+            if claim.id in seen:
+                raise ClaimFileError(
+                    path, f"duplicate claim id (first defined in {seen[claim.id].path})",
+                    record=claim.id, field="id",
+                )
+            seen[claim.id] = claim
+    return [seen[k] for k in sorted(seen)]

@@ -1,0 +1,56 @@
+"""protocol_match, derived from the claim record and the run, never written by hand.
+
+``exact`` only when the checkpoint is the source's own model and the split, metric, length,
+dtype and whole split are the source's; anything else is ``proxy`` with its deviations.
+"""
+
+from __future__ import annotations
+
+EXACT = "exact"
+PROXY = "proxy"
+
+
+def deviations(claim, *, dtype: str | None = None, slice_=None) -> list[dict]:
+    """Every way this measurement departs from the protocol behind the reported number."""
+    rec = claim.record
+    paper = rec.get("paper_protocol")
+    measure = claim.measure
+    out: list[dict] = []
+
+    def add(what, source, here, note=""):
+        out.append({"what": what, "source": source, "here": here, **({"note": note} if note else {})})
+
+    if measure["kind"] == "parameter_count":
+        add("counting_convention", "not stated", "pooler included" if measure["include_pooler"] else "pooler excluded",
+            measure.get("convention", ""))
+        return out
+    if paper is None:
+        add("protocol_unrecorded", "unknown", "-", "the claim record has no paper_protocol block")
+        return out
+    ckpt = measure["checkpoint"]
+    if ckpt.get("origin") != "source":
+        add("checkpoint", paper.get("checkpoint", "the source's own model"),
+            ckpt.get("repo", "none"), "community checkpoint, not the source's own model")
+    if "revision" in ckpt and len(ckpt["revision"]) != 40:
+        add("checkpoint_revision", "a pinned commit", ckpt["revision"], "unpinned: the files may change")
+    if paper.get("model_version") and ckpt.get("model_version") and paper["model_version"] != ckpt["model_version"]:
+        add("model_version", paper["model_version"], ckpt["model_version"])
+    if paper.get("split") and paper["split"] != measure["dataset"]["split"]:
+        add("split", paper["split"], measure["dataset"]["split"])
+    if paper.get("metric") and paper["metric"] != claim.metric:
+        add("metric", paper["metric"], claim.metric)
+    if paper.get("max_length") and paper["max_length"] != measure["max_length"]:
+        add("max_length", paper["max_length"], measure["max_length"])
+    wanted_dtype = paper.get("dtype", "float32")
+    if dtype and dtype != wanted_dtype:
+        add("dtype", wanted_dtype, dtype)
+    if paper.get("whole_split", True):
+        if slice_ is not None and not slice_.whole_split:
+            add("micro_slice", f"all {slice_.split_size} examples", f"{slice_.size} examples")
+        elif slice_ is None and measure["slice"]["size"] != "all":
+            add("micro_slice", "whole split", f"{measure['slice']['size']} examples")
+    return out
+
+
+def match(devs: list[dict]) -> str:
+    return EXACT if not devs else PROXY

@@ -1,0 +1,1 @@
+"""Measurement: assets, slices, devices, inference, metrics. Heavy imports stay inside functions."""

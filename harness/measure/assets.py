@@ -1,0 +1,105 @@
+"""Where a claim's model and dataset come from: the local mirror, then the HF cache, then the hub.
+
+The mirror is a folder laid out as ``hf download --local-dir`` writes repos:
+``<mirror>/models/<org>/<name>/`` and ``<mirror>/datasets/<org>/<name>/``. The hub is asked
+only when downloads are allowed; otherwise the Hugging Face offline flags are set before
+any HF library is imported (``harness.measure.offline``) and nothing waits on a network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import AssetUnavailable
+
+# Files a sequence-classification checkpoint needs; pickles only as a fallback.
+MODEL_PATTERNS = ["config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model.bin",
+                  "spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                  "vocab.txt", "merges.txt"]
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A resolved local folder and how we know what it is."""
+
+    repo: str
+    revision: str
+    path: str
+    source: str            # "mirror", "hf-cache" or "hub"
+    revision_seen: str | None  # commit recorded next to the files, where there is one
+
+    def to_dict(self) -> dict:
+        return {"repo": self.repo, "revision": self.revision, "source": self.source,
+                "revision_seen": self.revision_seen, "path": self.path}
+
+
+def _mirror_revision(folder: Path) -> str | None:
+    """The commit that ``hf download --local-dir`` recorded for the repo's files, if any."""
+    meta_dir = folder / ".cache" / "huggingface" / "download"
+    for meta in sorted(meta_dir.rglob("*.metadata")) if meta_dir.is_dir() else []:
+        first = meta.read_text(encoding="utf-8").splitlines()[:1]
+        if first and len(first[0].strip()) == 40:
+            return first[0].strip()
+    return None
+
+
+def _from_mirror(kind: str, repo: str, revision: str, mirror: Path | None, tried: list[str]) -> Asset | None:
+    if mirror is None:
+        tried.append("no mirror given (--claims-mirror or CLAIMS_MIRROR)")
+        return None
+    folder = Path(mirror) / kind / repo
+    marker = "config.json" if kind == "models" else "README.md"
+    if not (folder / marker).is_file():
+        tried.append(f"mirror {folder} (no {marker})")
+        return None
+    seen = _mirror_revision(folder)
+    if seen and len(revision) == 40 and seen != revision:
+        tried.append(f"mirror {folder} holds revision {seen}, the claim pins {revision}")
+        return None
+    return Asset(repo, revision, str(folder), "mirror", seen)
+
+
+def _from_hub(repo_type: str, repo: str, revision: str, patterns, allow_download: bool, tried: list[str]) -> Asset | None:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        path = snapshot_download(repo, repo_type=repo_type, revision=revision, local_files_only=True,
+                                 allow_patterns=patterns)
+        return Asset(repo, revision, path, "hf-cache", Path(path).name)
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError) as exc:
+        tried.append(f"HF cache ({type(exc).__name__})")
+    if not allow_download:
+        return None
+    try:
+        path = snapshot_download(repo, repo_type=repo_type, revision=revision, allow_patterns=patterns)
+        return Asset(repo, revision, path, "hub", Path(path).name)
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
+        tried.append(f"hub ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+        return None
+
+
+def resolve_model(repo: str, revision: str, *, mirror: Path | None, allow_download: bool) -> Asset:
+    tried: list[str] = []
+    asset = _from_mirror("models", repo, revision, mirror, tried) or _from_hub(
+        "model", repo, revision, MODEL_PATTERNS, allow_download, tried)
+    if asset is None:
+        raise AssetUnavailable(f"checkpoint {repo}@{revision}", tried, _hint(allow_download))
+    return asset
+
+
+def resolve_dataset(repo: str, config: str, revision: str, *, mirror: Path | None, allow_download: bool) -> Asset:
+    tried: list[str] = []
+    patterns = ["README.md", f"{config}/*"]
+    asset = _from_mirror("datasets", repo, revision, mirror, tried) or _from_hub(
+        "dataset", repo, revision, patterns, allow_download, tried)
+    if asset is None:
+        raise AssetUnavailable(f"dataset {repo} (config {config}) @{revision}", tried, _hint(allow_download))
+    return asset
+
+
+def _hint(allow_download: bool) -> str:
+    if allow_download:
+        return "The hub could not provide it either"
+    return "Downloads are off: pass --claims-download, or put the repo in the mirror"

@@ -1,0 +1,114 @@
+"""Batched inference for sentence(-pair) classification.
+
+Tokenise once per slice; batches of similar length with dynamic padding and attention masks;
+segment ids always passed (transformers 5 drops token_type_ids for pairs unless asked, which
+silently changes ALBERT's predictions); explicit truncation to the claim's max length.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.errors import MeasurementError
+
+DEFAULT_BATCH = {"cpu": 16, "mps": 32, "cuda": 128}
+
+
+@dataclass
+class Encoded:
+    input_ids: list[list[int]]
+    token_type_ids: list[list[int]]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(x) for x in self.input_ids])
+
+
+def encode(tokenizer, columns: list[list[str]], max_length: int) -> Encoded:
+    """Tokenise every example once; ``columns`` holds one list per text field."""
+    enc = tokenizer(*columns, truncation=True, max_length=max_length, padding=False,
+                    return_token_type_ids=True, return_attention_mask=False)
+    return Encoded(list(enc["input_ids"]), list(enc["token_type_ids"]))
+
+
+@dataclass
+class Output:
+    logits: np.ndarray       # float32, in the slice's order
+    tokens: int              # real (unpadded) tokens
+    padded_tokens: int
+    batches: int
+    batch_size: int
+    seconds: float           # model time, device synchronised
+
+
+def _batches(order: np.ndarray, size: int):
+    for start in range(0, len(order), size):
+        yield order[start:start + size]
+
+
+def _pad(enc: Encoded, rows: np.ndarray, pad_id: int):
+    width = max(len(enc.input_ids[i]) for i in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    types = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for j, i in enumerate(rows):
+        n = len(enc.input_ids[i])
+        ids[j, :n] = enc.input_ids[i]
+        types[j, :n] = enc.token_type_ids[i]
+        mask[j, :n] = 1
+    return ids, types, mask
+
+
+def run(model, enc: Encoded, *, device: str, pad_id: int, batch_size: int | None = None) -> Output:
+    """Logits for every encoded example; halves the batch on CUDA out-of-memory."""
+    import torch
+
+    kind = device.split(":")[0]
+    size = batch_size or DEFAULT_BATCH.get(kind, 16)
+    while True:
+        try:
+            return _run(model, enc, device=device, pad_id=pad_id, size=size)
+        except torch.cuda.OutOfMemoryError:
+            if size == 1:
+                raise
+            torch.cuda.empty_cache()
+            size //= 2
+
+
+def _sync(device: str):
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int) -> Output:
+    import torch
+
+    n = len(enc.input_ids)
+    order = np.argsort(-enc.lengths, kind="stable")
+    cuda = device.startswith("cuda")
+    out = np.zeros((n, model.config.num_labels), dtype=np.float32)
+    padded = batches = 0
+    _sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for rows in _batches(order, size):
+            ids, types, mask = (torch.from_numpy(a) for a in _pad(enc, rows, pad_id))
+            if cuda:
+                ids, types, mask = (t.pin_memory().to(device, non_blocking=True) for t in (ids, types, mask))
+            elif device != "cpu":
+                ids, types, mask = (t.to(device) for t in (ids, types, mask))
+            logits = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+            out[rows] = logits.float().cpu().numpy()
+            padded += ids.numel()
+            batches += 1
+    _sync(device)
+    seconds = time.perf_counter() - start
+    if not np.isfinite(out).all():
+        bad = int((~np.isfinite(out)).any(axis=1).sum())
+        raise MeasurementError(f"the model produced non-finite logits for {bad} of {n} examples")
+    return Output(out, int(enc.lengths.sum()), int(padded), batches, size, seconds)

@@ -1,0 +1,83 @@
+"""Load a checkpoint once per process and keep it: model (eval, on the device) and tokenizer.
+
+Safety: never ``trust_remote_code``; safetensors preferred; pickle weights only through
+torch's ``weights_only`` loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import MeasurementError
+from harness.measure.assets import Asset
+
+TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "vocab.txt", "merges.txt")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def files_digest(folder: Path, names) -> str:
+    """sha256 over the named files that exist (name and bytes), for cache keys and provenance."""
+    h = hashlib.sha256()
+    for name in sorted(names):
+        path = Path(folder) / name
+        if path.is_file():
+            h.update(name.encode() + b"\0")
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Loaded:
+    model: Any
+    tokenizer: Any
+    info: dict
+
+
+def load(asset: Asset, device: str, dtype: str) -> Loaded:
+    import time
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    start = time.perf_counter()
+    folder = Path(asset.path)
+    weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(folder), trust_remote_code=False, weights_only=True,
+            use_safetensors=True if weights == "model.safetensors" else None,
+            dtype=getattr(torch, dtype))
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise MeasurementError(f"cannot load checkpoint {asset.repo} from {folder}: {exc}") from exc
+    model.eval().to(device)
+    info = {
+        "weights_file": weights,
+        "weights_sha256": files_digest(folder, [weights]) if weights else None,
+        "tokenizer_sha256": files_digest(folder, TOKENIZER_FILES),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "id2label": {int(k): v for k, v in model.config.id2label.items()},
+        "load_seconds": round(time.perf_counter() - start, 3),
+    }
+    return Loaded(model, tokenizer, info)
+
+
+class ModelPool:
+    """One load per (checkpoint folder, device, dtype) per process; xdist groups keep it one per worker."""
+
+    def __init__(self):
+        self._loaded: dict[tuple, Loaded] = {}
+        self.loads = 0
+
+    def get(self, asset: Asset, device: str, dtype: str) -> Loaded:
+        key = (asset.path, device, dtype)
+        if key not in self._loaded:
+            self._loaded[key] = load(asset, device, dtype)
+            self.loads += 1
+        return self._loaded[key]

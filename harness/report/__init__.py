@@ -1,0 +1,1 @@
+"""Verdict artifacts, the run summary and reports; plain JSON, no heavy imports."""

@@ -1,0 +1,334 @@
+"""One claim, end to end: audit -> assets -> slice -> inference -> metric -> verdict -> artifact.
+
+``Pipeline`` holds what a process keeps between claims (paper records, loaded models and
+datasets), so a worker loads each checkpoint once. Every outcome, including a missing asset
+or an exception, becomes an artifact; nothing here raises for a single claim's trouble.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import AGENT_VERSION, __version__
+from harness.claims.audit import MISMATCH, audit
+from harness.claims.papers import load_papers
+from harness.claims.records import Claim
+from harness.errors import AssetUnavailable, HarnessError
+from harness.judge import protocol
+from harness.judge.band import Band
+from harness.judge.verdict import BLOCKED, ERROR, MISCITED, judge
+
+NAMESPACE = uuid.UUID("6f1d8a4e-3b0c-4f4e-9a51-1909119420aa")
+
+
+@dataclass
+class Options:
+    claims_root: Path
+    mirror: Path | None = None
+    allow_download: bool = False
+    device: str | None = None
+    dtype: str = "float32"
+    batch_size: int | None = None
+    level: float = 0.95
+    resamples: int = 2000
+
+
+@dataclass
+class Pipeline:
+    options: Options
+    _papers: dict | None = None
+    _datasets: dict = field(default_factory=dict)
+    _pool: object = None
+    _device: str | None = None
+
+    @property
+    def papers(self) -> dict:
+        if self._papers is None:
+            self._papers = load_papers(self.options.claims_root)
+        return self._papers
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            from harness.measure import devices
+
+            self._device = devices.pick(self.options.device)
+        return self._device
+
+    @property
+    def pool(self):
+        if self._pool is None:
+            from harness.measure.models import ModelPool
+
+            self._pool = ModelPool()
+        return self._pool
+
+    # ------------------------------------------------------------------ one claim
+    def evaluate(self, claim: Claim) -> dict:
+        now = _now()
+        pre = audit(claim, self.papers)
+        measurement = stats = None
+        devs = protocol.deviations(claim, dtype=self.options.dtype)
+        try:
+            if claim.kind == "parameter_count":
+                measurement, stats, slice_ = self._parameter_count(claim), None, None
+            else:
+                measurement, slice_ = self._classification(claim)
+            stats = measurement.pop("_statistics")
+            devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=slice_)
+            post = dict(stats["decision"], reason=stats["decision"]["rule"]["explanation"])
+            post.pop("rule")
+        except AssetUnavailable as exc:
+            post = {"status": BLOCKED, "confidence": None, "reason": str(exc),
+                    "missing": exc.missing, "tried": exc.tried}
+        except HarnessError as exc:
+            post = {"status": ERROR, "confidence": None, "reason": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # a bug or a broken asset: record it, never lose the verdict
+            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            post = {"status": ERROR, "confidence": None, "reason": f"unexpected {tb}"}
+        return build_artifact(claim, self.papers, pre, post, measurement, stats, devs, now)
+
+    # ------------------------------------------------------------------ parameter counts
+    def _parameter_count(self, claim: Claim) -> dict:
+        from harness.measure import params
+
+        arch = claim.measure["architecture"]
+        start = time.perf_counter()
+        counted = params.count(arch["family"], arch["config"], include_pooler=claim.measure["include_pooler"])
+        band = _band(claim)
+        total = float(counted["total"])
+        decision = judge(total, total, total, 1.0 if band.contains(total) else 0.0, band)
+        return {
+            "kind": "parameter_count", "value": total, "metrics": {"parameter_count": total},
+            "counted": counted, "device": "meta", "dtype": "none",
+            "timings": {"count_seconds": round(time.perf_counter() - start, 3)},
+            "versions": _versions(),
+            "_statistics": {"method": "exact count (deterministic)", "interval": [total, total],
+                            "level": None, "band": band.to_dict(), "decision": decision,
+                            "minimum_detectable_difference": 0.0, "slice_size_needed": None},
+        }
+
+    # ------------------------------------------------------------------ classification
+    def _classification(self, claim: Claim):
+        from harness.judge import statistics as st
+        from harness.measure import assets, inference, labels, slices
+
+        m = claim.measure
+        ds_cfg, ckpt = m["dataset"], m["checkpoint"]
+        missing: list[AssetUnavailable] = []
+        if "unavailable" in ckpt:
+            missing.append(AssetUnavailable("checkpoint", [], ckpt["unavailable"]))
+            model_asset = None
+        else:
+            try:
+                model_asset = assets.resolve_model(ckpt["repo"], ckpt["revision"], mirror=self.options.mirror,
+                                                   allow_download=self.options.allow_download)
+            except AssetUnavailable as exc:
+                missing.append(exc)
+        try:
+            data_asset = assets.resolve_dataset(ds_cfg["repo"], ds_cfg["config"], ds_cfg["revision"],
+                                                mirror=self.options.mirror,
+                                                allow_download=self.options.allow_download)
+        except AssetUnavailable as exc:
+            missing.append(exc)
+        if missing:
+            raise _combine(missing)
+
+        t0 = time.perf_counter()
+        split = self._split(data_asset, ds_cfg)
+        names = split["label_names"]
+        if ds_cfg["positive_label"] not in names:
+            raise HarnessError(f"positive_label {ds_cfg['positive_label']!r} is not a label of "
+                               f"{ds_cfg['repo']} ({', '.join(names)})")
+        positive = names.index(ds_cfg["positive_label"])
+        band = _band(claim)
+        size = m["slice"]["size"]
+        if size == "auto":
+            size = st.planned_slice_size(min(max(band.reported, 0.01), 0.99), band.half_width, level=self.options.level)
+        key = f"{ds_cfg['repo']}/{ds_cfg['config']}/{ds_cfg['split']}"
+        sl = slices.take(split["idx"], split["labels"], size=size, seed=m["slice"]["seed"],
+                         stratified=m["slice"].get("stratified", True), dataset_key=key)
+        columns = [[split["texts"][f][p] for p in sl.positions] for f in ds_cfg["text_fields"]]
+        y_true = [split["labels"][p] for p in sl.positions]
+        data_seconds = time.perf_counter() - t0
+
+        dtype = self.options.dtype
+        loaded = self.pool.get(model_asset, self.device, dtype)
+        to_dataset, assumption = labels.mapping(loaded.info["id2label"], names)
+        t1 = time.perf_counter()
+        enc = inference.encode(loaded.tokenizer, columns, m["max_length"])
+        tokenize_seconds = time.perf_counter() - t1
+        out = inference.run(loaded.model, enc, device=self.device, pad_id=loaded.tokenizer.pad_token_id or 0,
+                            batch_size=self.options.batch_size)
+        y_pred = [to_dataset[int(k)] for k in out.logits.argmax(axis=1)]
+
+        metric = claim.metric
+        value = st.metric_value(metric, y_true, y_pred, positive=positive)
+        seed = int(sl.slice_id[:8], 16)
+        unc = st.measure_uncertainty(metric, y_true, y_pred, positive=positive, level=self.options.level,
+                                     resamples=self.options.resamples, seed=seed)
+        decision = judge(value, unc.low, unc.high, unc.prob_within(band.low, band.high), band)
+        needed = st.slice_size_needed(unc, band.half_width, level=self.options.level)
+        from harness.measure import devices
+
+        measurement = {
+            "kind": "classification",
+            "value": value,
+            "n": sl.size,
+            "slice_id": sl.slice_id,
+            "slice": {"size": sl.size, "split_size": sl.split_size, "seed": sl.seed,
+                      "stratified": sl.stratified, "whole_split": sl.whole_split},
+            "idx": list(sl.idx),
+            "labels": y_true,
+            "predictions": y_pred,
+            "metrics": {name: st.metric_value(name, y_true, y_pred, positive=positive) for name in st.METRICS},
+            "positive_label": {"name": ds_cfg["positive_label"], "id": positive},
+            "label_mapping": {"model_to_dataset": {str(k): v for k, v in to_dataset.items()},
+                              "assumption": assumption},
+            "device": self.device,
+            "device_name": devices.describe(self.device),
+            "dtype": dtype,
+            "max_length": m["max_length"],
+            "batch_size": out.batch_size,
+            "checkpoint": dict(model_asset.to_dict(), weights_file=loaded.info["weights_file"],
+                               weights_sha256=loaded.info["weights_sha256"],
+                               tokenizer_sha256=loaded.info["tokenizer_sha256"],
+                               parameters=loaded.info["parameters"]),
+            "dataset": dict(data_asset.to_dict(), config=ds_cfg["config"], split=ds_cfg["split"],
+                            fingerprint=split["fingerprint"], label_names=names),
+            "tokens": {"real": out.tokens, "padded": out.padded_tokens},
+            "timings": {"data_seconds": round(data_seconds, 4), "tokenize_seconds": round(tokenize_seconds, 4),
+                        "model_load_seconds": loaded.info["load_seconds"], "inference_seconds": round(out.seconds, 4),
+                        "pairs_per_second": round(sl.size / out.seconds, 2) if out.seconds else 0.0},
+            "versions": _versions(),
+        }
+        measurement["_statistics"] = {
+            **unc.to_dict(),
+            "band": band.to_dict(),
+            "decision": decision,
+            "trivial_baseline": st.trivial_baseline(metric, y_true, positive=positive),
+            "minimum_detectable_difference": st.minimum_detectable_difference(unc),
+            "slice_size_needed": needed,
+            "slice_size_needed_fits_split": None if needed is None else needed <= sl.split_size,
+        }
+        return measurement, sl
+
+    def _split(self, asset, ds_cfg) -> dict:
+        key = (asset.path, ds_cfg["config"], ds_cfg["split"])
+        if key not in self._datasets:
+            import datasets
+
+            ds = datasets.load_dataset(asset.path, ds_cfg["config"], split=ds_cfg["split"])
+            label_field = ds_cfg["label_field"]
+            feature = ds.features[label_field]
+            names = list(getattr(feature, "names", []) or [])
+            if not names:
+                raise HarnessError(f"{ds_cfg['repo']}: label field {label_field!r} has no class names")
+            cols = {f: list(ds[f]) for f in ds_cfg["text_fields"]}
+            idx = list(ds["idx"]) if "idx" in ds.column_names else list(range(len(ds)))
+            lab = list(ds[label_field])
+            h = hashlib.sha256()
+            for row in sorted(zip(idx, lab, *cols.values())):
+                h.update(repr(row).encode())
+            self._datasets[key] = {"texts": cols, "idx": idx, "labels": lab, "label_names": names,
+                                   "fingerprint": h.hexdigest()}
+        return self._datasets[key]
+
+
+# ---------------------------------------------------------------------- helpers
+def _band(claim: Claim) -> Band:
+    return Band.from_printed(str(claim.reported["value"]), scale=claim.scale, tolerance=claim.tolerance)
+
+
+def _combine(missing: list[AssetUnavailable]) -> AssetUnavailable:
+    if len(missing) == 1:
+        return missing[0]
+    return AssetUnavailable(" and ".join(m.missing for m in missing),
+                            [t for m in missing for t in m.tried],
+                            " ".join(dict.fromkeys(m.hint for m in missing if m.hint)))
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "harness": __version__}
+    for name in ("torch", "transformers", "datasets", "huggingface_hub", "scikit-learn", "scipy", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def citation_block(claim: Claim) -> dict:
+    """The claim's citation in the reference verdict's ``claim_citation`` layout."""
+    c = claim.citation
+    value = float(claim.reported["value"])
+    return {
+        "paper_arxiv_id": c.get("paper"),
+        "section": c.get("table") or c.get("section") or c.get("url"),
+        "row": c.get("row"),
+        "column": c.get("column"),
+        "reported_value": value,
+        "reported_metric": claim.metric,
+        "reported_scale": claim.reported["scale"],
+        "quoted_text": c.get("quote"),
+        "pdf_page": c.get("page"),
+        "notes": c.get("notes"),
+        "source": c.get("source"),
+        "url": c.get("url"),
+    }
+
+
+def _verdict(claim: Claim, kind: str, status: str, score, confidence, now, pm, extra: dict) -> dict:
+    vid = uuid.uuid5(NAMESPACE, f"{claim.id}|{kind}|{status}|{score!r}")
+    return {"id": str(vid), "kind": kind, "status": status, "score": score, "confidence": confidence,
+            "agent_version": AGENT_VERSION, "computed_at": now, "is_current": True,
+            "claim_citation": citation_block(claim), "protocol_match": pm, **extra}
+
+
+def build_artifact(claim, papers, pre, post, measurement, stats, devs, now) -> dict:
+    pm = protocol.match(devs)
+    score = measurement["value"] if measurement else None
+    post_extra = {k: v for k, v in post.items() if k not in ("status", "confidence")}
+    post_v = _verdict(claim, "POST", post["status"], score, post["confidence"], now, pm, post_extra)
+    pre_v = None
+    if pre is not None:
+        pre_v = _verdict(claim, "PRE", pre.status, None, None, now, None,
+                         {"reason": "; ".join(pre.findings), "findings": pre.findings, "found": pre.found})
+    if pre_v and pre.status == MISMATCH:
+        top = dict(pre_v, status=MISCITED, score=score, protocol_match=pm,
+                   reason="citation does not hold: " + pre_v["reason"] +
+                          f" (measurement kept as POST: {post['status']})")
+        top["id"] = str(uuid.uuid5(NAMESPACE, f"{claim.id}|FINAL|{MISCITED}|{score!r}"))
+    else:
+        top = post_v
+    paper = papers.get(claim.citation.get("paper") or "")
+    return {
+        "schema_version": 1,
+        "claim_id": claim.id,
+        "claim_file": claim.path or None,
+        "paper": {"arxiv_id": claim.citation.get("paper"),
+                  "title": paper.title if paper else None,
+                  "latest_version": paper.version if paper else claim.citation.get("version")},
+        "latest_version": {"version": paper.version if paper else claim.citation.get("version"),
+                           "source_url": paper.source_url if paper else claim.citation.get("url")},
+        "verdict": top,
+        "verdicts": {"pre": pre_v, "post": post_v},
+        "measurement": measurement,
+        "statistics": stats,
+        "protocol": {"match": pm, "deviations": devs},
+        "claim": claim.record,
+        "harness": {"version": __version__},
+    }

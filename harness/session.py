@@ -1,0 +1,52 @@
+"""Run-wide state of a claims run: collects artifacts, writes them, summarises.
+
+Only the process that writes (the xdist controller, or the single process without xdist)
+owns a ``ClaimsSession`` that writes; workers only compute and send.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+from harness.errors import ArtifactError
+from harness.report import artifacts, summary
+
+
+class ClaimsSession:
+    def __init__(self, reports_dir: Path, *, writer: bool):
+        self.reports_dir = Path(reports_dir)
+        self.writer = writer
+        self.rows: dict[str, dict] = {}
+        self.write_errors: dict[str, str] = {}
+        self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+    @property
+    def verdicts_dir(self) -> Path:
+        return self.reports_dir / "verdicts"
+
+    def record(self, payload: str) -> None:
+        """Take one artifact (JSON text from a test report) and write it."""
+        artifact = json.loads(payload)
+        claim_id = artifact["claim_id"]
+        name = artifact["_artifact_name"]
+        artifact = {k: v for k, v in artifact.items() if k != "_artifact_name"}
+        try:
+            path = artifacts.write(artifact, self.verdicts_dir, name)
+        except (ArtifactError, OSError) as exc:
+            self.write_errors[claim_id] = f"{type(exc).__name__}: {exc}"
+            path = None
+        self.rows[claim_id] = summary.row(artifact, str(path.relative_to(self.reports_dir)) if path else None)
+
+    def finish(self, command: list[str]) -> Path | None:
+        if not self.writer or not self.rows:
+            return None
+        data = summary.document(self.rows, started=self.started, command=command,
+                                write_errors=self.write_errors)
+        try:
+            return artifacts.write_atomic(self.reports_dir / "summary.json", artifacts.dumps(data))
+        except OSError as exc:
+            print(f"claims: could not write summary.json: {exc}", file=sys.stderr)
+            return None

@@ -1,0 +1,388 @@
+"""Tests for harness/judge/statistics.py: metric values, intervals, slice sizing.
+
+Property tests (hypothesis, derandomized so the suite is deterministic) check the
+vectorized metrics against scikit-learn and the interval's invariants; a seeded
+simulation checks that the F1 interval covers the population value at its nominal rate
+and that a true claim is almost never called ``not_reproduced``.
+Run ``pytest -s`` to see the measured coverage and false-alarm rates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn import metrics as skm
+
+from harness.errors import MeasurementError
+from harness.judge import statistics as S
+from harness.judge.band import NOT_REPRODUCED, REPRODUCED, Band, decide
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# Resamples in the property tests: enough for the invariants, cheap enough for 40 examples.
+B_PROP = 200
+
+LABEL_PAIRS = [(0, 1), (1, 0), (3, 7)]  # (negative, positive) label ids
+
+
+@st.composite
+def slices(draw, min_size=1, max_size=40, true_const=False, pred_const=False):
+    """(y_true, y_pred, positive): a binary slice with labels from one of LABEL_PAIRS."""
+    neg, pos = draw(st.sampled_from(LABEL_PAIRS))
+    n = draw(st.integers(min_size, max_size))
+    bits = st.lists(st.booleans(), min_size=n, max_size=n)
+    t = np.array(draw(bits), dtype=bool)
+    p = np.array(draw(bits), dtype=bool)
+    if true_const:
+        t[:] = draw(st.booleans())
+    if pred_const:
+        p[:] = draw(st.booleans())
+    return np.where(t, pos, neg), np.where(p, pos, neg), pos
+
+
+def sklearn_metric(metric, y_true, y_pred, positive):
+    """Straight from scikit-learn, independently of S.metric_value."""
+    if metric == "f1":
+        return skm.f1_score(y_true, y_pred, pos_label=positive, average="binary", zero_division=0.0)
+    if metric == "accuracy":
+        return skm.accuracy_score(y_true, y_pred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return skm.matthews_corrcoef(y_true, y_pred)
+
+
+def check_interval(unc: S.Uncertainty, metric: str) -> None:
+    """What holds for every interval, whatever the slice."""
+    lo_bound, hi_bound = S.METRIC_BOUNDS[metric]
+    values = (unc.estimate, unc.low, unc.high, unc.standard_error)
+    assert all(math.isfinite(v) for v in values), unc
+    assert lo_bound <= unc.low <= unc.high <= hi_bound, unc
+    assert lo_bound <= unc.estimate <= hi_bound
+    assert unc.standard_error >= 0
+    if unc.method == "wilson":
+        # The Wilson interval always contains the observed proportion.
+        assert unc.low <= unc.estimate <= unc.high
+        assert unc.resamples is None and unc.seed is None
+    elif unc.method == "degenerate":
+        assert unc.low == unc.high == unc.estimate
+        assert unc.standard_error == 0.0
+    else:
+        # Bootstrap intervals are quantiles of the replicates. They need NOT contain the
+        # estimate (BCa shifts with the bias correction; discrete replicates can all sit
+        # on one side of it), so that is deliberately not asserted.
+        assert unc.method in ("bootstrap-bca", "bootstrap-percentile")
+        reps = unc._replicates
+        assert reps.size == unc.resamples
+        assert reps.min() <= unc.low <= unc.high <= reps.max()
+        assert unc.prob_within(unc.low, unc.high) > 0
+
+
+# ---------------------------------------------------------------------------------------
+# Metric values
+# ---------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(slices())
+def test_vectorized_metrics_equal_sklearn(data):
+    y_true, y_pred, pos = data
+    t, p = y_true == pos, y_pred == pos
+    for metric in S.METRICS:
+        expected = sklearn_metric(metric, y_true, y_pred, pos)
+        stat = S.vectorized_statistic(metric)
+        got = stat(t, p)
+        assert S.metric_value(metric, y_true, y_pred, positive=pos) == expected
+        if metric == "matthews_corrcoef":  # covariance form vs count form: last bits differ
+            assert got == pytest.approx(expected, abs=1e-12)
+        else:  # both are one correctly rounded division of the same integers
+            assert got == expected
+        # Along an axis, as scipy.stats.bootstrap calls it: rows are independent slices.
+        rows = np.stack([t, ~t, t])
+        cols = np.stack([p, p, ~p])
+        row_values = stat(rows, cols, axis=-1)
+        for r in range(3):
+            want = sklearn_metric(metric, rows[r].astype(int), cols[r].astype(int), 1)
+            assert row_values[r] == pytest.approx(want, abs=1e-12)
+
+
+def test_metric_value_conventions():
+    # No positive anywhere: f1 is 0 (zero_division=0.0), MCC 0 (a margin is empty).
+    assert S.metric_value("f1", [0, 0, 0], [0, 0, 0]) == 0.0
+    assert S.metric_value("matthews_corrcoef", [1, 1, 1], [1, 1, 1]) == 0.0
+    assert S.metric_value("accuracy", [1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
+    assert S.metric_value("f1", [1, 1, 0, 0], [1, 0, 1, 0]) == 0.5
+    assert S.metric_value("f1", [0, 0, 1], [0, 1, 1], positive=0) == pytest.approx(2 / 3)
+    assert S.metric_value("matthews_corrcoef", [1, 0, 1, 0], [0, 1, 0, 1]) == -1.0
+
+
+def test_unknown_metric_and_bad_slices():
+    with pytest.raises(ValueError, match="'auroc'"):
+        S.metric_value("auroc", [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="'f2'"):
+        S.measure_uncertainty("f2", [0, 1], [0, 1])
+    with pytest.raises(MeasurementError, match="labels but"):
+        S.measure_uncertainty("f1", [0, 1, 1], [0, 1])
+    with pytest.raises(MeasurementError, match="empty"):
+        S.measure_uncertainty("accuracy", [], [])
+    with pytest.raises(MeasurementError, match="other labels"):
+        S.metric_value("f1", [0, 1, 2], [0, 1, 1])
+    with pytest.raises(MeasurementError, match="other labels"):
+        S.measure_uncertainty("f1", [0, 2, 2], [0, 2, 0], positive=1)
+    with pytest.raises(ValueError, match="level"):
+        S.measure_uncertainty("f1", [0, 1], [0, 1], level=95)
+    with pytest.raises(ValueError, match="resamples"):
+        S.measure_uncertainty("f1", [0, 1], [0, 1], resamples=0)
+
+
+# ---------------------------------------------------------------------------------------
+# Intervals
+# ---------------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(slices(), st.sampled_from(S.METRICS), st.sampled_from([0.8, 0.95]))
+def test_interval_inside_metric_bounds(data, metric, level):
+    y_true, y_pred, pos = data
+    unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, level=level, resamples=B_PROP)
+    check_interval(unc, metric)
+    assert unc.n == len(y_true) and unc.level == level
+    assert unc.estimate == S.metric_value(metric, y_true, y_pred, positive=pos)
+
+
+@PROPERTY
+@given(slices(min_size=2), st.sampled_from(S.METRICS), st.randoms(use_true_random=False))
+def test_invariant_to_order_of_examples(data, metric, rnd):
+    y_true, y_pred, pos = data
+    order = list(range(len(y_true)))
+    rnd.shuffle(order)
+    a = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, resamples=B_PROP, seed=3)
+    b = S.measure_uncertainty(
+        metric, y_true[order], y_pred[order], positive=pos, resamples=B_PROP, seed=3
+    )
+    assert a == b  # every public field, exactly
+    np.testing.assert_array_equal(a._replicates, b._replicates)
+
+
+@PROPERTY
+@given(
+    st.one_of(
+        slices(true_const=True),
+        slices(pred_const=True),
+        slices(true_const=True, pred_const=True),
+    ),
+    st.sampled_from(S.METRICS),
+)
+def test_one_class_slices_are_finite(data, metric):
+    y_true, y_pred, pos = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may leak: no warning, no exception
+        unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, resamples=B_PROP)
+        base = S.trivial_baseline(metric, y_true, positive=pos)
+    check_interval(unc, metric)
+    assert math.isfinite(base["value"])
+    json.dumps(unc.to_dict())
+
+
+@PROPERTY
+@given(
+    slices(),
+    st.sampled_from(S.METRICS),
+    st.floats(-1.2, 1.2),
+    st.floats(0, 0.6),
+    st.floats(0, 0.3),
+    st.floats(0, 0.3),
+)
+def test_prob_within_is_a_monotone_probability(data, metric, centre, width, grow_low, grow_high):
+    y_true, y_pred, pos = data
+    unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, resamples=B_PROP)
+    lo, hi = centre - width / 2, centre + width / 2
+    inner = unc.prob_within(lo, hi)
+    outer = unc.prob_within(lo - grow_low, hi + grow_high)
+    assert 0.0 <= inner <= outer <= 1.0
+    assert unc.prob_within(*S.METRIC_BOUNDS[metric]) == pytest.approx(1.0)
+    assert unc.prob_within(hi, lo - 1e-9) == 0.0  # an empty range holds nothing
+
+
+def test_deterministic_for_a_seed():
+    rng = np.random.default_rng(7)
+    y = (rng.random(200) < 0.6).astype(int)
+    yp = np.where(rng.random(200) < 0.85, y, 1 - y)
+    for metric in ("f1", "matthews_corrcoef"):
+        a = S.measure_uncertainty(metric, y, yp, seed=11)
+        b = S.measure_uncertainty(metric, y, yp, seed=11)
+        c = S.measure_uncertainty(metric, y, yp, seed=12)
+        assert a == b and a.method == "bootstrap-bca"
+        np.testing.assert_array_equal(a._replicates, b._replicates)
+        assert (a.low, a.high) != (c.low, c.high)
+        assert a.low < a.estimate < a.high
+
+
+def test_degenerate_and_fallback_methods():
+    # No positive label anywhere in the slice: F1 is 0 in every resample.
+    unc = S.measure_uncertainty("f1", [0, 0, 0, 0], [0, 1, 0, 1])
+    assert unc.method == "degenerate" and unc.low == unc.high == unc.estimate == 0.0
+    assert unc.prob_within(0, 0) == 1.0 and unc.prob_within(0.1, 1) == 0.0
+    # Single example.
+    unc = S.measure_uncertainty("matthews_corrcoef", [1], [1])
+    assert unc.method == "degenerate" and unc.resamples == 2000
+    # Perfect predictions, both classes: replicates are 1 except where a resample draws
+    # no positive at all (F1 = 0): BCa's bias correction is infinite -> percentile.
+    unc = S.measure_uncertainty("f1", [1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0])
+    assert unc.method == "bootstrap-percentile"
+    assert unc.high == 1.0 and 0.0 <= unc.low <= 1.0
+
+
+def test_wilson_for_accuracy():
+    y = np.array([1] * 60 + [0] * 40)
+    yp = y.copy()
+    yp[:20] = 0  # 80 of 100 right
+    unc = S.measure_uncertainty("accuracy", y, yp)
+    ci = stats.binomtest(80, 100).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (unc.method, unc.estimate, unc.low, unc.high) == ("wilson", 0.8, ci.low, ci.high)
+    assert unc.standard_error == pytest.approx(0.04)
+    # prob_within uses the Jeffreys posterior Beta(80.5, 20.5).
+    assert unc.prob_within(unc.low, unc.high) == pytest.approx(0.95, abs=0.01)
+    assert unc.prob_within(0.8, 1.0) == pytest.approx(0.5, abs=0.05)
+    # All correct: the posterior keeps its spread where a bootstrap would not.
+    perfect = S.measure_uncertainty("accuracy", y, y)
+    assert perfect.high == 1.0 and perfect.low < 0.97
+    assert 0.0 < perfect.prob_within(0.0, 0.99) < 0.5
+
+
+def test_to_dict_is_json_ready():
+    y = [1, 0, 1, 1, 0, 1, 0, 1]
+    yp = [1, 0, 0, 1, 1, 1, 0, 1]
+    for metric in S.METRICS:
+        d = S.measure_uncertainty(metric, np.array(y), np.array(yp)).to_dict()
+        assert set(d) == {
+            "estimate", "low", "high", "level", "method",
+            "resamples", "standard_error", "seed", "n",
+        }
+        for value in d.values():
+            assert value is None or type(value) in (int, float, str)
+        assert json.loads(json.dumps(d)) == d
+    assert "_replicates" not in repr(S.measure_uncertainty("f1", y, yp))
+
+
+# ---------------------------------------------------------------------------------------
+# Sizes and baselines
+# ---------------------------------------------------------------------------------------
+
+
+def _fake(se, n=400):
+    return S.Uncertainty(
+        estimate=0.9, low=0.88, high=0.92, level=0.95, method="bootstrap-bca",
+        resamples=2000, standard_error=se, seed=0, n=n,
+    )
+
+
+def test_minimum_detectable_difference():
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)  # 2.8016
+    assert S.minimum_detectable_difference(_fake(0.01)) == pytest.approx(z * 0.01)
+    assert S.minimum_detectable_difference(_fake(0.0)) == 0.0
+    assert S.minimum_detectable_difference(_fake(0.01), power=0.9) > z * 0.01
+
+
+def test_slice_size_needed():
+    z = stats.norm.ppf(0.975)
+    # Halving the half-width takes four times the examples.
+    unc = _fake(0.01, n=400)
+    assert S.slice_size_needed(unc, z * 0.01) == 400
+    assert S.slice_size_needed(unc, z * 0.01 / 2) == 1600
+    assert S.slice_size_needed(unc, 0.0) is None
+    assert S.slice_size_needed(unc, -0.1) is None
+    assert S.slice_size_needed(_fake(0.0), 0.01) is None
+
+
+@PROPERTY
+@given(st.floats(0.01, 0.99), st.floats(0.002, 0.2), st.sampled_from([0.9, 0.95, 0.99]))
+def test_planned_slice_size_is_the_least_sufficient(p, half_width, level):
+    n = S.planned_slice_size(p, half_width, level=level)
+    z = stats.norm.ppf(0.5 + level / 2)
+    assert z * math.sqrt(p * (1 - p) / n) <= half_width * (1 + 1e-9)
+    if n > 1:
+        assert z * math.sqrt(p * (1 - p) / (n - 1)) > half_width * (1 - 1e-9)
+
+
+def test_planned_slice_size_values():
+    assert S.planned_slice_size(0.5, 0.05) == 385  # the textbook 384.1 rounded up
+    assert S.planned_slice_size(0.9, 0.01) == 3458
+    assert S.planned_slice_size(1.0, 0.01) == 1
+    with pytest.raises(ValueError, match="proportion"):
+        S.planned_slice_size(89.3, 0.01)
+    with pytest.raises(ValueError, match="half_width"):
+        S.planned_slice_size(0.9, 0)
+
+
+def test_trivial_baseline():
+    assert S.trivial_baseline("accuracy", [0, 0, 1]) == {
+        "predictor": "majority class 0", "label": 0, "value": pytest.approx(2 / 3)
+    }
+    assert S.trivial_baseline("f1", [0, 0, 1])["value"] == 0.0
+    assert S.trivial_baseline("f1", [1, 1, 0])["value"] == pytest.approx(0.8)
+    assert S.trivial_baseline("matthews_corrcoef", [1, 1, 0])["value"] == 0.0
+    tie = S.trivial_baseline("accuracy", np.array([7, 3, 7, 3]), positive=7)
+    assert tie["predictor"] == "majority class 3" and tie["value"] == 0.5
+    assert type(tie["label"]) is int
+    with pytest.raises(ValueError, match="'bleu'"):
+        S.trivial_baseline("bleu", [0, 1])
+
+
+# ---------------------------------------------------------------------------------------
+# Calibration: does the F1 interval cover the population F1 at its nominal rate?
+# ---------------------------------------------------------------------------------------
+
+P_POSITIVE, TPR, FPR = 0.684, 0.90, 0.20
+# Population confusion rates and F1 = 2TP / (2TP + FP + FN): the value a sample F1
+# converges to, and what a claim printed from a very large test set would state.
+_TP, _FN, _FP = P_POSITIVE * TPR, P_POSITIVE * (1 - TPR), (1 - P_POSITIVE) * FPR
+TRUE_F1 = 2 * _TP / (2 * _TP + _FP + _FN)  # 0.90343...
+REPEATS = 750  # coverage SE = sqrt(.95 * .05 / 750) = 0.80 %
+SIM_RESAMPLES = 999
+
+
+@pytest.mark.parametrize("n", [50, 100, 408])
+def test_f1_interval_coverage_and_false_alarms(n, record_property):
+    band = Band.from_printed(f"{round(TRUE_F1 * 100, 1):.1f}", scale=0.01, tolerance=1.0)
+    assert band.contains(TRUE_F1)
+    rng = np.random.default_rng(20_000 + n)
+    covered = false_alarm = reproduced = 0
+    methods: dict[str, int] = {}
+    for r in range(REPEATS):
+        y = rng.random(n) < P_POSITIVE
+        hit = rng.random(n)
+        yp = np.where(y, hit < TPR, hit < FPR)
+        unc = S.measure_uncertainty(
+            "f1", y.astype(np.int64), yp.astype(np.int64), resamples=SIM_RESAMPLES, seed=r
+        )
+        methods[unc.method] = methods.get(unc.method, 0) + 1
+        covered += unc.low <= TRUE_F1 <= unc.high
+        outcome = decide(unc.low, unc.high, band)
+        false_alarm += outcome == NOT_REPRODUCED
+        reproduced += outcome == REPRODUCED
+    coverage = covered / REPEATS
+    alarm_rate = false_alarm / REPEATS
+    se = math.sqrt(coverage * (1 - coverage) / REPEATS)
+    line = (
+        f"n={n} R={REPEATS} B={SIM_RESAMPLES} true F1={TRUE_F1:.4f} "
+        f"band=[{band.low:.4f}, {band.high:.4f}]: coverage {coverage:.2%} (SE {se:.2%}), "
+        f"not_reproduced {alarm_rate:.2%}, reproduced {reproduced / REPEATS:.2%}, "
+        f"methods {methods}"
+    )
+    print("\n" + line)
+    record_property("coverage", coverage)
+    record_property("false_alarm_rate", alarm_rate)
+    record_property("summary", line)
+    assert 0.93 <= coverage <= 0.97, line
+    assert alarm_rate <= 0.05, line
