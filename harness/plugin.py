@@ -141,9 +141,7 @@ def claims_pipeline(request):
     from harness.run import Options, Pipeline
 
     cfg = request.config
-    root = cfg.getoption("claims_dir")
     return Pipeline(Options(
-        claims_root=Path(root).resolve() if root else Path(str(request.path)).parent,
         mirror=_mirror(cfg), allow_download=_download_allowed(cfg), device=cfg.getoption("claims_device"),
         dtype=_dtype(cfg), batch_size=cfg.getoption("claims_batch_size"),
         resamples=cfg.getoption("claims_resamples")))

@@ -13,7 +13,7 @@ import platform
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import AGENT_VERSION, __version__
@@ -21,6 +21,7 @@ from harness.claims.audit import MISMATCH, audit
 from harness.claims.papers import load_papers
 from harness.claims.records import Claim
 from harness.errors import AssetUnavailable, HarnessError
+from harness.judge import finite_population as fpc
 from harness.judge import protocol
 from harness.judge.band import Band
 from harness.judge.verdict import BLOCKED, ERROR, MISCITED, judge
@@ -30,7 +31,6 @@ NAMESPACE = uuid.UUID("6f1d8a4e-3b0c-4f4e-9a51-1909119420aa")
 
 @dataclass
 class Options:
-    claims_root: Path
     mirror: Path | None = None
     allow_download: bool = False
     device: str | None = None
@@ -43,16 +43,16 @@ class Options:
 @dataclass
 class Pipeline:
     options: Options
-    _papers: dict | None = None
+    _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
     _pool: object = None
     _device: str | None = None
 
-    @property
-    def papers(self) -> dict:
-        if self._papers is None:
-            self._papers = load_papers(self.options.claims_root)
-        return self._papers
+    def papers(self, claim: Claim) -> dict:
+        """Paper records of the claims folder the claim came from (loaded once per folder)."""
+        if claim.root not in self._papers:
+            self._papers[claim.root] = load_papers(Path(claim.root)) if claim.root else {}
+        return self._papers[claim.root]
 
     @property
     def device(self) -> str:
@@ -73,7 +73,8 @@ class Pipeline:
     # ------------------------------------------------------------------ one claim
     def evaluate(self, claim: Claim) -> dict:
         now = _now()
-        pre = audit(claim, self.papers)
+        papers = self.papers(claim)
+        pre = audit(claim, papers)
         measurement = stats = None
         devs = protocol.deviations(claim, dtype=self.options.dtype)
         try:
@@ -93,7 +94,7 @@ class Pipeline:
         except Exception as exc:  # a bug or a broken asset: record it, never lose the verdict
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             post = {"status": ERROR, "confidence": None, "reason": f"unexpected {tb}"}
-        return build_artifact(claim, self.papers, pre, post, measurement, stats, devs, now)
+        return build_artifact(claim, papers, pre, post, measurement, stats, devs, now)
 
     # ------------------------------------------------------------------ parameter counts
     def _parameter_count(self, claim: Claim) -> dict:
@@ -124,7 +125,7 @@ class Pipeline:
         ds_cfg, ckpt = m["dataset"], m["checkpoint"]
         missing: list[AssetUnavailable] = []
         if "unavailable" in ckpt:
-            missing.append(AssetUnavailable("checkpoint", [], ckpt["unavailable"]))
+            missing.append(AssetUnavailable("checkpoint", ["no public checkpoint: " + ckpt["unavailable"].strip()]))
             model_asset = None
         else:
             try:
@@ -174,8 +175,12 @@ class Pipeline:
         seed = int(sl.slice_id[:8], 16)
         unc = st.measure_uncertainty(metric, y_true, y_pred, positive=positive, level=self.options.level,
                                      resamples=self.options.resamples, seed=seed)
-        decision = judge(value, unc.low, unc.high, unc.prob_within(band.low, band.high), band)
-        needed = st.slice_size_needed(unc, band.half_width, level=self.options.level)
+        f = fpc.factor(sl.size, sl.split_size)
+        low, high = fpc.shrink(value, unc.low, unc.high, f)
+        decision = judge(value, low, high, fpc.prob_in_band(unc, band.low, band.high, f), band)
+        se = (unc.standard_error or 0.0) * f
+        needed = fpc.slice_size_needed(unc.standard_error, sl.size, sl.split_size, band.half_width,
+                                       st._z(self.options.level))
         from harness.measure import devices
 
         measurement = {
@@ -211,10 +216,15 @@ class Pipeline:
         }
         measurement["_statistics"] = {
             **unc.to_dict(),
+            "raw_interval": [unc.low, unc.high],
+            "interval": [low, high],
+            "low": low, "high": high,
+            "finite_population": {"n": sl.size, "population": sl.split_size, "factor": f},
+            "standard_error": se,
             "band": band.to_dict(),
             "decision": decision,
             "trivial_baseline": st.trivial_baseline(metric, y_true, positive=positive),
-            "minimum_detectable_difference": st.minimum_detectable_difference(unc),
+            "minimum_detectable_difference": st.minimum_detectable_difference(replace(unc, standard_error=se)),
             "slice_size_needed": needed,
             "slice_size_needed_fits_split": None if needed is None else needed <= sl.split_size,
         }
@@ -251,7 +261,7 @@ def _combine(missing: list[AssetUnavailable]) -> AssetUnavailable:
     if len(missing) == 1:
         return missing[0]
     return AssetUnavailable(" and ".join(m.missing for m in missing),
-                            [t for m in missing for t in m.tried],
+                            list(dict.fromkeys(t for m in missing for t in m.tried)),
                             " ".join(dict.fromkeys(m.hint for m in missing if m.hint)))
 
 

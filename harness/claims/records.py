@@ -28,6 +28,7 @@ class Claim:
     id: str
     record: dict[str, Any] = field(repr=False)
     path: str = ""
+    root: str = ""   # the claims folder it was loaded from; paper records live in root/papers
 
     @property
     def citation(self) -> dict:
@@ -77,6 +78,7 @@ class Claim:
 def sanitise(claim_id: str) -> str:
     """A file name for a claim id: '/' becomes '__', anything unusual becomes '_'."""
     name = re.sub(r"[^A-Za-z0-9._()+-]", "_", claim_id.replace("/", "__"))
+    name = re.sub(r"\.{2,}", "_", name)
     return name.lstrip(".") or "_"
 
 
@@ -90,7 +92,7 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def load_file(path: Path) -> list[Claim]:
+def load_file(path: Path, root: Path | None = None) -> list[Claim]:
     """Every claim of one file, validated; raises ClaimFileError naming file, claim, field."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -117,7 +119,8 @@ def load_file(path: Path) -> list[Claim]:
 
             err = jsonschema.exceptions.best_match(errors)
             raise ClaimFileError(path, _explain(err), record=label, field=schemas.field_path(err))
-        out.append(Claim(id=record["id"], record=record, path=str(path)))
+        out.append(Claim(id=record["id"], record=record, path=str(path),
+                         root=str(root if root is not None else Path(path).parent)))
     return out
 
 
@@ -143,7 +146,7 @@ def load_tree(root: Path) -> list[Claim]:
     """All claims under root, sorted by id; duplicate ids are an error naming both files."""
     seen: dict[str, Claim] = {}
     for path in claim_files(Path(root)):
-        for claim in load_file(path):
+        for claim in load_file(path, Path(root)):
             if claim.id in seen:
                 raise ClaimFileError(
                     path, f"duplicate claim id (first defined in {seen[claim.id].path})",

@@ -270,9 +270,11 @@ def measure_uncertainty(
     Why BCa: F1 near the top of its range is skewed and biased on small slices (the sample
     F1 sits below the population value it estimates on average). The percentile interval
     ignores both and under-covers; BCa corrects for bias (z0) and skew (acceleration). In
-    the seeded simulation of tests/test_statistics.py (P(positive)=0.684, population
-    F1=0.903, 2000 repetitions per size, 999 resamples) BCa covered 94.5 / 94.3 / 94.9 %
-    at n = 50 / 100 / 408 against 93.3 / 93.9 / 94.5 % for percentile.
+    a seeded simulation like the one in tests/test_statistics.py (P(positive)=0.684,
+    TPR 0.90, FPR 0.20, population F1 = 0.9034; 3000 repetitions per size, 999 resamples,
+    coverage SE ~0.4 %) the nominal 95 % BCa interval covered 95.9 / 95.4 / 94.7 % at
+    n = 50 / 100 / 408, the percentile interval 92.7 / 94.0 / 94.1 %. BCa costs one
+    jackknife (n evaluations) more: ~15 ms per call at n = 408 with 999 resamples.
 
     Fallbacks, in order: every bootstrap replicate equal (e.g. a slice with no positive
     label, where F1 is 0 in every resample, or a single example) -> method "degenerate",
@@ -442,8 +444,9 @@ def planned_slice_size(p: float, half_width: float, *, level: float = 0.95) -> i
 def trivial_baseline(metric: str, y_true, *, positive: int = 1) -> dict:
     """Score of predicting the slice's majority class for every example.
 
-    ``{"predictor": "majority class <label id>", "label": <label id>, "value": <score>}``;
-    a tie goes to the smaller label id.
+    ``{"predictor": "majority class <label id>", "value": <score>}``; a tie goes to the
+    smaller label id. The score uses ``metric_value`` (so f1 of a majority-negative slice
+    is 0.0, and MCC of any constant predictor is 0.0).
     """
     _check_metric(metric)
     t = np.asarray(y_true)
@@ -453,4 +456,4 @@ def trivial_baseline(metric: str, y_true, *, positive: int = 1) -> dict:
     label = values[int(np.argmax(counts))]  # argmax takes the first (smallest) on ties
     label = label.item() if hasattr(label, "item") else label
     value = metric_value(metric, t, np.full_like(t, label), positive=positive)
-    return {"predictor": f"majority class {label}", "label": label, "value": value}
+    return {"predictor": f"majority class {label}", "value": value}

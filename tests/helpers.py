@@ -1,0 +1,45 @@
+"""Small helpers for the harness's own tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+TINY_REVISION = "0" * 40
+
+
+def tiny_claim(claim_id: str = "tiny/mrpc/f1", *, repo: str = "tiny/albert-mrpc", size=60, metric="f1",
+               value="50.0", tolerance=50.0, **extra) -> dict:
+    """A classification claim against the tiny ALBERT; wide tolerance unless a test says otherwise."""
+    record = {
+        "id": claim_id,
+        "citation": {"source": "model_card", "url": "https://example.invalid/tiny"},
+        "reported": {"value": value, "metric": metric, "scale": "percent"},
+        "measure": {
+            "kind": "classification",
+            "dataset": {"repo": "nyu-mll/glue", "config": "mrpc", "split": "validation", "revision": "main",
+                        "text_fields": ["sentence1", "sentence2"], "label_field": "label",
+                        "positive_label": "equivalent"},
+            "checkpoint": {"repo": repo, "revision": TINY_REVISION, "origin": "source"},
+            "max_length": 64,
+            "slice": {"size": size, "seed": 0, "stratified": True},
+        },
+        "tolerance": {"value": tolerance, "reason": "test claim: any value near the reported one"},
+    }
+    record.update(extra)
+    return record
+
+
+def write_claims(folder: Path, name: str, records: list[dict], defaults: dict | None = None) -> Path:
+    data = {"claims": records}
+    if defaults:
+        data["defaults"] = defaults
+    path = Path(folder) / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def read_verdicts(reports: Path) -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in sorted((Path(reports) / "verdicts").glob("*.json"))}

@@ -1,0 +1,89 @@
+"""Claim records: valid files load in a stable order; each malformed kind names file, claim, field."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from harness.claims.records import load_file, load_tree, sanitise
+from harness.errors import ClaimFileError
+from tests.helpers import tiny_claim, write_claims
+
+
+def test_defaults_merge_and_sorted_ids(tmp_path):
+    defaults = {"tolerance": {"value": 2.0, "reason": "from the file's defaults block"}}
+    a, b = tiny_claim("b/claim"), tiny_claim("a/claim")
+    del a["tolerance"], b["tolerance"]
+    write_claims(tmp_path, "x.yaml", [a, b], defaults)
+    claims = load_tree(tmp_path)
+    assert [c.id for c in claims] == ["a/claim", "b/claim"]
+    assert all(c.tolerance == 2.0 for c in claims)
+    assert claims[0].group == "tiny/albert-mrpc@000000000000"
+
+
+def _broken(tmp_path, mutate):
+    record = tiny_claim("tiny/broken")
+    mutate(record)
+    return write_claims(tmp_path, "broken.yaml", [record])
+
+
+@pytest.mark.parametrize("mutate, field, words", [
+    (lambda r: r.pop("tolerance"), "tolerance", "required"),
+    (lambda r: r["tolerance"].pop("reason"), "tolerance.reason", "required"),
+    (lambda r: r["reported"].update(metric="bleu"), "reported.metric", "bleu"),
+    (lambda r: r["measure"].update(max_length="long"), "measure.max_length", "expected integer"),
+    (lambda r: r["measure"]["slice"].update(size="ten"), "measure.slice.size", ""),
+    (lambda r: r["reported"].update(scale="permille"), "reported.scale", "permille"),
+    (lambda r: r.update(surprise=1), "surprise", "Additional properties"),
+])
+def test_malformed_record_names_file_claim_field(tmp_path, mutate, field, words):
+    path = _broken(tmp_path, mutate)
+    with pytest.raises(ClaimFileError) as info:
+        load_file(path)
+    err = info.value
+    assert err.path == str(path) and err.record == "tiny/broken" and err.field == field
+    assert str(path) in str(err) and "tiny/broken" in str(err) and words in str(err)
+
+
+def test_duplicate_id_names_both_files(tmp_path):
+    write_claims(tmp_path, "one.yaml", [tiny_claim("same/id")])
+    write_claims(tmp_path, "two.yaml", [tiny_claim("same/id")])
+    with pytest.raises(ClaimFileError, match=r"two\.yaml.*same/id.*'id'.*one\.yaml"):
+        load_tree(tmp_path)
+
+
+def test_not_yaml_and_not_a_claim_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("claims: [unclosed\n")
+    with pytest.raises(ClaimFileError, match="not valid YAML"):
+        load_file(bad)
+    bad.write_text("something: else\n")
+    with pytest.raises(ClaimFileError, match="'claims'"):
+        load_file(bad)
+
+
+def test_paper_records_are_not_claim_files(tmp_path):
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "1234.56789.yaml").write_text("arxiv_id: '1234.56789'\n")
+    write_claims(tmp_path, "c.yaml", [tiny_claim()])
+    assert [c.id for c in load_tree(tmp_path)] == ["tiny/mrpc/f1"]
+
+
+@pytest.mark.parametrize("claim_id, name", [
+    ("1909.11942/table2/albert-base/mrpc-f1", "1909.11942__table2__albert-base__mrpc-f1"),
+    ("../../etc/passwd", "______etc__passwd"),
+])
+def test_artifact_names_are_sanitised(claim_id, name):
+    assert sanitise(claim_id) == name
+    assert "/" not in sanitise(claim_id) and not sanitise(claim_id).startswith(".")
+
+
+def test_malformed_file_stops_collection_with_the_field(claims_project, pytester):
+    record = copy.deepcopy(tiny_claim("tiny/bad"))
+    record["reported"]["metric"] = "perplexity"
+    write_claims(claims_project, "bad.yaml", [record])
+    result = pytester.runpytest("claims")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*bad.yaml, claim 'tiny/bad', field 'reported.metric': 'perplexity' is not one of*"])
+    assert not (pytester.path / "reports" / "verdicts").exists()
