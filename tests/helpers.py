@@ -27,6 +27,7 @@ def tiny_claim(claim_id: str = "tiny/mrpc/f1", *, repo: str = "tiny/albert-mrpc"
             "slice": {"size": size, "seed": 0, "stratified": True},
         },
         "tolerance": {"value": tolerance, "reason": "test claim: any value near the reported one"},
+        "paper_protocol": {"split": "validation", "metric": metric, "max_length": 64, "whole_split": True},
     }
     record.update(extra)
     return record

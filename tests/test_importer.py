@@ -49,7 +49,7 @@ def test_cli_import_then_run_gives_citation_mismatch(seed_verdict, claims_projec
                             "--revision", REVISION, "-o", str(out)], capture_output=True, text=True)
     assert again.returncode == 2 and "exists" in again.stderr
 
-    result = pytester.runpytest("claims", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("claims")
     result.assert_outcomes(failed=1)
     art = json.loads((pytester.path / "reports" / "verdicts" /
                       "1909.11942__table2__albert-base__mrpc-f1.json").read_text())

@@ -18,7 +18,7 @@ KNOWN = {"albert-base": 11_683_584, "bert-base": 109_482_240}
 
 def test_parameter_claims_give_real_verdicts(claims_project, pytester):
     shutil.copy(ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml", claims_project)
-    result = pytester.runpytest("claims", "-q")
+    result = pytester.runpytest_subprocess("claims", "-q")
     verdicts = {p.name: json.loads(p.read_text()) for p in (pytester.path / "reports" / "verdicts").glob("*.json")}
     assert len(verdicts) == 6
     for art in verdicts.values():

@@ -8,11 +8,7 @@ import sys
 
 import pytest
 
-try:  # tests/ is a package (tests/__init__.py)
-    from .tiny_albert import SPECIAL_TOKEN_IDS, build_tiny_albert, training_sentences
-except ImportError:  # tests/ collected as plain rootdir-less modules
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-    from tiny_albert import SPECIAL_TOKEN_IDS, build_tiny_albert, training_sentences
+from tests.tiny_albert import SPECIAL_TOKEN_IDS, build_tiny_albert, training_sentences
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

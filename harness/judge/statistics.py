@@ -22,7 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from harness.errors import MeasurementError
 
@@ -135,6 +135,38 @@ def vectorized_statistic(metric: str):
     return statistic
 
 
+def pair_codes(t, p) -> np.ndarray:
+    """One uint8 per example: 2 * (true label is positive) + (prediction is positive)."""
+    return (np.asarray(t, dtype=np.uint8) << 1) | np.asarray(p, dtype=np.uint8)
+
+
+def pair_code_statistic(metric: str):
+    """``statistic(codes, axis=-1)``: the metric from ``pair_codes`` (what we bootstrap).
+
+    Resampling one array of pair codes is the paired bootstrap of (y_true, y_pred): scipy
+    draws the same index matrix from the same generator either way, so the replicates and
+    the interval are identical to ``bootstrap((t, p), vectorized_statistic(metric),
+    paired=True)`` (tests/test_statistics.py checks this), but each resample is one uint8
+    gather instead of an index gather plus two boolean ones, and the BCa jackknife skips
+    the same detour: about 3x faster (5 ms instead of 15 ms at n = 408, 999 resamples).
+    """
+    _check_metric(metric)
+    from_counts = _FROM_COUNTS[metric]
+
+    def statistic(codes, axis=-1):
+        c = np.asarray(codes, dtype=np.uint8)
+        true_pos = np.add.reduce(c >> 1, axis=axis, dtype=np.int64)
+        pred_pos = np.add.reduce(c & 1, axis=axis, dtype=np.int64)
+        tp = np.add.reduce((c == 3).view(np.uint8), axis=axis, dtype=np.int64)
+        fp = pred_pos - tp
+        fn = true_pos - tp
+        tn = c.shape[axis] - true_pos - fp
+        return from_counts(tp, fp, fn, tn)
+
+    statistic.__name__ = f"{metric}_from_pair_codes"
+    return statistic
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -167,7 +199,7 @@ def metric_value(metric: str, y_true, y_pred, *, positive: int = 1) -> float:
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ValueError(f"confidence level must be in (0, 1), got {level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2.0))
+    return float(special.ndtri(0.5 + level / 2.0))
 
 
 @dataclass(frozen=True)
@@ -262,10 +294,11 @@ def measure_uncertainty(
 
     accuracy: Wilson score interval, ``binomtest(k, n).proportion_ci(level, 'wilson')``.
 
-    f1 and matthews_corrcoef: ``scipy.stats.bootstrap`` over the paired examples
-    (``paired=True, vectorized=True``) with ``resamples`` resamples drawn from
-    ``np.random.default_rng(seed)``, statistic from confusion counts (identical to
-    scikit-learn's values, zero-division conventions included).
+    f1 and matthews_corrcoef: ``scipy.stats.bootstrap`` (``vectorized=True``) over the
+    examples as (label, prediction) pairs, ``resamples`` resamples drawn from
+    ``np.random.default_rng(seed)``; statistic from confusion counts (scikit-learn's value,
+    zero-division conventions included). The pairs travel as one array of ``pair_codes``:
+    the same resamples as ``paired=True`` on (y_true, y_pred), three times faster.
 
     Why BCa: F1 near the top of its range is skewed and biased on small slices (the sample
     F1 sits below the population value it estimates on average). The percentile interval
@@ -273,8 +306,9 @@ def measure_uncertainty(
     a seeded simulation like the one in tests/test_statistics.py (P(positive)=0.684,
     TPR 0.90, FPR 0.20, population F1 = 0.9034; 3000 repetitions per size, 999 resamples,
     coverage SE ~0.4 %) the nominal 95 % BCa interval covered 95.9 / 95.4 / 94.7 % at
-    n = 50 / 100 / 408, the percentile interval 92.7 / 94.0 / 94.1 %. BCa costs one
-    jackknife (n evaluations) more: ~15 ms per call at n = 408 with 999 resamples.
+    n = 50 / 100 / 408, the percentile interval 92.7 / 94.0 / 94.1 % (under the 93 % the
+    test accepts at n = 50). BCa costs one jackknife (n evaluations) more; a call takes
+    ~5 ms at n = 408 with 999 resamples.
 
     Fallbacks, in order: every bootstrap replicate equal (e.g. a slice with no positive
     label, where F1 is 0 in every resample, or a single example) -> method "degenerate",
@@ -318,10 +352,8 @@ def measure_uncertainty(
             n=n,
         )
 
-    # Canonical order: sort the pairs by cell (tn, fp, fn, tp).
-    order = np.argsort(2 * t.astype(np.int8) + p.astype(np.int8), kind="stable")
-    t = np.ascontiguousarray(t[order])
-    p = np.ascontiguousarray(p[order])
+    # Canonical order: the pairs sorted by cell (tn, fp, fn, tp), one uint8 code each.
+    codes = np.sort(pair_codes(t, p))
 
     def degenerate(replicates: np.ndarray) -> Uncertainty:
         replicates.setflags(write=False)
@@ -338,19 +370,18 @@ def measure_uncertainty(
             _replicates=replicates,
         )
 
-    if n == 1 or (np.all(t == t[0]) and np.all(p == p[0])):
-        # One kind of pair only: every resample is the slice itself.
+    if codes[0] == codes[-1]:
+        # One kind of pair only (or one example): every resample is the slice itself.
         return degenerate(np.full(resamples, estimate))
 
-    statistic = vectorized_statistic(metric)
+    statistic = pair_code_statistic(metric)
     batch = max(1, min(resamples, _BATCH_ELEMENTS // n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         with np.errstate(divide="ignore", invalid="ignore"):
             res = stats.bootstrap(
-                (t, p),
+                (codes,),
                 statistic,
-                paired=True,
                 vectorized=True,
                 n_resamples=resamples,
                 batch=batch,
@@ -365,9 +396,8 @@ def measure_uncertainty(
             ci_low, ci_high = res.confidence_interval
             if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
                 res = stats.bootstrap(
-                    (t, p),
+                    (codes,),
                     statistic,
-                    paired=True,
                     vectorized=True,
                     n_resamples=0,
                     bootstrap_result=res,
