@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness import-verdict FILE`` and ``python -m harness audit``."""
+"""Command line: ``python -m harness {import-verdict,audit,merge,gate,prefetch,clear-cache}``."""
 
 from __future__ import annotations
 
@@ -48,6 +48,63 @@ def _audit(args) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    from harness.report import gate
+    from harness.report.shards import merge
+
+    merged = merge(Path(args.output), [Path(p) for p in args.inputs])
+    print(f"merged {len(merged)} verdicts into {args.output}")
+    return _apply_gate(merged, args)
+
+
+def _gate(args) -> int:
+    from harness.report.shards import read_verdicts
+
+    return _apply_gate(read_verdicts(Path(args.reports)), args)
+
+
+def _apply_gate(current: dict, args) -> int:
+    from harness.report import gate
+    from harness.report.artifacts import dumps, write_atomic
+    from harness.report.shards import read_verdicts
+
+    baseline = read_verdicts(Path(args.baseline)) if args.baseline else None
+    result = gate.evaluate(current, baseline, strict_blocked=args.strict_blocked, fdr=args.fdr)
+    out = Path(getattr(args, "output", None) or args.reports)
+    write_atomic(out / "gate.json", dumps(result.to_dict()))
+    _render(out)
+    print("\n".join(result.lines()))
+    return result.exit_code
+
+
+def _render(folder: Path) -> None:
+    try:
+        from harness.report.render import render
+    except ImportError:
+        return
+    render(folder)
+
+
+def _prefetch(args) -> int:
+    from harness.measure.prefetch import run_prefetch
+
+    return run_prefetch(Path(args.claims), Path(args.mirror))
+
+
+def _clear_cache(args) -> int:
+    from harness.measure.cache import DEFAULT_DIR, PredictionCache
+
+    folder = Path(args.cache) if args.cache else DEFAULT_DIR
+    print(f"removed {PredictionCache(folder).clear()} cached predictions from {folder}")
+    return 0
+
+
+def _gate_options(p) -> None:
+    p.add_argument("--baseline", help="earlier reports folder to compare with")
+    p.add_argument("--strict-blocked", action="store_true", help="blocked claims fail")
+    p.add_argument("--fdr", type=float, default=0.05)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +122,22 @@ def main(argv=None) -> int:
     a = sub.add_parser("audit", help="citation audit of every claim (no measurement)")
     a.add_argument("claims", nargs="?", default="claims")
     a.set_defaults(run=_audit)
+    m = sub.add_parser("merge", help="merge shard report folders into one, then apply the gate")
+    m.add_argument("output")
+    m.add_argument("inputs", nargs="+")
+    _gate_options(m)
+    m.set_defaults(run=_merge)
+    g = sub.add_parser("gate", help="apply the gate policy to a reports folder")
+    g.add_argument("reports", nargs="?", default="reports")
+    _gate_options(g)
+    g.set_defaults(run=_gate)
+    f = sub.add_parser("prefetch", help="download every claim's model and dataset into a mirror")
+    f.add_argument("--mirror", required=True)
+    f.add_argument("claims", nargs="?", default="claims")
+    f.set_defaults(run=_prefetch)
+    c = sub.add_parser("clear-cache", help="empty the prediction cache")
+    c.add_argument("--cache", help="cache folder (default ~/.cache/claims-harness/predictions)")
+    c.set_defaults(run=_clear_cache)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

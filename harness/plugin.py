@@ -39,6 +39,17 @@ def pytest_addoption(parser):
     g.addoption("--claims-reports", default=None, metavar="DIR", help="where verdicts go (default: <rootdir>/reports)")
     g.addoption("--claims-dir", default=None, metavar="DIR",
                 help="claim records to run (default: the folder of the test module asking for `claim`)")
+    g.addoption("--claims-cache", default=None, metavar="DIR",
+                help="prediction cache folder (default: $CLAIMS_CACHE or ~/.cache/claims-harness/predictions)")
+    g.addoption("--claims-no-cache", action="store_true", help="neither read nor write the prediction cache")
+    g.addoption("--claims-gate", action="store_true",
+                help="exit by the nightly gate policy (docs/gate.md) and write reports/gate.json")
+    g.addoption("--claims-baseline", default=None, metavar="DIR",
+                help="earlier reports folder to compare with (implies --claims-gate)")
+    g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
+    g.addoption("--claims-fdr", type=float, default=0.05, help="gate: false discovery rate for not_reproduced calls")
+    g.addoption("--claims-shard", default=None, metavar="I/N",
+                help="run only shard I of N (1-based), split by checkpoint group, deterministically")
 
 
 def _download_allowed(config) -> bool:
@@ -112,7 +123,7 @@ def pytest_configure(config):
     session = ClaimsSession(Path(reports), writer=writer)
     config.stash[SESSION_KEY] = session
     if writer:
-        config.pluginmanager.register(_Writer(session), "claims-writer")
+        config.pluginmanager.register(_Writer(session, config), "claims-writer")
 
 
 # ---------------------------------------------------------------------- collection
@@ -134,6 +145,38 @@ def pytest_generate_tests(metafunc):
                                    for c in claims])
 
 
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--claims-shard {value!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise pytest.UsageError(f"--claims-shard {value!r}: I must be between 1 and N")
+    return i, n
+
+
+def pytest_collection_modifyitems(config, items):
+    value = config.getoption("claims_shard")
+    if not value:
+        return
+    from harness.report.shards import shard_of
+
+    i, n = _shard(value)
+    groups = sorted({it.callspec.params["claim"].group for it in items if _claim_of(it)})
+    keep, drop = [], []
+    for it in items:
+        claim = _claim_of(it)
+        (keep if claim is None or shard_of(claim.group, groups, n) == i else drop).append(it)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _claim_of(item):
+    spec = getattr(item, "callspec", None)
+    return spec.params.get("claim") if spec is not None else None
+
+
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def claims_pipeline(request):
@@ -144,7 +187,16 @@ def claims_pipeline(request):
     return Pipeline(Options(
         mirror=_mirror(cfg), allow_download=_download_allowed(cfg), device=cfg.getoption("claims_device"),
         dtype=_dtype(cfg), batch_size=cfg.getoption("claims_batch_size"),
-        resamples=cfg.getoption("claims_resamples")))
+        resamples=cfg.getoption("claims_resamples"), cache_dir=_cache_dir(cfg)))
+
+
+def _cache_dir(cfg) -> Path | None:
+    if cfg.getoption("claims_no_cache"):
+        return None
+    from harness.measure.cache import DEFAULT_DIR
+
+    value = cfg.getoption("claims_cache") or os.environ.get("CLAIMS_CACHE")
+    return Path(value).expanduser() if value else DEFAULT_DIR
 
 
 def _dtype(cfg) -> str:
@@ -203,22 +255,63 @@ def pytest_runtest_makereport(item, call):
 
 
 class _Writer:
-    """Registered only where files are written (xdist controller or a plain run)."""
+    """Registered only where files are written (xdist controller or a plain run).
 
-    def __init__(self, session: ClaimsSession):
+    A claim whose case died before it produced an artifact (a crashed worker, a fixture
+    that raised) still gets one: an ``error`` verdict naming the cause.
+    """
+
+    def __init__(self, session: ClaimsSession, config):
         self.session = session
+        self.config = config
 
     def pytest_runtest_logreport(self, report):
-        if report.when == "call":
-            for name, value in report.user_properties:
-                if name == PROPERTY:
-                    self.session.record(value)
+        for name, value in report.user_properties:
+            if name == PROPERTY and report.when == "call":
+                self.session.record(value)
+                return
+        if report.failed and report.when in ("setup", "call", "???"):
+            claim_id = _param_id(report.nodeid)
+            if claim_id and claim_id not in self.session.rows:
+                self._record_failure(report, claim_id)
+
+    def _record_failure(self, report, claim_id: str) -> None:
+        from harness.claims.records import load_tree
+        from harness.run import error_artifact
+
+        opt = self.config.getoption("claims_dir")
+        root = Path(opt) if opt else (Path(str(self.config.rootpath)) / report.nodeid.split("::")[0]).parent
+        try:
+            claim = next(c for c in load_tree(root) if c.id == claim_id)
+        except (StopIteration, RecordError):
+            return
+        text = str(report.longrepr).strip().splitlines()
+        cause = text[-1] if text else "unknown failure"
+        where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
+        artifact = error_artifact(claim, f"no verdict: {where}: {cause}")
+        artifact["_artifact_name"] = claim.artifact_name
+        self.session.record(json.dumps(artifact))
 
 
-def pytest_sessionfinish(session):
+def _param_id(nodeid: str) -> str | None:
+    """'claims/test_claims.py::test_claim[a/b/c]' -> 'a/b/c'."""
+    if "::" not in nodeid or not nodeid.endswith("]") or "[" not in nodeid:
+        return None
+    return nodeid[nodeid.index("[") + 1:-1]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
     cs = session.config.stash.get(SESSION_KEY, None)
-    if cs is not None:
-        cs.finish(list(session.config.invocation_params.args))
+    if cs is None or not cs.writer:
+        return
+    cfg = session.config
+    cs.finish(list(cfg.invocation_params.args))
+    if (cfg.getoption("claims_gate") or cfg.getoption("claims_baseline")) and cs.rows:
+        code = cs.gate(baseline=cfg.getoption("claims_baseline"), strict_blocked=cfg.getoption("claims_strict_blocked"),
+                       fdr=cfg.getoption("claims_fdr"))
+        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = code
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -233,4 +326,8 @@ def pytest_terminal_summary(terminalreporter, config):
         tr.write_line(line)
     for claim_id, err in sorted(cs.write_errors.items()):
         tr.write_line(f"NOT WRITTEN {claim_id}: {err}", red=True)
+    if cs.gate_result is not None:
+        tr.write_sep("=", "claims gate")
+        for line in cs.gate_result.lines():
+            tr.write_line(line, red=cs.gate_result.exit_code != 0, green=cs.gate_result.exit_code == 0)
     tr.write_line(f"verdicts in {cs.verdicts_dir}, summary in {cs.reports_dir / 'summary.json'}")

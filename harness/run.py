@@ -21,6 +21,7 @@ from harness.claims.audit import MISMATCH, audit
 from harness.claims.papers import load_papers
 from harness.claims.records import Claim
 from harness.errors import AssetUnavailable, HarnessError
+from harness.measure.cache import key_of as cache_key
 from harness.judge import finite_population as fpc
 from harness.judge import protocol
 from harness.judge.band import Band
@@ -38,6 +39,7 @@ class Options:
     batch_size: int | None = None
     level: float = 0.95
     resamples: int = 2000
+    cache_dir: Path | None = None   # None: no prediction cache
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Pipeline:
     _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
     _pool: object = None
+    _cache: object = None
     _device: str | None = None
 
     def papers(self, claim: Claim) -> dict:
@@ -69,6 +72,14 @@ class Pipeline:
 
             self._pool = ModelPool()
         return self._pool
+
+    @property
+    def cache(self):
+        if self._cache is None:
+            from harness.measure.cache import PredictionCache
+
+            self._cache = PredictionCache(self.options.cache_dir)
+        return self._cache
 
     # ------------------------------------------------------------------ one claim
     def evaluate(self, claim: Claim) -> dict:
@@ -119,13 +130,15 @@ class Pipeline:
     # ------------------------------------------------------------------ classification
     def _classification(self, claim: Claim):
         from harness.judge import statistics as st
-        from harness.measure import assets, inference, labels, slices
+        import numpy as np
+
+        from harness.measure import assets, labels, slices
 
         m = claim.measure
         ds_cfg, ckpt = m["dataset"], m["checkpoint"]
         missing: list[AssetUnavailable] = []
         if "unavailable" in ckpt:
-            missing.append(AssetUnavailable("checkpoint", ["no public checkpoint: " + ckpt["unavailable"].strip()]))
+            missing.append(AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()]))
             model_asset = None
         else:
             try:
@@ -161,14 +174,10 @@ class Pipeline:
         data_seconds = time.perf_counter() - t0
 
         dtype = self.options.dtype
-        loaded = self.pool.get(model_asset, self.device, dtype)
-        to_dataset, assumption = labels.mapping(loaded.info["id2label"], names)
-        t1 = time.perf_counter()
-        enc = inference.encode(loaded.tokenizer, columns, m["max_length"])
-        tokenize_seconds = time.perf_counter() - t1
-        out = inference.run(loaded.model, enc, device=self.device, pad_id=loaded.tokenizer.pad_token_id or 0,
-                            batch_size=self.options.batch_size)
-        y_pred = [to_dataset[int(k)] for k in out.logits.argmax(axis=1)]
+        pred = self._predict(model_asset, columns, m["max_length"], dtype,
+                             {"dataset": split["fingerprint"], "slice_id": sl.slice_id})
+        to_dataset, assumption = labels.mapping(pred["id2label"], names)
+        y_pred = [to_dataset[int(k)] for k in np.asarray(pred["logits"]).argmax(axis=1)]
 
         metric = claim.metric
         value = st.metric_value(metric, y_true, y_pred, positive=positive)
@@ -201,17 +210,13 @@ class Pipeline:
             "device_name": devices.describe(self.device),
             "dtype": dtype,
             "max_length": m["max_length"],
-            "batch_size": out.batch_size,
-            "checkpoint": dict(model_asset.to_dict(), weights_file=loaded.info["weights_file"],
-                               weights_sha256=loaded.info["weights_sha256"],
-                               tokenizer_sha256=loaded.info["tokenizer_sha256"],
-                               parameters=loaded.info["parameters"]),
+            "batch_size": pred["batch_size"],
+            "checkpoint": dict(model_asset.to_dict(), **pred["files"]),
+            "cache": pred["cache"],
             "dataset": dict(data_asset.to_dict(), config=ds_cfg["config"], split=ds_cfg["split"],
                             fingerprint=split["fingerprint"], label_names=names),
-            "tokens": {"real": out.tokens, "padded": out.padded_tokens},
-            "timings": {"data_seconds": round(data_seconds, 4), "tokenize_seconds": round(tokenize_seconds, 4),
-                        "model_load_seconds": loaded.info["load_seconds"], "inference_seconds": round(out.seconds, 4),
-                        "pairs_per_second": round(sl.size / out.seconds, 2) if out.seconds else 0.0},
+            "tokens": pred["tokens"],
+            "timings": {"data_seconds": round(data_seconds, 4), **pred["timings"]},
             "versions": _versions(),
         }
         measurement["_statistics"] = {
@@ -229,6 +234,40 @@ class Pipeline:
             "slice_size_needed_fits_split": None if needed is None else needed <= sl.split_size,
         }
         return measurement, sl
+
+    def _predict(self, asset, columns, max_length: int, dtype: str, data_key: dict) -> dict:
+        """Logits for the slice: from the prediction cache when every key part matches, else run."""
+        from harness.measure import inference, models
+
+        folder = Path(asset.path)
+        files = models.file_facts(folder)
+        parts = {"checkpoint": asset.repo, "revision": asset.revision, "revision_seen": asset.revision_seen,
+                 "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
+                 "dtype": dtype, "device": self.device.split(":")[0], "max_length": max_length, **data_key}
+        key = cache_key(parts)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return {"logits": hit["logits"], "id2label": {int(k): v for k, v in hit["id2label"].items()},
+                    "batch_size": hit["batch_size"], "tokens": hit["tokens"], "files": files,
+                    "cache": {"hit": True, "key": key},
+                    "timings": {"tokenize_seconds": 0.0, "model_load_seconds": 0.0, "inference_seconds": 0.0}}
+        loads_before = self.pool.loads
+        loaded = self.pool.get(asset, self.device, dtype)
+        t1 = time.perf_counter()
+        enc = inference.encode(loaded.tokenizer, columns, max_length)
+        tokenize_seconds = time.perf_counter() - t1
+        out = inference.run(loaded.model, enc, device=self.device, pad_id=loaded.tokenizer.pad_token_id or 0,
+                            batch_size=self.options.batch_size)
+        result = {"logits": out.logits.tolist(), "id2label": loaded.info["id2label"], "batch_size": out.batch_size,
+                  "tokens": {"real": out.tokens, "padded": out.padded_tokens}}
+        self.cache.put(key, parts, {**result, "id2label": {str(k): v for k, v in result["id2label"].items()}})
+        n = len(out.logits)
+        return {**result, "files": files, "cache": {"hit": False, "key": key},
+                "timings": {"tokenize_seconds": round(tokenize_seconds, 4),
+                            "model_load_seconds": loaded.info["load_seconds"] if self.pool.loads > loads_before else 0.0,
+                            "inference_seconds": round(out.seconds, 4),
+                            "pairs_per_second": round(n / out.seconds, 2) if out.seconds else 0.0,
+                            "tokens_per_second": round(out.tokens / out.seconds, 1) if out.seconds else 0.0}}
 
     def _split(self, asset, ds_cfg) -> dict:
         key = (asset.path, ds_cfg["config"], ds_cfg["split"])
@@ -253,6 +292,14 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------- helpers
+def error_artifact(claim: Claim, reason: str) -> dict:
+    """An artifact for a claim whose measurement never reported back (a crashed worker)."""
+    papers = load_papers(Path(claim.root)) if claim.root else {}
+    post = {"status": ERROR, "confidence": None, "reason": reason}
+    return build_artifact(claim, papers, audit(claim, papers), post, None, None,
+                          protocol.deviations(claim), _now())
+
+
 def _band(claim: Claim) -> Band:
     return Band.from_printed(str(claim.reported["value"]), scale=claim.scale, tolerance=claim.tolerance)
 

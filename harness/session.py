@@ -20,6 +20,8 @@ class ClaimsSession:
         self.reports_dir = Path(reports_dir)
         self.writer = writer
         self.rows: dict[str, dict] = {}
+        self.artifacts: dict[str, dict] = {}
+        self.gate_result = None
         self.write_errors: dict[str, str] = {}
         self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -38,7 +40,18 @@ class ClaimsSession:
         except (ArtifactError, OSError) as exc:
             self.write_errors[claim_id] = f"{type(exc).__name__}: {exc}"
             path = None
+        self.artifacts[claim_id] = artifact
         self.rows[claim_id] = summary.row(artifact, str(path.relative_to(self.reports_dir)) if path else None)
+
+    def gate(self, *, baseline: str | None, strict_blocked: bool, fdr: float) -> int:
+        """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code."""
+        from harness.report import gate
+        from harness.report.shards import read_verdicts
+
+        base = read_verdicts(Path(baseline)) if baseline else None
+        self.gate_result = gate.evaluate(self.artifacts, base, strict_blocked=strict_blocked, fdr=fdr)
+        artifacts.write_atomic(self.reports_dir / "gate.json", artifacts.dumps(self.gate_result.to_dict()))
+        return self.gate_result.exit_code
 
     def finish(self, command: list[str]) -> Path | None:
         if not self.writer or not self.rows:

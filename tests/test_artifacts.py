@@ -53,7 +53,7 @@ def test_interrupted_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monke
     def refuse(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", refuse)
+    monkeypatch.setattr("harness.atomic.os.fsync", refuse)
     with pytest.raises(OSError, match="No space"):
         artifacts.write(minimal_artifact(claim_id="a/b"), tmp_path, "a__b.json")
     assert target.read_bytes() == before

@@ -32,6 +32,15 @@ def files_digest(folder: Path, names) -> str:
     return h.hexdigest()
 
 
+def file_facts(folder: Path) -> dict:
+    """What the checkpoint's files are, without loading them: weights and tokenizer digests."""
+    folder = Path(folder)
+    weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
+    return {"weights_file": weights,
+            "weights_sha256": files_digest(folder, [weights]) if weights else None,
+            "tokenizer_sha256": files_digest(folder, TOKENIZER_FILES)}
+
+
 @dataclass
 class Loaded:
     model: Any
@@ -58,9 +67,6 @@ def load(asset: Asset, device: str, dtype: str) -> Loaded:
         raise MeasurementError(f"cannot load checkpoint {asset.repo} from {folder}: {exc}") from exc
     model.eval().to(device)
     info = {
-        "weights_file": weights,
-        "weights_sha256": files_digest(folder, [weights]) if weights else None,
-        "tokenizer_sha256": files_digest(folder, TOKENIZER_FILES),
         "parameters": sum(p.numel() for p in model.parameters()),
         "id2label": {int(k): v for k, v in model.config.id2label.items()},
         "load_seconds": round(time.perf_counter() - start, 3),

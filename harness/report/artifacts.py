@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from harness import schemas
+from harness.atomic import write_atomic
 from harness.errors import ArtifactError
 
-VOLATILE = ("computed_at", "timings")
+VOLATILE = ("computed_at", "timings", "cache")
 
 
 def validate(artifact: dict) -> None:
@@ -23,29 +22,6 @@ def validate(artifact: dict) -> None:
 
 def dumps(data) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write to a temporary file in the same folder, fsync, then rename over the target.
-
-    A crash or a refused write leaves either the old file or the new one, never a partial one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 def write(artifact: dict, folder: Path, name: str) -> Path:

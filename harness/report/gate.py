@@ -1,0 +1,113 @@
+"""The nightly gate: from verdict artifacts (and optionally a baseline), pass or fail, and why.
+
+Policy (docs/gate.md):
+- ``not_reproduced``, ``miscited`` and ``error`` fail, unless the claim declares that outcome
+  in ``expect`` (strict, like xfail: a declared outcome that stops happening fails too);
+- ``not_reproduced`` calls are first filtered by Benjamini-Hochberg at ``fdr`` over their
+  p-values (p = bootstrap probability that the metric lies in the band); calls that do not
+  survive are reported as "held back by FDR control" and do not fail;
+- against a baseline: a status that got worse, or an estimate that left the baseline's
+  interval, fails as a regression;
+- ``blocked`` fails only in strict mode (air-gapped runners that must have every asset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+# Best first; used to tell whether a status got worse.
+RANK = {"reproduced": 0, "inconclusive": 1, "blocked": 2, "not_reproduced": 3, "miscited": 3, "error": 4}
+FAILING = ("not_reproduced", "miscited", "error")
+
+
+@dataclass
+class GateResult:
+    exit_code: int
+    failures: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"exit_code": self.exit_code, "passed": self.exit_code == EXIT_OK, "failures": self.failures,
+                "changes": self.changes, "held_back_by_fdr": self.held_back, "notes": self.notes}
+
+    def lines(self) -> list[str]:
+        out = [f"gate: {'PASS' if self.exit_code == EXIT_OK else 'FAIL'} (exit {self.exit_code})"]
+        out += [f"  FAIL {f['claim']}: {f['why']}" for f in self.failures]
+        out += [f"  changed {c['claim']}: {c['before']} -> {c['after']}" for c in self.changes]
+        out += [f"  held back by FDR control: {c}" for c in self.held_back]
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+def _p_value(art: dict) -> float:
+    """Evidence against 'the metric lies in the band': the bootstrap share inside it."""
+    rule = ((art.get("statistics") or {}).get("decision") or {}).get("rule") or {}
+    return float(rule.get("p_in_band", 0.0))
+
+
+def benjamini_hochberg(pvalues: dict[str, float], q: float) -> set[str]:
+    """Ids whose null is rejected at false discovery rate q."""
+    ordered = sorted(pvalues.items(), key=lambda kv: (kv[1], kv[0]))
+    m = len(ordered)
+    cutoff = 0
+    for i, (_, p) in enumerate(ordered, start=1):
+        if p <= q * i / m:
+            cutoff = i
+    return {k for k, _ in ordered[:cutoff]}
+
+
+def _interval(art: dict):
+    stats = art.get("statistics") or {}
+    return stats.get("interval")
+
+
+def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, *,
+             strict_blocked: bool = False, fdr: float = 0.05) -> GateResult:
+    """Apply the policy to artifacts keyed by claim id."""
+    result = GateResult(EXIT_OK)
+    calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == "not_reproduced"}
+    confirmed = benjamini_hochberg(calls, fdr) if calls else set()
+    if calls:
+        result.notes.append(f"Benjamini-Hochberg at FDR {fdr} over {len(calls)} not_reproduced call(s): "
+                            f"{len(confirmed)} confirmed")
+    for cid in sorted(current):
+        art = current[cid]
+        status = art["verdict"]["status"]
+        expect = art["claim"].get("expect")
+        reason = art["verdict"].get("reason", "")
+        if expect:
+            if status != expect:
+                result.failures.append({"claim": cid, "why": f"declared {expect}, now {status}: {reason}"})
+        elif status == "not_reproduced" and cid not in confirmed:
+            result.held_back.append(cid)
+        elif status in FAILING:
+            result.failures.append({"claim": cid, "why": f"{status}: {reason}"})
+        elif status == "blocked" and strict_blocked:
+            result.failures.append({"claim": cid, "why": f"blocked (strict mode): {reason}"})
+        if baseline and cid in baseline:
+            _compare(cid, baseline[cid], art, result)
+    if baseline:
+        gone = sorted(set(baseline) - set(current))
+        if gone:
+            result.notes.append(f"{len(gone)} baseline claim(s) not in this run: {', '.join(gone)}")
+    if result.failures:
+        result.exit_code = EXIT_FAILED
+    return result
+
+
+def _compare(cid: str, before: dict, after: dict, result: GateResult) -> None:
+    b, a = before["verdict"]["status"], after["verdict"]["status"]
+    if b != a:
+        result.changes.append({"claim": cid, "before": b, "after": a})
+        if RANK.get(a, 9) > RANK.get(b, 9):
+            result.failures.append({"claim": cid, "why": f"regression: status {b} -> {a}"})
+            return
+    interval = _interval(before)
+    score = (after["verdicts"].get("post") or {}).get("score")
+    if interval and score is not None and not (interval[0] <= score <= interval[1]):
+        result.failures.append({"claim": cid, "why": f"regression: measured {score:.6g} left the baseline "
+                                                     f"interval [{interval[0]:.6g}, {interval[1]:.6g}]"})

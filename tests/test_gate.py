@@ -1,0 +1,119 @@
+"""The nightly gate: policy, FDR control, baselines, shards and their merge."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.report import gate
+from harness.report.shards import shard_of
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = ROOT / "claims" / "albert-1909.11942"
+
+
+def art(cid, status, *, expect=None, p_in_band=0.0, interval=None, score=None):
+    stats = {"decision": {"rule": {"p_in_band": p_in_band}}, "interval": interval}
+    v = {"status": status, "reason": "r"}
+    return {"claim_id": cid, "claim": {"id": cid, **({"expect": expect} if expect else {})},
+            "verdict": v, "verdicts": {"post": {"status": status, "score": score}}, "statistics": stats}
+
+
+def test_policy_defaults():
+    current = {"a": art("a", "reproduced"), "b": art("b", "blocked"), "c": art("c", "inconclusive"),
+               "d": art("d", "miscited"), "e": art("e", "error")}
+    result = gate.evaluate(current)
+    assert result.exit_code == gate.EXIT_FAILED
+    assert [f["claim"] for f in result.failures] == ["d", "e"]
+    assert gate.evaluate({"b": art("b", "blocked")}).exit_code == gate.EXIT_OK
+    assert gate.evaluate({"b": art("b", "blocked")}, strict_blocked=True).exit_code == gate.EXIT_FAILED
+
+
+def test_expected_outcomes_are_strict():
+    assert gate.evaluate({"a": art("a", "miscited", expect="miscited")}).exit_code == gate.EXIT_OK
+    result = gate.evaluate({"a": art("a", "reproduced", expect="not_reproduced")})
+    assert result.exit_code == gate.EXIT_FAILED and "declared not_reproduced, now reproduced" in result.failures[0]["why"]
+
+
+def test_benjamini_hochberg_holds_back_weak_calls():
+    ps = {"a": 0.001, "b": 0.01, "c": 0.03, "d": 0.5}
+    assert gate.benjamini_hochberg(ps, 0.05) == {"a", "b", "c"}
+    assert gate.benjamini_hochberg({"x": 0.04, "y": 0.045}, 0.05) == {"x", "y"}
+    assert gate.benjamini_hochberg({"x": 0.04, "y": 0.9}, 0.05) == set()
+    current = {"a": art("a", "not_reproduced", p_in_band=0.0), "b": art("b", "not_reproduced", p_in_band=0.2)}
+    result = gate.evaluate(current)
+    assert [f["claim"] for f in result.failures] == ["a"] and result.held_back == ["b"]
+
+
+def test_baseline_regressions():
+    before = {"a": art("a", "reproduced", interval=[0.88, 0.90]), "b": art("b", "inconclusive", interval=[0.5, 0.7])}
+    after = {"a": art("a", "inconclusive", interval=[0.8, 0.9], score=0.85),
+             "b": art("b", "inconclusive", interval=[0.7, 0.9], score=0.8)}
+    result = gate.evaluate(after, before)
+    whys = {f["claim"]: f["why"] for f in result.failures}
+    assert whys["a"] == "regression: status reproduced -> inconclusive"
+    assert whys["b"].startswith("regression: measured 0.8 left the baseline interval")
+    assert result.changes == [{"claim": "a", "before": "reproduced", "after": "inconclusive"}]
+
+
+def test_shards_are_a_deterministic_partition():
+    groups = [f"g{i}" for i in range(7)]
+    for n in (1, 2, 3):
+        owners = [shard_of(g, list(reversed(groups)), n) for g in groups]
+        assert owners == [shard_of(g, groups, n) for g in groups]
+        assert set(owners) == set(range(1, n + 1))
+
+
+def _project(pytester) -> Path:
+    claims = pytester.path / "claims"
+    shutil.copytree(ROOT / "claims", claims, ignore=shutil.ignore_patterns("__pycache__"))
+    return claims
+
+
+def _rows(folder: Path) -> list[dict]:
+    rows = json.loads((folder / "summary.json").read_text())["claims"]
+    return [{k: v for k, v in r.items() if k != "artifact"} for r in rows]
+
+
+def test_shards_merge_to_the_same_summary_as_one_run(pytester):
+    _project(pytester)
+    whole = pytester.runpytest_subprocess("claims", "--claims-reports=whole")
+    shard_runs = [pytester.runpytest_subprocess("claims", f"--claims-shard={i}/2", f"--claims-reports=s{i}")
+                  for i in (1, 2)]
+    assert whole.ret == 0, whole.stdout.str()[-2000:]
+    for run in shard_runs:
+        assert run.ret == 0
+        assert "deselected" in run.stdout.str()
+    merged = subprocess.run([sys.executable, "-m", "harness", "merge", "merged", "s1", "s2"],
+                            cwd=pytester.path, capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert _rows(pytester.path / "merged") == _rows(pytester.path / "whole")
+    assert len(_rows(pytester.path / "whole")) == 15
+
+
+def test_a_regression_against_the_baseline_fails_the_gate(pytester):
+    claims = _project(pytester)
+    first = pytester.runpytest_subprocess("claims", "--claims-gate", "--claims-reports=night1")
+    assert first.ret == 0, first.stdout.str()[-3000:]
+    first.stdout.fnmatch_lines(["*claims gate*", "gate: PASS (exit 0)"])
+    # The measured architecture changes (a larger vocabulary): 11.68M becomes 12.96M.
+    params = claims / "albert-1909.11942" / "table1-parameters.yaml"
+    text = params.read_text()
+    marker = "architecture: {family: albert, config: {vocab_size: 30000, embedding_size: 128, hidden_size: 768,"
+    assert marker in text
+    params.write_text(text.replace(marker, marker.replace("30000", "40000")))
+    second = pytester.runpytest_subprocess("claims", "--claims-baseline=night1", "--claims-reports=night2")
+    assert second.ret == 1
+    second.stdout.fnmatch_lines([
+        "gate: FAIL (exit 1)",
+        "*FAIL 1909.11942/table1/albert-base/parameters: not_reproduced*",
+        "*regression: status reproduced -> not_reproduced*",
+        "*changed 1909.11942/table1/albert-base/parameters: reproduced -> not_reproduced*",
+    ])
+    saved = json.loads((pytester.path / "night2" / "gate.json").read_text())
+    assert saved["exit_code"] == 1 and not saved["passed"]
