@@ -104,12 +104,15 @@ def _pin_worker(config) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // max(1, count))))
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config):
-    """`-n N` without a --dist choice means loadgroup: one checkpoint stays on one worker."""
+    """`-n N` without a --dist choice means loadgroup: one checkpoint stays on one worker.
+
+    A wrapper, so it runs before xdist's own (tryfirst) hook turns "no" into "load"."""
     opt = config.option
     if getattr(opt, "numprocesses", None) and getattr(opt, "dist", "no") == "no":
         opt.dist = "loadgroup"
+    return (yield)
 
 
 def pytest_configure(config):
@@ -312,6 +315,7 @@ def pytest_sessionfinish(session, exitstatus):
                        fdr=cfg.getoption("claims_fdr"))
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = code
+    cs.render()
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -330,4 +334,4 @@ def pytest_terminal_summary(terminalreporter, config):
         tr.write_sep("=", "claims gate")
         for line in cs.gate_result.lines():
             tr.write_line(line, red=cs.gate_result.exit_code != 0, green=cs.gate_result.exit_code == 0)
-    tr.write_line(f"verdicts in {cs.verdicts_dir}, summary in {cs.reports_dir / 'summary.json'}")
+    tr.write_line(f"verdicts in {cs.verdicts_dir}; summary.json, summary.md, index.html in {cs.reports_dir}")

@@ -59,7 +59,27 @@ class ClaimsSession:
         data = summary.document(self.rows, started=self.started, command=command,
                                 write_errors=self.write_errors)
         try:
-            return artifacts.write_atomic(self.reports_dir / "summary.json", artifacts.dumps(data))
+            path = artifacts.write_atomic(self.reports_dir / "summary.json", artifacts.dumps(data))
         except OSError as exc:
             print(f"claims: could not write summary.json: {exc}", file=sys.stderr)
             return None
+        self.write_manifest(command, data["finished"])
+        return path
+
+    def write_manifest(self, command: list[str], finished: str | None) -> None:
+        from harness.report.manifest import build_manifest, write_manifest
+
+        devices = sorted({(a.get("measurement") or {}).get("device") for a in self.artifacts.values()} - {None})
+        try:
+            write_manifest(self.reports_dir, build_manifest(command, self.started, finished, ", ".join(devices) or None))
+        except OSError as exc:
+            print(f"claims: could not write manifest.json: {exc}", file=sys.stderr)
+
+    def render(self) -> None:
+        """summary.md and index.html from what is on disk; a report never fails the run."""
+        from harness.report.render import render
+
+        try:
+            render(self.reports_dir)
+        except Exception as exc:  # noqa: BLE001 - the verdicts are written; the page is a convenience
+            print(f"claims: could not render the report: {exc}", file=sys.stderr)
