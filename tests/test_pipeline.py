@@ -21,7 +21,7 @@ from tests.helpers import read_verdicts, tiny_claim, write_claims
 
 def _run(pytester, mirror: Path, reports: Path, *args):
     return pytester.runpytest_subprocess("claims", f"--claims-mirror={mirror}", f"--claims-reports={reports}",
-                                         "-ra", *args)
+                                         "--claims-no-cache", "-ra", *args)
 
 
 @pytest.fixture

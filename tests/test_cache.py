@@ -1,0 +1,63 @@
+"""The prediction cache: a re-run with nothing changed skips inference; any key change recomputes."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ProcessPoolExecutor
+
+from harness.measure.cache import PredictionCache, key_of
+from harness.report.artifacts import without_volatile
+from tests.helpers import read_verdicts, tiny_claim, write_claims
+
+PARTS = {"checkpoint": "a/b", "revision": "0" * 40, "weights_sha256": "w", "tokenizer_sha256": "t",
+         "dataset": "d", "slice_id": "s", "dtype": "float32", "device": "cpu", "max_length": 128}
+
+
+def test_every_key_part_matters():
+    base = key_of(PARTS)
+    assert key_of(dict(PARTS)) == base
+    for name in PARTS:
+        assert key_of({**PARTS, name: "changed"}) != base, name
+
+
+def _put(folder, i):
+    cache = PredictionCache(folder)
+    cache.put("k" * 64, PARTS, {"logits": [[float(i), 0.0]] * 200})
+    return cache.get("k" * 64) is not None
+
+
+def test_concurrent_writers_leave_a_whole_entry(tmp_path):
+    with ProcessPoolExecutor(4) as pool:
+        assert all(pool.map(_put, [tmp_path] * 16, range(16)))
+    entry = PredictionCache(tmp_path).get("k" * 64)
+    assert entry is not None and len(entry["logits"]) == 200
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["k" * 64 + ".json"]
+    assert PredictionCache(tmp_path).clear() == 1 and PredictionCache(tmp_path).get("k" * 64) is None
+
+
+def test_torn_entries_are_misses(tmp_path):
+    cache = PredictionCache(tmp_path)
+    cache.put("a" * 64, PARTS, {"logits": []})
+    path = next(tmp_path.rglob("*.json"))
+    path.write_text(path.read_text()[:10])
+    assert cache.get("a" * 64) is None
+
+
+def test_rerun_hits_and_a_changed_claim_misses(claims_project, tiny_mirror, pytester, tmp_path):
+    write_claims(claims_project, "tiny.yaml", [tiny_claim("tiny/f1", size=60)])
+    args = ["claims", f"--claims-mirror={tiny_mirror}", f"--claims-cache={tmp_path / 'cache'}"]
+    pytester.runpytest_subprocess(*args, "--claims-reports=r1")
+    pytester.runpytest_subprocess(*args, "--claims-reports=r2")
+    first, second = (read_verdicts(pytester.path / r)["tiny__f1.json"] for r in ("r1", "r2"))
+    assert first["measurement"]["cache"]["hit"] is False
+    assert second["measurement"]["cache"]["hit"] is True
+    assert second["measurement"]["timings"]["inference_seconds"] == 0.0
+    assert without_volatile(first) == without_volatile(second)
+    # a different max length is a different key: recomputed
+    path = claims_project / "tiny.yaml"
+    path.write_text(path.read_text().replace("max_length: 64", "max_length: 48"))
+    pytester.runpytest_subprocess(*args, "--claims-reports=r3")
+    third = read_verdicts(pytester.path / "r3")["tiny__f1.json"]
+    assert third["measurement"]["cache"]["hit"] is False
+    assert third["measurement"]["cache"]["key"] != first["measurement"]["cache"]["key"]
+    assert json.loads((pytester.path / "r3" / "summary.json").read_text())["claims"][0]["claim"] == "tiny/f1"
