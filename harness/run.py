@@ -90,7 +90,7 @@ class Pipeline:
         devs = protocol.deviations(claim, dtype=self.options.dtype)
         try:
             if claim.kind == "parameter_count":
-                measurement, stats, slice_ = self._parameter_count(claim), None, None
+                measurement, slice_ = self._parameter_count(claim), None
             else:
                 measurement, slice_ = self._classification(claim)
             stats = measurement.pop("_statistics")
@@ -129,9 +129,9 @@ class Pipeline:
 
     # ------------------------------------------------------------------ classification
     def _classification(self, claim: Claim):
-        from harness.judge import statistics as st
         import numpy as np
 
+        from harness.judge import statistics as st
         from harness.measure import assets, labels, slices
 
         m = claim.measure
