@@ -49,7 +49,6 @@ def _audit(args) -> int:
 
 
 def _merge(args) -> int:
-    from harness.report import gate
     from harness.report.shards import merge
 
     merged = merge(Path(args.output), [Path(p) for p in args.inputs])

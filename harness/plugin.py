@@ -76,6 +76,7 @@ def _visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config):
     """One worker per visible GPU; on CPU, what cores and memory allow (3 GiB per worker)."""
     gpus = _visible_gpus()
@@ -310,6 +311,8 @@ def pytest_sessionfinish(session, exitstatus):
         return
     cfg = session.config
     cs.finish(list(cfg.invocation_params.args))
+    if cs.write_errors and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED   # a verdict that is not on disk is not a pass
     if (cfg.getoption("claims_gate") or cfg.getoption("claims_baseline")) and cs.rows:
         code = cs.gate(baseline=cfg.getoption("claims_baseline"), strict_blocked=cfg.getoption("claims_strict_blocked"),
                        fdr=cfg.getoption("claims_fdr"))

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from harness.report import gate
 from harness.report.shards import shard_of
 

@@ -52,6 +52,7 @@ def load(asset: Asset, device: str, dtype: str) -> Loaded:
     import time
 
     import torch
+    from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     start = time.perf_counter()
@@ -63,7 +64,7 @@ def load(asset: Asset, device: str, dtype: str) -> Loaded:
             str(folder), trust_remote_code=False, weights_only=True,
             use_safetensors=True if weights == "model.safetensors" else None,
             dtype=getattr(torch, dtype))
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise MeasurementError(f"cannot load checkpoint {asset.repo} from {folder}: {exc}") from exc
     model.eval().to(device)
     info = {
