@@ -63,7 +63,8 @@ def test_default_mode_opens_no_socket_and_sets_offline_flags(claims_project, tin
     monkeypatch.setenv("CLAIMS_ENV_LOG", str(env_log))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     # the outer pytest (this plugin loaded) has set the flags in this process: hand the run none
-    for name in (*OFFLINE_FLAGS, "CLAIMS_DOWNLOAD", "HF_HUB_CACHE", "HF_DATASETS_CACHE"):
+    for name in (*OFFLINE_FLAGS, "CLAIMS_DOWNLOAD", "HF_HUB_CACHE", "HF_DATASETS_CACHE",
+                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
 
     reports = pytester.path / "reports"
