@@ -16,20 +16,11 @@ import pytest
 
 from harness import schemas
 from harness.measure.offline import OFFLINE_FLAGS
-from tests.helpers import read_verdicts, tiny_claim, write_claims
+from tests.helpers import NET_AUDIT_HOOK, read_verdicts, tiny_claim, write_claims
 
-CONFTEST = '''
+CONFTEST = NET_AUDIT_HOOK + '''
 import json, os, sys
 import pytest
-
-_net = os.environ["CLAIMS_NET_LOG"]
-
-def _hook(event, args):
-    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname"):
-        with open(_net, "a") as fh:
-            fh.write(json.dumps([event, repr(args)[:200]]) + "\\n")
-
-sys.addaudithook(_hook)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pytest
 
 from harness import schemas
 from harness.report.artifacts import without_volatile
-from tests.helpers import read_verdicts, tiny_claim, write_claims
+from tests.helpers import NET_AUDIT_HOOK, read_verdicts, tiny_claim, write_claims
 
 
 def _run(pytester, mirror: Path, reports: Path, *args):
@@ -91,20 +91,11 @@ print(json.dumps([preds, f1_score(gold, preds, pos_label=1)]))
     return preds, f1
 
 
-AUDIT_HOOK = '''
-import sys, json, os
-_log = os.environ["CLAIMS_NET_LOG"]
-def _hook(event, args):
-    if event in ("socket.connect", "socket.getaddrinfo"):
-        with open(_log, "a") as fh:
-            fh.write(json.dumps([event, repr(args)[:200]]) + "\\n")
-sys.addaudithook(_hook)
-'''
 
 
 def test_missing_checkpoint_is_blocked_without_network(claims_project, mrpc_mirror, pytester, tmp_path, monkeypatch):
     write_claims(claims_project, "missing.yaml", [tiny_claim("tiny/missing", repo="nobody/no-such-model")])
-    (pytester.path / "conftest.py").write_text(AUDIT_HOOK)
+    (pytester.path / "conftest.py").write_text(NET_AUDIT_HOOK)
     log = tmp_path / "net.log"
     monkeypatch.setenv("CLAIMS_NET_LOG", str(log))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))

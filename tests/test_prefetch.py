@@ -22,7 +22,7 @@ import pytest
 from harness.claims.records import load_tree
 from harness.measure import assets
 from harness.measure.prefetch import prefetch, run_prefetch
-from tests.helpers import tiny_claim, write_claims
+from tests.helpers import NET_AUDIT_HOOK, tiny_claim, write_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 REV_A = "a" * 40
@@ -278,14 +278,8 @@ def test_present_assets_are_not_fetched_again_and_incomplete_downloads_fail(tmp_
 
 
 # ---------------------------------------------------------------------- offline, for real
-HOOKED_RUN = '''
+HOOKED_RUN = NET_AUDIT_HOOK + '''
 import json, os, sys, time
-_log = os.environ["CLAIMS_NET_LOG"]
-def _hook(event, args):
-    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname"):
-        with open(_log, "a") as fh:
-            fh.write(json.dumps([event, repr(args)[:200]]) + "\\n")
-sys.addaudithook(_hook)
 from pathlib import Path
 from harness.claims.records import load_tree
 from harness.measure.prefetch import prefetch
