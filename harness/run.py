@@ -189,7 +189,7 @@ class Pipeline:
         decision = judge(value, low, high, fpc.prob_in_band(unc, band.low, band.high, f), band)
         se = (unc.standard_error or 0.0) * f
         needed = fpc.slice_size_needed(unc.standard_error, sl.size, sl.split_size, band.half_width,
-                                       st._z(self.options.level))
+                                       st.z_value(self.options.level))
         from harness.measure import devices
 
         measurement = {

@@ -119,9 +119,7 @@ def test_exception_in_one_claim_is_an_error_verdict(claims_project, tiny_mirror,
 
 # ---------------------------------------------------------------------- a truncated weights file
 def test_truncated_weights_are_an_error_naming_the_checkpoint(claims_project, tiny_mirror, pytester, tmp_path):
-    """Waits on harness/measure/models.py: ``load`` must turn safetensors' own exception
-    (``safetensors.SafetensorError``, not an OSError/ValueError/RuntimeError) into the
-    MeasurementError that names the checkpoint; today it surfaces as 'unexpected SafetensorError'."""
+    """safetensors' own exception becomes the MeasurementError that names the checkpoint."""
     mirror = _mirror(tmp_path, tiny_mirror, "albert-truncated")
     weights = mirror / "models" / "tiny" / "albert-truncated" / "model.safetensors"
     with weights.open("r+b") as fh:

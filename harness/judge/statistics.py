@@ -196,6 +196,11 @@ def metric_value(metric: str, y_true, y_pred, *, positive: int = 1) -> float:
     return float(value)
 
 
+def z_value(level: float) -> float:
+    """Two-sided normal quantile for a confidence level (1.96 at 0.95)."""
+    return _z(level)
+
+
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
         raise ValueError(f"confidence level must be in (0, 1), got {level!r}")
