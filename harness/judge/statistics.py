@@ -448,19 +448,6 @@ def _ceil(x: float) -> int:
     return int(math.ceil(x - 1e-9))
 
 
-def slice_size_needed(unc: Uncertainty, half_width: float, *, level: float = 0.95) -> int | None:
-    """Slice size at which the interval's half-width would shrink to ``half_width``.
-
-    Scales the standard error as 1/sqrt(n): ``ceil(n * (z * SE / half_width) ** 2)``, z the
-    two-sided normal quantile for ``level``. None when SE is 0/None or ``half_width <= 0``.
-    """
-    z = _z(level)
-    se = unc.standard_error
-    if not se or not half_width > 0:
-        return None
-    return max(1, _ceil(unc.n * (z * se / half_width) ** 2))
-
-
 def planned_slice_size(p: float, half_width: float, *, level: float = 0.95) -> int:
     """Before measuring: the least n with ``z * sqrt(p (1 - p) / n) <= half_width``.
 
