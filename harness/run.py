@@ -175,6 +175,8 @@ class Pipeline:
         key = f"{ds_cfg['repo']}/{ds_cfg['config']}/{ds_cfg['split']}"
         seed, stratified = m["slice"]["seed"], m["slice"].get("stratified", True)
         order = slices.order(split["idx"], split["labels"], seed=seed, stratified=stratified)
+        strata = ({int(k): int(v) for k, v in zip(*np.unique(split["labels"], return_counts=True))}
+                  if stratified else None)
         data_seconds = time.perf_counter() - t0
 
         dtype = self.options.dtype
@@ -198,7 +200,8 @@ class Pipeline:
         def judge_look(y_true, y_pred, *, alpha):
             sid = slices.slice_id(key, sorted(int(split["idx"][p]) for p in seen["positions"][:len(y_true)]))
             return looks_mod.look(claim.metric, y_true, y_pred, positive=positive, population=population,
-                                  band=band, alpha=alpha, resamples=self.options.resamples, seed=int(sid[:8], 16))
+                                  band=band, alpha=alpha, resamples=self.options.resamples, seed=int(sid[:8], 16),
+                                  strata=strata)
 
         taken, stopped = looks_mod.sequential(schedule, observe, judge_look)
         n = taken[-1].n

@@ -8,7 +8,9 @@ a sample without replacement, and the whole split has no sampling error.
   with a Jeffreys prior on the rate, K is beta-binomial, so the split's accuracy has an exact
   posterior ``(k + K) / N``. Its central interval and its band probability come from that one
   distribution: the correction is built into the interval, and it stays honest at 407/408
-  (where shrinking a Wilson interval about the estimate covered 76 %).
+  (where shrinking a Wilson interval about the estimate covered 76 %). A slice stratified by
+  label is judged per stratum (each label's unseen rows have their own rate), which is what
+  the stratification buys; the strata's counts add by convolution.
 - Bootstrap metrics (F1, MCC): the interval is rescaled about the estimate by
   ``f = sqrt((N - n) / (N - 1))``, the standard correction of a standard error.
 """
@@ -28,36 +30,53 @@ def shrink(estimate: float, low: float, high: float, f: float) -> tuple[float, f
     return estimate - (estimate - low) * f, estimate + (high - estimate) * f
 
 
-def _unseen(k: int, n: int, population: int):
+def _unseen_total(strata) -> tuple[int, "np.ndarray"]:
+    """Right answers seen, and the distribution of right answers among the unseen rows.
+
+    ``strata``: (right, seen, rows in the split) per stratum; each stratum's unseen count is
+    beta-binomial (Jeffreys), and the strata add up (a convolution).
+    """
+    import numpy as np
     from scipy import stats
 
-    return stats.betabinom(population - n, k + 0.5, n - k + 0.5)
+    seen_right, pmf = 0, np.ones(1)
+    for k, n, rows in strata:
+        seen_right += k
+        if rows > n:
+            pmf = np.convolve(pmf, stats.betabinom(rows - n, k + 0.5, n - k + 0.5).pmf(np.arange(rows - n + 1)))
+    return seen_right, pmf / pmf.sum()
 
 
-def proportion_interval(k: int, n: int, population: int, alpha: float) -> tuple[float, float]:
-    """Central 1 - alpha interval for the split's proportion, given k of n right."""
-    if n >= population:
-        return k / population, k / population
-    d = _unseen(k, n, population)
-    lo = int(d.ppf(alpha / 2.0))
-    hi = int(d.ppf(1.0 - alpha / 2.0))
-    return (k + lo) / population, (k + hi) / population
+def proportion_interval(strata, alpha: float) -> tuple[float, float]:
+    """Central 1 - alpha interval for the split's proportion right, given the strata seen."""
+    import numpy as np
+
+    population = sum(rows for _, _, rows in strata)
+    seen, pmf = _unseen_total(strata)
+    cdf = np.cumsum(pmf)
+    lo = int(np.searchsorted(cdf, alpha / 2.0 - 1e-12))
+    hi = int(np.searchsorted(cdf, 1.0 - alpha / 2.0 - 1e-12))
+    return (seen + lo) / population, (seen + min(hi, len(pmf) - 1)) / population
 
 
-def proportion_probability(k: int, n: int, population: int, low: float, high: float, contains) -> float:
-    """P(split proportion in the band) under the same posterior; ``contains`` judges exactly."""
-    if n >= population:
-        return 1.0 if contains(k / population) else 0.0
-    d = _unseen(k, n, population)
-    m = population - n
-    # The proportions (k + j) / N inside [low, high]: a contiguous run of j; find its ends, then
-    # check the ends exactly (the band's edges are decimals, the proportions rationals).
-    j_lo = max(0, math.floor(low * population) - k - 1)
-    j_hi = min(m, math.ceil(high * population) - k + 1)
-    inside = [j for j in range(j_lo, j_hi + 1) if 0 <= j <= m and contains((k + j) / population)]
-    if not inside:
-        return 0.0
-    return float(min(1.0, max(0.0, d.cdf(inside[-1]) - d.cdf(inside[0] - 1))))
+def proportion_probability(strata, contains) -> float:
+    """P(split proportion in the band) under the same distribution; ``contains`` judges exactly."""
+    population = sum(rows for _, _, rows in strata)
+    seen, pmf = _unseen_total(strata)
+    mass = sum(float(p) for j, p in enumerate(pmf) if contains((seen + j) / population))
+    return float(min(1.0, max(0.0, mass)))
+
+
+def strata_of(correct, labels, split_counts: dict | None, population: int) -> list[tuple[int, int, int]]:
+    """(right, seen, rows) per label for a stratified slice; one stratum for a simple one."""
+    import numpy as np
+
+    correct = np.asarray(correct, dtype=bool)
+    if not split_counts:
+        return [(int(correct.sum()), int(correct.size), int(population))]
+    labels = np.asarray(labels)
+    return [(int(correct[labels == lab].sum()), int((labels == lab).sum()), int(rows))
+            for lab, rows in sorted(split_counts.items())]
 
 
 def sample_size_to_decide(sd: float, population: int, distance: float, z: float) -> int | None:

@@ -104,8 +104,11 @@ def _z(alpha: float) -> float:
 
 
 def look(metric: str, y_true, y_pred, *, positive: int, population: int, band: Band, alpha: float,
-         resamples: int = 2000, seed: int = 0) -> Look:
-    """Judge one slice: its estimate, its interval at 1 - alpha, and the band's verdict on it."""
+         resamples: int = 2000, seed: int = 0, strata: dict | None = None) -> Look:
+    """Judge one slice: its estimate, its interval at 1 - alpha, and the band's verdict on it.
+
+    ``strata``: the split's row count per label when the slice is stratified by label.
+    """
     from harness.judge import statistics as st
 
     t, p = np.asarray(y_true), np.asarray(y_pred)
@@ -117,11 +120,12 @@ def look(metric: str, y_true, y_pred, *, positive: int, population: int, band: B
                     1.0 if band.contains(estimate) else 0.0, decide(estimate, estimate, band))
     if metric == "accuracy":
         k = int(np.count_nonzero(t == p))
-        low, high = fpc.proportion_interval(k, n, population, alpha)
-        prob = fpc.proportion_probability(k, n, population, band.low, band.high, band.contains)
+        parts = fpc.strata_of(t == p, t, strata, population)
+        low, high = fpc.proportion_interval(parts, alpha)
+        prob = fpc.proportion_probability(parts, band.contains)
         smooth = (k + 0.5) / (n + 1.0)
         sd = math.sqrt(smooth * (1.0 - smooth))
-        return Look(n, estimate, low, high, alpha, "beta-binomial (Jeffreys, finite population)",
+        return Look(n, estimate, low, high, alpha, "beta-binomial (Jeffreys, finite population" + (", by label)" if strata else ")"),
                     sd * f / math.sqrt(n), sd, f, prob, decide(low, high, band))
     unc = st.measure_uncertainty(metric, t, p, positive=positive, level=1.0 - alpha,
                                  resamples=resamples, seed=seed)
