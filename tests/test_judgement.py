@@ -205,3 +205,31 @@ def test_exact_judgement_for_counts():
     assert (j.status, j.confidence, j.low, j.high) == (REPRODUCED, 1.0, 11_683_584.0, 11_683_584.0)
     j = exact_judgement(12_500_001.0, b, b)
     assert (j.status, j.confidence) == (NOT_REPRODUCED, 1.0)
+
+
+# --------------------------------------------------------------------------- protocol
+def test_protocol_deviations_exact():
+    from harness.claims.records import Claim
+    from harness.judge import protocol
+    from harness.measure.slices import take
+    from tests.helpers import tiny_claim
+
+    rec = tiny_claim(size=100)
+    rec["measure"]["checkpoint"].update(origin="community", revision="main")
+    rec["paper_protocol"].update(max_length=512, dtype="float32", split="validation")
+    claim = Claim(id=rec["id"], record=rec)
+    sl = take(list(range(408)), [0, 1] * 204, size=100, seed=0, stratified=True, dataset_key="k")
+    devs = protocol.deviations(claim, dtype="bfloat16", slice_=sl)
+    assert devs == [
+        {"what": "checkpoint", "source": "the source's own model", "here": "tiny/albert-mrpc",
+         "note": "community checkpoint, not the source's own model"},
+        {"what": "checkpoint_revision", "source": "a pinned commit", "here": "main",
+         "note": "unpinned: the files may change"},
+        {"what": "max_length", "source": 512, "here": 64},
+        {"what": "dtype", "source": "float32", "here": "bfloat16"},
+        {"what": "micro_slice", "source": "all 408 examples", "here": "100 examples"},
+    ]
+    assert protocol.match(devs) == "proxy" and protocol.match([]) == "exact"
+    rec2 = tiny_claim(size="all")
+    whole = take(list(range(408)), [0, 1] * 204, size="all", seed=0, stratified=True, dataset_key="k")
+    assert protocol.deviations(Claim(id="x", record=rec2), dtype="float32", slice_=whole) == []
