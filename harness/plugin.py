@@ -76,18 +76,34 @@ def _visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
-@pytest.hookimpl(optionalhook=True)
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config):
-    """One worker per visible GPU; on CPU, what cores and memory allow (3 GiB per worker)."""
+    """As many workers as the work has checkpoints to run, up to what the machine holds.
+
+    Capacity: one worker per visible GPU; on CPU, what cores and memory allow (3 GiB each). A
+    claims run with at most one checkpoint to run gets no workers at all (0: in-process, like
+    -n 0), since each worker pays the torch imports again; other runs get the capacity.
+    """
     gpus = _visible_gpus()
     if gpus:
-        return len(gpus)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        capacity = len(gpus)
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        try:
+            mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        except (ValueError, OSError, AttributeError):
+            mem_gib = 3.0 * cores
+        capacity = max(1, min(cores, int(mem_gib // 3)))
+    from harness.claims import workload
+
+    roots = workload.claim_roots(list(config.args), config.getoption("claims_dir"))
+    if not roots:
+        return capacity
     try:
-        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem_gib = 3.0 * cores
-    return max(1, min(cores, int(mem_gib // 3)))
+        groups = workload.model_groups(roots, _mirror(config), _download_allowed(config))
+    except RecordError:
+        return 0          # collection reports the bad record; no workers needed to say so
+    return min(capacity, groups) if groups > 1 else 0
 
 
 def _pin_worker(config) -> None:
