@@ -233,3 +233,16 @@ def test_protocol_deviations_exact():
     rec2 = tiny_claim(size="all")
     whole = take(list(range(408)), [0, 1] * 204, size="all", seed=0, stratified=True, dataset_key="k")
     assert protocol.deviations(Claim(id="x", record=rec2), dtype="float32", slice_=whole) == []
+
+
+def test_a_slice_without_spread_claims_nothing():
+    """A 20-pair slice with no error has a zero-width bootstrap; it must not read reproduced."""
+    y = np.array([1] * 14 + [0] * 6)
+    b = Band.from_printed("99.9", scale=PCT, tolerance=0)
+    lk = looks.look("f1", y, y.copy(), positive=1, population=408, band=b, alpha=0.05)
+    assert (lk.low, lk.high, lk.status) == (0.0, 1.0, INCONCLUSIVE)
+    assert lk.p_in_band is None and "degenerate" in lk.method
+    j = from_looks([lk], looks.plan(20, 408), b, b, stopped="fixed slice", spread=None)
+    assert j.confidence is None and j.decision()["rule"]["p_in_band"] is None
+    whole = looks.look("f1", y, y.copy(), positive=1, population=20, band=b, alpha=0.0)
+    assert whole.status == NOT_REPRODUCED and whole.low == whole.high == 1.0   # 100 > 99.95: exact

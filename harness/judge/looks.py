@@ -85,7 +85,7 @@ class Look:
     standard_error: float          # finite-population corrected
     per_example_sd: float | None   # for sizing the next slice
     fpc_factor: float
-    p_in_band: float
+    p_in_band: float | None        # None: the slice says nothing about it (no spread seen)
     status: str
     resamples: int | None = None
     seed: int | None = None
@@ -94,7 +94,7 @@ class Look:
         return {"n": self.n, "estimate": self.estimate, "interval": [self.low, self.high],
                 "level": round(1.0 - self.alpha, 6), "method": self.method,
                 "standard_error": self.standard_error, "finite_population_factor": self.fpc_factor,
-                "p_in_band": round(self.p_in_band, 6), "status": self.status}
+                "p_in_band": None if self.p_in_band is None else round(self.p_in_band, 6), "status": self.status}
 
 
 def _z(alpha: float) -> float:
@@ -129,6 +129,13 @@ def look(metric: str, y_true, y_pred, *, positive: int, population: int, band: B
                     sd * f / math.sqrt(n), sd, f, prob, decide(low, high, band))
     unc = st.measure_uncertainty(metric, t, p, positive=positive, level=1.0 - alpha,
                                  resamples=resamples, seed=seed)
+    if unc.method == "degenerate":
+        # Every resample equal (e.g. no error in the slice): the slice shows no spread, which
+        # says nothing about the unseen rows. Claim nothing rather than a zero-width interval.
+        lo_b, hi_b = st.METRIC_BOUNDS[metric]
+        return Look(n, estimate, lo_b, hi_b, alpha, "degenerate slice (no spread seen): the metric's range",
+                    (hi_b - lo_b) / 4, None, f, None, decide(lo_b, hi_b, band),
+                    unc.resamples, unc.seed)
     low, high = fpc.shrink(unc.estimate, unc.low, unc.high, f)
     se = (unc.standard_error or 0.0) * f
     prob = _two_piece_probability(estimate, low, high, _z(alpha), band)

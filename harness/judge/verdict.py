@@ -30,7 +30,7 @@ class Judgement:
     low: float
     high: float
     status: str
-    p_in_band: float
+    p_in_band: float | None
     band: Band                     # with the run margin
     printed_band: Band             # rounding and tolerance only
     looks: tuple[Look, ...] = ()
@@ -42,6 +42,8 @@ class Judgement:
 
     @property
     def confidence(self) -> float | None:
+        if self.p_in_band is None:
+            return None
         if self.status == REPRODUCED:
             return round(self.p_in_band, 6)
         if self.status == NOT_REPRODUCED:
@@ -64,7 +66,8 @@ class Judgement:
             "status": self.status,
             "confidence": self.confidence,
             "rule": {"name": "interval-vs-band", "estimate": self.estimate, "interval": [self.low, self.high],
-                     "band": [self.band.low, self.band.high], "p_in_band": round(float(self.p_in_band), 6),
+                     "band": [self.band.low, self.band.high],
+                     "p_in_band": None if self.p_in_band is None else round(float(self.p_in_band), 6),
                      "explanation": self.explanation()},
         }
 
