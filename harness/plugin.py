@@ -49,7 +49,11 @@ def pytest_addoption(parser):
     g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
     g.addoption("--claims-fdr", type=float, default=0.05, help="gate: false discovery rate for not_reproduced calls")
     g.addoption("--claims-shard", default=None, metavar="I/N",
-                help="run only shard I of N (1-based), split by checkpoint group, deterministically")
+                help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated cost, "
+                     "the same on every machine")
+    g.addoption("--claims-shard-costs", default=None, metavar="REPORTS",
+                help="a last run's reports folder whose timings replace the cost estimates (give every shard "
+                     "the same one)")
 
 
 def _download_allowed(config) -> bool:
@@ -179,14 +183,17 @@ def pytest_collection_modifyitems(config, items):
     value = config.getoption("claims_shard")
     if not value:
         return
-    from harness.report.shards import shard_of
+    from harness.claims import workload
 
     i, n = _shard(value)
-    groups = sorted({it.callspec.params["claim"].group for it in items if _claim_of(it)})
+    claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
+    costs_from = config.getoption("claims_shard_costs")
+    measured = workload.measured_costs(Path(costs_from)) if costs_from else None
+    owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
     keep, drop = [], []
     for it in items:
         claim = _claim_of(it)
-        (keep if claim is None or shard_of(claim.group, groups, n) == i else drop).append(it)
+        (keep if claim is None or owner[claim.id] == i else drop).append(it)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
