@@ -47,6 +47,7 @@ class Pipeline:
     options: Options
     _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
+    _digests: dict = field(default_factory=dict)
     _pool: object = None
     _cache: object = None
     _device: str | None = None
@@ -258,7 +259,7 @@ class Pipeline:
         from harness.measure import inference, models
 
         folder = Path(asset.path)
-        files = models.file_facts(folder)
+        files = self._file_facts(folder)
         parts = {"checkpoint": asset.repo, "revision": asset.revision, "revision_seen": asset.revision_seen,
                  "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
                  "dtype": dtype, "device": self.device.split(":")[0], "max_length": max_length, **data_key}
@@ -286,6 +287,15 @@ class Pipeline:
                             "inference_seconds": round(out.seconds, 4),
                             "pairs_per_second": round(n / out.seconds, 2) if out.seconds else 0.0,
                             "tokens_per_second": round(out.tokens / out.seconds, 1) if out.seconds else 0.0}}
+
+    def _file_facts(self, folder: Path) -> dict:
+        """Checkpoint file digests, hashed once per process (a growing slice asks at every look)."""
+        from harness.measure import models
+
+        key = str(folder)
+        if key not in self._digests:
+            self._digests[key] = models.file_facts(folder)
+        return self._digests[key]
 
     def _split(self, asset, ds_cfg) -> dict:
         key = (asset.path, ds_cfg["config"], ds_cfg["split"])
