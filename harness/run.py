@@ -90,11 +90,8 @@ class Pipeline:
         measurement = stats = None
         devs = protocol.deviations(claim, dtype=self.options.dtype)
         try:
-            if claim.kind == "parameter_count":
-                measurement, judgement, slice_ = self._parameter_count(claim), None, None
-                judgement = measurement.pop("_judgement")
-            else:
-                measurement, judgement, slice_ = self._classification(claim)
+            measure = self._parameter_count if claim.kind == "parameter_count" else self._classification
+            measurement, judgement, slice_ = measure(claim)
             stats = judgement.statistics()
             stats["trivial_baseline"] = measurement.pop("_trivial_baseline", None)
             devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=slice_)
@@ -111,7 +108,7 @@ class Pipeline:
         return build_artifact(claim, papers, pre, post, measurement, stats, devs, now)
 
     # ------------------------------------------------------------------ parameter counts
-    def _parameter_count(self, claim: Claim) -> dict:
+    def _parameter_count(self, claim: Claim):
         from harness.measure import params
 
         arch = claim.measure["architecture"]
@@ -119,13 +116,13 @@ class Pipeline:
         counted = params.count(arch["family"], arch["config"], include_pooler=claim.measure["include_pooler"])
         band = _band(claim)
         total = float(counted["total"])
-        return {
+        measurement = {
             "kind": "parameter_count", "value": total, "metrics": {"parameter_count": total},
             "counted": counted, "device": "meta", "dtype": "none",
             "timings": {"count_seconds": round(time.perf_counter() - start, 3)},
             "versions": _versions(),
-            "_judgement": verdict.exact(total, band, band),
         }
+        return measurement, verdict.exact(total, band, band), None
 
     # ------------------------------------------------------------------ classification
     def _classification(self, claim: Claim):
