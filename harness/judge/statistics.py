@@ -25,11 +25,12 @@ import numpy as np
 from scipy import special, stats
 
 from harness.errors import MeasurementError
+from harness.metrics import RANGES
 
 METRICS = ("f1", "accuracy", "matthews_corrcoef")
 
-#: Closed range each metric can take; intervals are always inside it.
-METRIC_BOUNDS = {"f1": (0.0, 1.0), "accuracy": (0.0, 1.0), "matthews_corrcoef": (-1.0, 1.0)}
+#: Closed range each metric can take (harness.metrics); intervals are always inside it.
+METRIC_BOUNDS = {name: RANGES[name] for name in METRICS}
 
 #: Bootstrap method used for f1 / MCC (see ``measure_uncertainty`` for why BCa).
 BOOTSTRAP_METHOD = "BCa"
