@@ -22,17 +22,17 @@ def test_every_key_part_matters():
 
 def _put(folder, i):
     cache = PredictionCache(folder)
-    cache.put("k" * 64, PARTS, {"logits": [[float(i), 0.0]] * 200})
-    return cache.get("k" * 64) is not None
+    cache.put("ab" * 32, PARTS, {"logits": [[float(i), 0.0]] * 200})
+    return cache.get("ab" * 32) is not None
 
 
 def test_concurrent_writers_leave_a_whole_entry(tmp_path):
     with ProcessPoolExecutor(4) as pool:
         assert all(pool.map(_put, [tmp_path] * 16, range(16)))
-    entry = PredictionCache(tmp_path).get("k" * 64)
+    entry = PredictionCache(tmp_path).get("ab" * 32)
     assert entry is not None and len(entry["logits"]) == 200
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["k" * 64 + ".json"]
-    assert PredictionCache(tmp_path).clear() == 1 and PredictionCache(tmp_path).get("k" * 64) is None
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["ab" * 32 + ".json"]
+    assert PredictionCache(tmp_path).clear() == 1 and PredictionCache(tmp_path).get("ab" * 32) is None
 
 
 def test_torn_entries_are_misses(tmp_path):
