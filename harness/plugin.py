@@ -252,8 +252,11 @@ def pytest_generate_tests(metafunc):
     try:
         claims = load_tree(root)
         load_papers(root)   # a malformed paper record stops the run here, even one no claim cites
+        problem = None
     except RecordError as exc:
-        pytest.fail(f"claim records: {exc}", pytrace=False)
+        problem = f"claim records: {exc}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     if not claims:
         metafunc.config.stash[EMPTY_KEY] = f"no claim records under {root}"
     metafunc.parametrize("claim", [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.group))
@@ -415,6 +418,10 @@ class _Writer:
     def pytest_sessionstart(self, session):
         self.pytest_session = session
 
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.session.collect_failed = True
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
         self.session.collected.update(i for i in map(_param_id, ids) if i)
@@ -471,6 +478,8 @@ def _param_id(nodeid: str) -> str | None:
 def pytest_sessionfinish(session, exitstatus):
     """Write summary, gate and report, but only in a run that had claims: others get no files."""
     cs = session.config.stash.get(SESSION_KEY, None)
+    if cs is not None and cs.collect_failed and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED   # as without xdist: collection stopped the run
     if cs is None or not cs.writer or not cs.started_run:
         return
     cfg = session.config

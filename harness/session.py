@@ -29,6 +29,7 @@ class ClaimsSession:
         self.expected: set[str] = set()       # claim ids this run collected (after sharding)
         self.roots: set[str] = set()          # claims folders they came from
         self.collected: set[str] = set()      # under xdist: parameter ids the workers collected
+        self.collect_failed = False           # a collection error (xdist reports it as a failure)
 
     def begin(self) -> None:
         """A claims run starts: lock the reports folder (one run at a time), drop a stale gate.json."""

@@ -57,6 +57,7 @@ def _no_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
     monkeypatch.setenv("CLAIMS_CACHE", str(base / "claims-cache"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(base / "matplotlib"))   # matplotlib's font cache, not ours
     return home
 
 
