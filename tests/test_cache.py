@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from concurrent.futures import ProcessPoolExecutor
 
-from harness.measure.cache import PredictionCache, key_of
+import pytest
+
+from harness.measure.cache import CacheWarning, PredictionCache, key_of
 from harness.report.artifacts import without_volatile
 from tests.helpers import read_verdicts, tiny_claim, write_claims
 
@@ -40,7 +42,8 @@ def test_torn_entries_are_misses(tmp_path):
     cache.put("a" * 64, PARTS, {"logits": []})
     path = next(tmp_path.rglob("*.json"))
     path.write_text(path.read_text()[:10])
-    assert cache.get("a" * 64) is None
+    with pytest.warns(CacheWarning, match="unreadable"):
+        assert cache.get("a" * 64) is None
 
 
 def test_rerun_hits_and_a_changed_claim_misses(claims_project, tiny_mirror, pytester, tmp_path):

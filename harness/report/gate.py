@@ -135,7 +135,8 @@ def _compare(cid: str, before: dict, after: dict, result: GateResult) -> None:
 def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResult) -> None:
     """Baseline claims with no verdict tonight fail, unless removed from the catalogue or not selected."""
     removed, elsewhere = [], []
-    for cid in sorted(set(baseline) - set(current)):
+    failed = {f["claim"] for f in result.failures}
+    for cid in sorted(set(baseline) - set(current) - failed):
         if catalogue is not None and cid not in catalogue:
             removed.append(cid)
         elif expected is not None and cid not in expected:
