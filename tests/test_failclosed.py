@@ -294,3 +294,29 @@ def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(claims_
     assert result.ret == 2, out[-3000:]
     assert "INTERNALERROR" not in out and "bad.yaml" in out and "tolerance.value" in out
     assert not (pytester.path / "reports").exists()
+
+
+def test_a_second_claims_run_into_a_busy_reports_folder_stops_before_anything_runs(claims_project, pytester):
+    params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
+    params["claims"] = params["claims"][:1]
+    (claims_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    reports = pytester.path / "reports"
+    (reports / "verdicts").mkdir(parents=True)
+    (reports / "verdicts" / "earlier.json").write_text("{}")
+    with FolderLock(reports):
+        result = pytester.runpytest_inprocess("claims", f"--claims-reports={reports}", "-p", "no:cacheprovider")
+    assert result.ret == 4
+    assert "is in use by another claims run" in result.stdout.str() + result.stderr.str()
+    assert sorted(p.name for p in (reports / "verdicts").iterdir()) == ["earlier.json"]
+
+
+def test_a_mirror_repo_id_cannot_climb_out_of_the_mirror(tmp_path):
+    from harness.measure.assets import _from_mirror
+
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "config.json").write_text("{}")
+    mirror = tmp_path / "mirror"
+    (mirror / "models").mkdir(parents=True)
+    tried: list[str] = []
+    assert _from_mirror("models", "../outside", "main", mirror, tried) is None
+    assert "refused" in tried[0]
