@@ -244,9 +244,8 @@ def _claims_root(metafunc) -> Path:
 def pytest_generate_tests(metafunc):
     if "claim" not in metafunc.fixturenames:
         return
-    from harness.claims.records import load_tree
-
     from harness.claims.papers import load_papers
+    from harness.claims.records import load_tree
 
     root = _claims_root(metafunc)
     try:

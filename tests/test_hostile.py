@@ -42,7 +42,7 @@ def _claim_text(spec: dict) -> str:
 
 
 def _files(tree: Path) -> dict[str, bytes]:
-    """Every file under tree, by content; the folder lock (an empty marker a run may create) aside."""
+    """Every file under tree, by content; the folder lock file (a run may create it) aside."""
     return {str(p.relative_to(tree)): p.read_bytes() for p in sorted(tree.rglob("*"))
             if p.is_file() and p.name != LOCK_NAME}
 
