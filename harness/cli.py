@@ -95,9 +95,9 @@ def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
     from harness.atomic import FolderLock
     from harness.report import gate
     from harness.report.artifacts import dumps, write_atomic
-    from harness.report.shards import read_verdicts
+    from harness.report.shards import read_baseline
 
-    baseline = read_verdicts(Path(args.baseline), role="baseline") if args.baseline else None
+    baseline = read_baseline(Path(args.baseline)) if args.baseline else None
     out = Path(getattr(args, "output", None) or args.reports)
     result = gate.evaluate(current, baseline, strict_blocked=args.strict_blocked, fdr=args.fdr,
                            source=str(out), catalogue=catalogue)

@@ -73,10 +73,10 @@ class ClaimsSession:
              catalogue: set[str] | None = None, expected: set[str] | None = None) -> int:
         """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code."""
         from harness.report import gate
-        from harness.report.shards import read_verdicts
+        from harness.report.shards import read_baseline
 
         try:
-            base = read_verdicts(Path(baseline), role="baseline") if baseline else None
+            base = read_baseline(Path(baseline)) if baseline else None
             self.gate_result = gate.evaluate(self.artifacts, base, strict_blocked=strict_blocked, fdr=fdr,
                                              source=str(self.verdicts_dir), catalogue=catalogue,
                                              expected=expected)

@@ -109,8 +109,18 @@ def run_cli(case: dict, tmp: Path, capsys) -> str:
     return out.out + out.err
 
 
-def run_option(case: dict, tmp: Path, pytester) -> str:
+def run_option(case: dict, tmp: Path, pytester, monkeypatch) -> str:
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    if case.get("claims"):   # a project with one (quick) claim, so the plugin's claim-run checks apply
+        claims = pytester.path / "claims"
+        (claims / "papers").mkdir(parents=True)
+        shutil.copy(ROOT / "claims" / "test_claims.py", claims)
+        shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
+        params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
+        params["claims"] = params["claims"][:1]
+        (claims / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for name, value in (case.get("env") or {}).items():
+        monkeypatch.setenv(name, value)
     result = pytester.runpytest_inprocess(*case["args"], "-p", "no:cacheprovider")
     assert result.ret == case["exit"], result.stdout.str() + result.stderr.str()
     assert not (pytester.path / "reports").exists()
@@ -158,7 +168,7 @@ def test_hostile_input(path, tmp_path, capsys, request):
     elif kind == "cli":
         message = run_cli(case, tmp_path, capsys)
     elif kind == "option":
-        message = run_option(case, tmp_path, request.getfixturevalue("pytester"))
+        message = run_option(case, tmp_path, request.getfixturevalue("pytester"), request.getfixturevalue("monkeypatch"))
     elif kind == "dataset":
         message = run_dataset(case, tmp_path)
     else:

@@ -69,6 +69,14 @@ def read_verdicts(folder: Path, *, role: str = "reports",
     return out
 
 
+def read_baseline(folder: Path) -> dict[str, dict]:
+    """A baseline's verdicts; an empty baseline is a wrong path more often than a real night."""
+    found = read_verdicts(folder, role="baseline")
+    if not found:
+        raise ArtifactError(f"baseline folder {folder} holds no verdicts")
+    return found
+
+
 def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
           dropped: list[str] | None = None) -> dict[str, dict]:
     """Copy every shard's artifacts into ``out/verdicts`` and write one ``summary.json``.
