@@ -183,3 +183,11 @@ def test_the_corpus_is_big_enough():
     assert len(CASES) >= 40, len(CASES)
     kinds = {yaml.safe_load(p.read_text(encoding="utf-8"))["kind"] for p in CASES}
     assert kinds == {"records", "cli", "option", "dataset"}
+
+
+def test_the_readme_states_the_count():
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"(\d+) cases tried, (\d+)\s+handled", text)
+    assert found and int(found.group(1)) == int(found.group(2)) == len(CASES), (found and found.group(0), len(CASES))
