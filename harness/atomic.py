@@ -50,6 +50,10 @@ class FolderBusy(HarnessError):
     """Another run holds the folder's lock."""
 
 
+class FolderUnwritable(HarnessError):
+    """The folder cannot hold the lock, so it cannot hold verdicts either."""
+
+
 class FolderLock:
     """An exclusive ``flock`` on ``folder/.claims.lock``; the kernel drops it if the process dies."""
 
@@ -60,9 +64,12 @@ class FolderLock:
     def acquire(self) -> "FolderLock":
         import fcntl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:   # read-only or full disk: say so before anything runs
+            raise FolderUnwritable(f"{self.folder}: cannot write into this folder ({exc.strerror or exc})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
