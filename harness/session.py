@@ -82,6 +82,9 @@ class ClaimsSession:
                                              expected=expected)
         except HarnessError as exc:
             self.gate_result = gate.input_error(str(exc))
+        for claim_id, err in sorted(self.write_errors.items()):   # a verdict not on disk is not a pass
+            self.gate_result.failures.append({"claim": claim_id, "why": f"verdict not written: {err}"})
+            self.gate_result.exit_code = max(self.gate_result.exit_code, gate.EXIT_FAILED)
         try:
             artifacts.write_atomic(self.reports_dir / "gate.json", artifacts.dumps(self.gate_result.to_dict()))
         except OSError as exc:

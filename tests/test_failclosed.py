@@ -320,3 +320,15 @@ def test_a_mirror_repo_id_cannot_climb_out_of_the_mirror(tmp_path):
     tried: list[str] = []
     assert _from_mirror("models", "../outside", "main", mirror, tried) is None
     assert "refused" in tried[0]
+
+
+def test_a_verdict_that_could_not_be_written_fails_the_gate(tmp_path):
+    from harness.session import ClaimsSession
+
+    cs = ClaimsSession(tmp_path, writer=True)
+    cs.artifacts["a"] = {"claim_id": "a", "claim": {"id": "a"}, "verdict": {"status": "reproduced"},
+                         "verdicts": {"post": {"status": "reproduced"}}, "statistics": {}}
+    cs.write_errors["a"] = "OSError: [Errno 28] No space left on device"
+    assert cs.gate(baseline=None, strict_blocked=False, fdr=0.05) == 1
+    assert cs.gate_result.failures == [{"claim": "a", "why": "verdict not written: OSError: [Errno 28] "
+                                                             "No space left on device"}]
