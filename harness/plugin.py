@@ -430,12 +430,15 @@ class _Writer:
             if name == PROPERTY and report.when == "call":
                 self._record(value)
                 return
-        if report.failed and report.when in ("setup", "call", "???"):
-            claim_id = _param_id(report.nodeid)
-            if claim_id and claim_id not in self.session.rows:
-                self._record_failure(report, claim_id)
+        if not report.failed:
+            return
+        claim_id = _param_id(report.nodeid)
+        if claim_id and claim_id in self.session.rows:
+            return   # the claim has its verdict; the gate judges it
+        if not (claim_id and report.when in ("setup", "call", "???") and self._record_failure(report, claim_id)):
+            self.session.other_failures += 1   # not a claim: the gate must not turn it into a pass
 
-    def _record_failure(self, report, claim_id: str) -> None:
+    def _record_failure(self, report, claim_id: str) -> bool:
         from harness.claims.records import load_tree
         from harness.run import error_artifact
 
@@ -444,13 +447,14 @@ class _Writer:
         try:
             claim = next(c for c in load_tree(root) if c.id == claim_id)
         except (StopIteration, RecordError, OSError):
-            return
+            return False
         text = str(report.longrepr).strip().splitlines()
         cause = text[-1] if text else "unknown failure"
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
         artifact = error_artifact(claim, f"no verdict: {where}: {cause}")
         artifact["_artifact_name"] = claim.artifact_name
         self._record(json.dumps(artifact))
+        return True
 
     def _record(self, payload: str) -> None:
         """Under xdist the controller collects nothing: the first verdict starts the claim run."""
@@ -495,6 +499,8 @@ def pytest_sessionfinish(session, exitstatus):
                        fdr=cfg.getoption("claims_fdr"), catalogue=catalogue, expected=expected or None)
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = code
+            if code == 0 and cs.other_failures:   # a failing test that is not a claim still fails the run
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
     cs.render()
 
 

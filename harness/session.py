@@ -30,6 +30,7 @@ class ClaimsSession:
         self.roots: set[str] = set()          # claims folders they came from
         self.collected: set[str] = set()      # under xdist: parameter ids the workers collected
         self.collect_failed = False           # a collection error (xdist reports it as a failure)
+        self.other_failures = 0               # failed reports that are not claim verdicts
 
     def begin(self) -> None:
         """A claims run starts: lock the reports folder (one run at a time), drop a stale gate.json."""

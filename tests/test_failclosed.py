@@ -332,3 +332,13 @@ def test_a_verdict_that_could_not_be_written_fails_the_gate(tmp_path):
     assert cs.gate(baseline=None, strict_blocked=False, fdr=0.05) == 1
     assert cs.gate_result.failures == [{"claim": "a", "why": "verdict not written: OSError: [Errno 28] "
                                                              "No space left on device"}]
+
+
+def test_a_passing_gate_does_not_hide_a_failing_test_that_is_not_a_claim(claims_project, pytester):
+    params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
+    params["claims"] = [c for c in params["claims"] if c["id"] == "1909.11942/table1/albert-base/parameters"]
+    (claims_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    pytester.makepyfile(test_other="def test_other():\n    assert False, 'not a claim'\n")
+    result = pytester.runpytest_subprocess("claims", "test_other.py", "--claims-gate", "--claims-reports=reports")
+    result.stdout.fnmatch_lines(["gate: PASS (exit 0)"])
+    assert result.ret == 1
