@@ -18,6 +18,7 @@ def _import(args) -> int:
 
     from harness.claims.papers import load_papers
 
+    _json_object(Path(args.file))
     record = import_file(
         Path(args.file), revision=args.revision, slice_size=args.slice_size, max_length=args.max_length,
         tolerance=args.tolerance, checkpoint=args.checkpoint, scale=args.scale,
@@ -38,6 +39,18 @@ def _import(args) -> int:
     return 0
 
 
+def _json_object(path: Path) -> None:
+    """The verdict to import must be one JSON object; say which file is not."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"{path}: not a readable JSON verdict ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: expected one verdict (a JSON object), got a JSON {type(data).__name__}")
+
+
 def _audit(args) -> int:
     from harness.claims.audit import audit
     from harness.claims.papers import load_papers
@@ -51,31 +64,56 @@ def _audit(args) -> int:
     return 0
 
 
+def _catalogue(args) -> set[str] | None:
+    """Claim ids of the catalogue (``--claims DIR``, default ./claims when it exists), or None."""
+    from harness.claims.records import load_tree
+
+    value = args.claims or ("claims" if Path("claims").is_dir() else None)
+    if value is None:
+        return None
+    if not Path(value).is_dir():
+        raise HarnessError(f"--claims {value}: no such folder")
+    return {c.id for c in load_tree(Path(value))}
+
+
 def _merge(args) -> int:
     from harness.report.shards import merge
 
-    merged = merge(Path(args.output), [Path(p) for p in args.inputs])
-    print(f"merged {len(merged)} verdicts into {args.output}")
-    return _apply_gate(merged, args)
+    catalogue, dropped = _catalogue(args), []
+    merged = merge(Path(args.output), [Path(p) for p in args.inputs], catalogue=catalogue, dropped=dropped)
+    print(f"merged {len(merged)} verdicts from {len(args.inputs)} shard(s) into {args.output}")
+    return _apply_gate(merged, args, catalogue, dropped)
 
 
 def _gate(args) -> int:
     from harness.report.shards import read_verdicts
 
-    return _apply_gate(read_verdicts(Path(args.reports)), args)
+    catalogue, dropped = _catalogue(args), []
+    current = read_verdicts(Path(args.reports), catalogue=catalogue, dropped=dropped)
+    return _apply_gate(current, args, catalogue, dropped)
 
 
-def _apply_gate(current: dict, args) -> int:
+def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
+    """Gate, then record it (gate.json, report) under the folder's lock; a record not written fails."""
+    from harness.atomic import FolderLock
     from harness.report import gate
     from harness.report.artifacts import dumps, write_atomic
-    from harness.report.shards import read_verdicts
+    from harness.report.shards import read_baseline
 
-    baseline = read_verdicts(Path(args.baseline)) if args.baseline else None
-    result = gate.evaluate(current, baseline, strict_blocked=args.strict_blocked, fdr=args.fdr)
+    baseline = read_baseline(Path(args.baseline)) if args.baseline else None
     out = Path(getattr(args, "output", None) or args.reports)
-    write_atomic(out / "gate.json", dumps(result.to_dict()))
-    _render(out)
+    result = gate.evaluate(current, baseline, strict_blocked=args.strict_blocked, fdr=args.fdr,
+                           source=str(out), catalogue=catalogue)
+    if dropped:
+        result.notes.append(f"{len(dropped)} verdict(s) of claims no longer in the catalogue ignored: "
+                            + ", ".join(dropped))
     print("\n".join(result.lines()))
+    try:
+        with FolderLock(out):
+            write_atomic(out / "gate.json", dumps(result.to_dict()))
+            _render(out)
+    except OSError as exc:
+        raise HarnessError(f"cannot write the gate's record into {out}: {exc.strerror or exc}") from None
     return result.exit_code
 
 
@@ -94,17 +132,34 @@ def _prefetch(args) -> int:
 
 
 def _clear_cache(args) -> int:
-    from harness.measure.cache import DEFAULT_DIR, PredictionCache
+    """Removes only the entries this cache wrote; other files in the folder stay."""
+    from harness.measure.cache import PredictionCache, default_dir
 
-    folder = Path(args.cache) if args.cache else DEFAULT_DIR
-    print(f"removed {PredictionCache(folder).clear()} cached predictions from {folder}")
+    folder = Path(args.cache) if args.cache else default_dir()
+    try:
+        removed = PredictionCache(folder).clear()
+    except OSError as exc:
+        raise HarnessError(f"cannot clear {folder}: {exc.strerror or exc}") from None
+    print(f"removed {removed} cached predictions from {folder}")
     return 0
+
+
+def _fdr(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1")
+    return value
 
 
 def _gate_options(p) -> None:
     p.add_argument("--baseline", help="earlier reports folder to compare with")
     p.add_argument("--strict-blocked", action="store_true", help="blocked claims fail")
-    p.add_argument("--fdr", type=float, default=0.05)
+    p.add_argument("--fdr", type=_fdr, default=0.05, help="false discovery rate, in (0, 1) (default 0.05)")
+    p.add_argument("--claims", help="the claim catalogue (default ./claims when it exists): verdicts of claims "
+                                    "not in it are ignored, baseline claims not in it count as removed")
 
 
 def main(argv=None) -> int:
@@ -142,13 +197,16 @@ def main(argv=None) -> int:
     f.add_argument("claims", nargs="?", default="claims")
     f.set_defaults(run=_prefetch)
     c = sub.add_parser("clear-cache", help="empty the prediction cache")
-    c.add_argument("--cache", help="cache folder (default ~/.cache/claims-harness/predictions)")
+    c.add_argument("--cache", help="cache folder (default $CLAIMS_CACHE or ~/.cache/claims-harness/predictions)")
     c.set_defaults(run=_clear_cache)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a folder that cannot be written, a disk that is full: name it, no traceback
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -7,7 +7,9 @@ transformers: they load when the first claim that needs them runs.
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -15,43 +17,105 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import RecordError
+from harness.errors import HarnessError, RecordError
 from harness.session import ClaimsSession
 
 ARTIFACT_KEY = pytest.StashKey[dict]()
 SESSION_KEY = pytest.StashKey[ClaimsSession]()
+SWITCH_KEY = pytest.StashKey[object]()
+EMPTY_KEY = pytest.StashKey[str]()
+STOP_KEY = pytest.StashKey[str]()
 PROPERTY = "claims_artifact"
+DEFAULT_TIMEOUT = 1800.0   # seconds per claim
 
 
 # ---------------------------------------------------------------------- options
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+def _fdr(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1")
+    return value
+
+
+def _dtype_choice(text: str) -> str:
+    from harness.measure.devices import DTYPES
+
+    if text.lower() not in DTYPES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(sorted(DTYPES))}")
+    return DTYPES[text.lower()]
+
+
+def _existing_dir(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return text
+
+
+def _shard_value(text: str) -> str:
+    try:
+        _shard(text)
+    except pytest.UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def pytest_addoption(parser):
     g = parser.getgroup("claims", "paper claims")
-    g.addoption("--claims-mirror", default=None, metavar="DIR",
+    g.addoption("--claims-mirror", default=None, metavar="DIR", type=_existing_dir,
                 help="local mirror of hub repos (DIR/models/<org>/<name>, DIR/datasets/<org>/<name>); "
                      "default: $CLAIMS_MIRROR")
     g.addoption("--claims-download", action="store_true", default=None,
                 help="allow downloads from the Hugging Face hub (default off: mirror and HF cache only, "
                      "HF offline flags set); also $CLAIMS_DOWNLOAD=1")
     g.addoption("--claims-device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda, then mps, then cpu)")
-    g.addoption("--claims-dtype", default="float32", help="float32 (default), bfloat16 or float16")
-    g.addoption("--claims-batch-size", type=int, default=None, help="inference batch size (default: by device)")
-    g.addoption("--claims-resamples", type=int, default=2000, help="bootstrap resamples per claim (default 2000)")
+    g.addoption("--claims-dtype", default="float32", type=_dtype_choice,
+                help="float32 (default), bfloat16 or float16 (also fp32, bf16, fp16)")
+    g.addoption("--claims-batch-size", type=_positive_int, default=None,
+                help="inference batch size, at least 1 (default: by device)")
+    g.addoption("--claims-resamples", type=_positive_int, default=2000,
+                help="bootstrap resamples per claim, at least 1 (default 2000)")
+    g.addoption("--claims-timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                help=f"time limit per claim; a claim over it gets an error verdict (default {DEFAULT_TIMEOUT:g})")
     g.addoption("--claims-reports", default=None, metavar="DIR", help="where verdicts go (default: <rootdir>/reports)")
-    g.addoption("--claims-dir", default=None, metavar="DIR",
+    g.addoption("--claims-dir", default=None, metavar="DIR", type=_existing_dir,
                 help="claim records to run (default: the folder of the test module asking for `claim`)")
     g.addoption("--claims-cache", default=None, metavar="DIR",
                 help="prediction cache folder (default: $CLAIMS_CACHE or ~/.cache/claims-harness/predictions)")
     g.addoption("--claims-no-cache", action="store_true", help="neither read nor write the prediction cache")
     g.addoption("--claims-gate", action="store_true",
                 help="exit by the nightly gate policy (docs/gate.md) and write reports/gate.json")
-    g.addoption("--claims-baseline", default=None, metavar="DIR",
+    g.addoption("--claims-baseline", default=None, metavar="DIR", type=_existing_dir,
                 help="earlier reports folder to compare with (implies --claims-gate)")
     g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
-    g.addoption("--claims-fdr", type=float, default=0.05, help="gate: false discovery rate for not_reproduced calls")
-    g.addoption("--claims-shard", default=None, metavar="I/N",
+    g.addoption("--claims-fdr", type=_fdr, default=0.05,
+                help="gate: false discovery rate for not_reproduced calls, in (0, 1) (default 0.05)")
+    g.addoption("--claims-shard", default=None, metavar="I/N", type=_shard_value,
                 help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated cost, "
                      "the same on every machine")
-    g.addoption("--claims-shard-costs", default=None, metavar="REPORTS",
+    g.addoption("--claims-shard-costs", default=None, metavar="REPORTS", type=_existing_dir,
                 help="a last run's reports folder whose timings replace the cost estimates (give every shard "
                      "the same one)")
 
@@ -137,17 +201,58 @@ def pytest_cmdline_main(config):
 
 
 def pytest_configure(config):
+    """No files and no environment changes here: a run may collect no claim at all."""
     from harness.measure import offline
 
     config.addinivalue_line("markers", "xdist_group(name): claims that share a checkpoint run on one worker")
-    offline.apply(_download_allowed(config))
     _pin_worker(config)
     reports = config.getoption("claims_reports") or (Path(str(config.rootpath)) / "reports")
     writer = not hasattr(config, "workerinput")
     session = ClaimsSession(Path(reports), writer=writer)
     config.stash[SESSION_KEY] = session
+    config.stash[SWITCH_KEY] = offline.Switch(_download_allowed(config))
     if writer:
         config.pluginmanager.register(_Writer(session, config), "claims-writer")
+
+
+def _start_claim_run(config) -> None:
+    """The run has claims: offline flags on, the reports folder locked, no stale gate.json."""
+    switch = config.stash[SWITCH_KEY]
+    if switch.on:
+        return
+    env_mirror = os.environ.get("CLAIMS_MIRROR")
+    if not config.getoption("claims_mirror") and env_mirror and not Path(env_mirror).expanduser().is_dir():
+        raise pytest.UsageError(f"CLAIMS_MIRROR={env_mirror}: no such folder")
+    switch.apply()
+    cs = config.stash[SESSION_KEY]
+    if cs.writer:
+        try:
+            cs.begin()
+        except HarnessError as exc:
+            switch.restore()
+            raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Tests that are not claims run with the environment as it was before the claims run."""
+    switch = item.config.stash.get(SWITCH_KEY, None)
+    if switch is None or not switch.on or _claim_of(item) is not None:
+        return (yield)
+    switch.restore()
+    try:
+        return (yield)
+    finally:
+        switch.apply()
+
+
+def pytest_unconfigure(config):
+    switch = config.stash.get(SWITCH_KEY, None)
+    if switch is not None and switch.on:
+        switch.restore()
+    cs = config.stash.get(SESSION_KEY, None)
+    if cs is not None:
+        cs.end()
 
 
 # ---------------------------------------------------------------------- collection
@@ -159,12 +264,20 @@ def _claims_root(metafunc) -> Path:
 def pytest_generate_tests(metafunc):
     if "claim" not in metafunc.fixturenames:
         return
+    from harness.claims.papers import load_papers
     from harness.claims.records import load_tree
 
+    root = _claims_root(metafunc)
     try:
-        claims = load_tree(_claims_root(metafunc))
+        claims = load_tree(root)
+        load_papers(root)   # a malformed paper record stops the run here, even one no claim cites
+        problem = None
     except RecordError as exc:
-        pytest.fail(f"claim records: {exc}", pytrace=False)
+        problem = f"claim records: {exc}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    if not claims:
+        metafunc.config.stash[EMPTY_KEY] = f"no claim records under {root}"
     metafunc.parametrize("claim", [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.group))
                                    for c in claims])
 
@@ -180,28 +293,41 @@ def _shard(value: str) -> tuple[int, int]:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Drop the empty placeholder a claims folder without records leaves; shard; start the run."""
+    empty = [it for it in items if "claim" in getattr(it, "fixturenames", ()) and _claim_of(it) is None]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [it for it in items if it not in empty]
     value = config.getoption("claims_shard")
-    if not value:
-        return
-    from harness.claims import workload
+    if value:
+        from harness.claims import workload
 
-    i, n = _shard(value)
-    claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
-    costs_from = config.getoption("claims_shard_costs")
-    measured = workload.measured_costs(Path(costs_from)) if costs_from else None
-    owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
-    keep, drop = [], []
-    for it in items:
-        claim = _claim_of(it)
-        (keep if claim is None or owner[claim.id] == i else drop).append(it)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        i, n = _shard(value)
+        claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
+        costs_from = config.getoption("claims_shard_costs")
+        measured = workload.measured_costs(Path(costs_from)) if costs_from else None
+        owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
+        keep, drop = [], []
+        for it in items:
+            claim = _claim_of(it)
+            (keep if claim is None or owner[claim.id] == i else drop).append(it)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    claims = [c for c in map(_claim_of, items) if c is not None]
+    if claims:
+        cs = config.stash[SESSION_KEY]
+        cs.expected = {c.id for c in claims}
+        cs.roots = {c.root for c in claims}
+        _start_claim_run(config)
 
 
 def _claim_of(item):
+    from harness.claims.records import Claim
+
     spec = getattr(item, "callspec", None)
-    return spec.params.get("claim") if spec is not None else None
+    claim = spec.params.get("claim") if spec is not None else None
+    return claim if isinstance(claim, Claim) else None
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -220,10 +346,10 @@ def claims_pipeline(request):
 def _cache_dir(cfg) -> Path | None:
     if cfg.getoption("claims_no_cache"):
         return None
-    from harness.measure.cache import DEFAULT_DIR
+    from harness.measure.cache import default_dir
 
-    value = cfg.getoption("claims_cache") or os.environ.get("CLAIMS_CACHE")
-    return Path(value).expanduser() if value else DEFAULT_DIR
+    value = cfg.getoption("claims_cache")
+    return Path(value).expanduser() if value else default_dir()
 
 
 def _dtype(cfg) -> str:
@@ -235,7 +361,17 @@ def _dtype(cfg) -> str:
 @pytest.fixture
 def claim_verdict(request, claim, claims_pipeline):
     """The claim's artifact, computed here and sent to the writer with the test report."""
-    artifact = claims_pipeline.evaluate(claim)
+    from harness.run import error_artifact
+    from harness.timelimit import ClaimTimeout, time_limit
+
+    limit = request.config.getoption("claims_timeout")
+    try:
+        with time_limit(limit):
+            artifact = claims_pipeline.evaluate(claim)
+    except ClaimTimeout as exc:
+        artifact = error_artifact(claim, str(exc))
+    except HarnessError as exc:
+        artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}")
     artifact["_artifact_name"] = claim.artifact_name
     request.node.stash[ARTIFACT_KEY] = artifact
     return artifact
@@ -278,7 +414,15 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     artifact = item.stash.get(ARTIFACT_KEY, None)
     if artifact is not None and report.when == "call":
-        report.user_properties.append((PROPERTY, json.dumps(artifact, allow_nan=False)))
+        try:
+            payload = json.dumps(artifact, allow_nan=False)
+        except ValueError as exc:   # a NaN or infinity slipped into the artifact: say so, keep a verdict
+            from harness.run import error_artifact
+
+            claim = _claim_of(item)
+            payload = json.dumps(dict(error_artifact(claim, f"artifact not serialisable: {exc}"),
+                                      _artifact_name=claim.artifact_name))
+        report.user_properties.append((PROPERTY, payload))
 
 
 class _Writer:
@@ -291,18 +435,33 @@ class _Writer:
     def __init__(self, session: ClaimsSession, config):
         self.session = session
         self.config = config
+        self.pytest_session = None
+
+    def pytest_sessionstart(self, session):
+        self.pytest_session = session
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.session.collect_failed = True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self.session.collected.update(i for i in map(_param_id, ids) if i)
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:
             if name == PROPERTY and report.when == "call":
-                self.session.record(value)
+                self._record(value)
                 return
-        if report.failed and report.when in ("setup", "call", "???"):
-            claim_id = _param_id(report.nodeid)
-            if claim_id and claim_id not in self.session.rows:
-                self._record_failure(report, claim_id)
+        if not report.failed:
+            return
+        claim_id = _param_id(report.nodeid)
+        if claim_id and claim_id in self.session.rows:
+            return   # the claim has its verdict; the gate judges it
+        if not (claim_id and report.when in ("setup", "call", "???") and self._record_failure(report, claim_id)):
+            self.session.other_failures += 1   # not a claim: the gate must not turn it into a pass
 
-    def _record_failure(self, report, claim_id: str) -> None:
+    def _record_failure(self, report, claim_id: str) -> bool:
         from harness.claims.records import load_tree
         from harness.run import error_artifact
 
@@ -310,14 +469,28 @@ class _Writer:
         root = Path(opt) if opt else (Path(str(self.config.rootpath)) / report.nodeid.split("::")[0]).parent
         try:
             claim = next(c for c in load_tree(root) if c.id == claim_id)
-        except (StopIteration, RecordError):
-            return
+        except (StopIteration, RecordError, OSError):
+            return False
         text = str(report.longrepr).strip().splitlines()
         cause = text[-1] if text else "unknown failure"
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
         artifact = error_artifact(claim, f"no verdict: {where}: {cause}")
         artifact["_artifact_name"] = claim.artifact_name
-        self.session.record(json.dumps(artifact))
+        self._record(json.dumps(artifact))
+        return True
+
+    def _record(self, payload: str) -> None:
+        """Under xdist the controller collects nothing: the first verdict starts the claim run."""
+        if not self.session.started_run:
+            try:
+                _start_claim_run(self.config)
+            except pytest.UsageError as exc:
+                self.session.write_errors["*"] = str(exc)
+                self.config.stash[STOP_KEY] = str(exc)
+                if self.pytest_session is not None:
+                    self.pytest_session.shouldstop = str(exc)
+                return
+        self.session.record(payload)
 
 
 def _param_id(nodeid: str) -> str | None:
@@ -329,22 +502,49 @@ def _param_id(nodeid: str) -> str | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    """Write summary, gate and report, but only in a run that had claims: others get no files."""
     cs = session.config.stash.get(SESSION_KEY, None)
-    if cs is None or not cs.writer:
+    if cs is not None and cs.collect_failed and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED   # as without xdist: collection stopped the run
+    if cs is None or not cs.writer or not cs.started_run:
         return
     cfg = session.config
+    if cfg.stash.get(STOP_KEY, None):
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR   # wrote nothing: the folder belongs to another run
+        return
     cs.finish(list(cfg.invocation_params.args))
     if cs.write_errors and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED   # a verdict that is not on disk is not a pass
-    if (cfg.getoption("claims_gate") or cfg.getoption("claims_baseline")) and cs.rows:
+    if cfg.getoption("claims_gate") or cfg.getoption("claims_baseline"):
+        catalogue = _catalogue(cfg, cs)
+        expected = cs.expected or ({i for i in cs.collected if i in catalogue} if catalogue else None)
         code = cs.gate(baseline=cfg.getoption("claims_baseline"), strict_blocked=cfg.getoption("claims_strict_blocked"),
-                       fdr=cfg.getoption("claims_fdr"))
+                       fdr=cfg.getoption("claims_fdr"), catalogue=catalogue, expected=expected or None)
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = code
+            if code == 0 and cs.other_failures:   # a failing test that is not a claim still fails the run
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
     cs.render()
 
 
+def _catalogue(cfg, cs) -> set[str] | None:
+    """Every claim id of the catalogue the run used (None if it cannot be read: nothing is excused)."""
+    from harness.claims.records import load_tree
+
+    roots = cs.roots or {cfg.getoption("claims_dir") or str(Path(str(cfg.rootpath)) / "claims")}
+    try:
+        return {c.id for root in roots if Path(root).is_dir() for c in load_tree(Path(root))} or None
+    except RecordError:
+        return None
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    empty = config.stash.get(EMPTY_KEY, None)
+    if empty:
+        terminalreporter.write_line(f"claims: {empty}", yellow=True)
+    stop = config.stash.get(STOP_KEY, None)
+    if stop:
+        terminalreporter.write_line(f"claims: nothing written: {stop}", red=True)
     cs = config.stash.get(SESSION_KEY, None)
     if cs is None or not cs.writer or not cs.rows:
         return

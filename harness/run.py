@@ -8,7 +8,6 @@ or an exception, becomes an artifact; nothing here raises for a single claim's t
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import platform
 import time
 import traceback
@@ -240,7 +239,8 @@ class Pipeline:
             "max_length": m["max_length"],
             "batch_size": first["batch_size"],
             "checkpoint": dict(model_asset.to_dict(), **first["files"]),
-            "cache": {"hit": all(p["cache"]["hit"] for p in parts), "keys": [p["cache"]["key"] for p in parts]},
+            "cache": {"hit": all(p["cache"]["hit"] for p in parts), "key": parts[0]["cache"]["key"],
+                      "keys": [p["cache"]["key"] for p in parts]},   # one per look's new pairs
             "dataset": dict(data_asset.to_dict(), config=ds_cfg["config"], split=ds_cfg["split"],
                             fingerprint=split["fingerprint"], label_names=names),
             "tokens": {"real": sum(p["tokens"]["real"] for p in parts),
@@ -261,7 +261,7 @@ class Pipeline:
                  "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
                  "dtype": dtype, "device": self.device.split(":")[0], "max_length": max_length, **data_key}
         key = cache_key(parts)
-        hit = self.cache.get(key)
+        hit = _usable(self.cache.get(key), len(columns[0]) if columns else 0)
         if hit is not None:
             return {"logits": hit["logits"], "id2label": {int(k): v for k, v in hit["id2label"].items()},
                     "batch_size": hit["batch_size"], "tokens": hit["tokens"], "files": files,
@@ -295,24 +295,15 @@ class Pipeline:
         return self._digests[key]
 
     def _split(self, asset, ds_cfg) -> dict:
+        """Rows of the split, read straight from its files; identity = digest of those files.
+
+        The HF datasets cache is bypassed on purpose: it keys on paths and mtimes, so a file
+        replaced in place with its mtime kept would be served with the old rows."""
+        from harness.measure import datafiles
+
         key = (asset.path, ds_cfg["config"], ds_cfg["split"])
         if key not in self._datasets:
-            import datasets
-
-            ds = datasets.load_dataset(asset.path, ds_cfg["config"], split=ds_cfg["split"])
-            label_field = ds_cfg["label_field"]
-            feature = ds.features[label_field]
-            names = list(getattr(feature, "names", []) or [])
-            if not names:
-                raise HarnessError(f"{ds_cfg['repo']}: label field {label_field!r} has no class names")
-            cols = {f: list(ds[f]) for f in ds_cfg["text_fields"]}
-            idx = list(ds["idx"]) if "idx" in ds.column_names else list(range(len(ds)))
-            lab = list(ds[label_field])
-            h = hashlib.sha256()
-            for row in sorted(zip(idx, lab, *cols.values())):
-                h.update(repr(row).encode())
-            self._datasets[key] = {"texts": cols, "idx": idx, "labels": lab, "label_names": names,
-                                   "fingerprint": h.hexdigest()}
+            self._datasets[key] = datafiles.load_split(Path(asset.path), ds_cfg)
         return self._datasets[key]
 
 
@@ -323,6 +314,20 @@ def error_artifact(claim: Claim, reason: str) -> dict:
     post = {"status": ERROR, "confidence": None, "reason": reason}
     return build_artifact(claim, papers, audit(claim, papers), post, None, None,
                           protocol.deviations(claim), _now())
+
+
+def _usable(hit: dict | None, n: int) -> dict | None:
+    """A cache payload that has every field and one logit row per example, else None (a miss)."""
+    if hit is None:
+        return None
+    if not all(k in hit for k in ("logits", "id2label", "batch_size", "tokens")) or len(hit["logits"]) != n:
+        import warnings
+
+        from harness.measure.cache import CacheWarning
+
+        warnings.warn(f"prediction cache entry does not fit the slice ({n} examples); recomputing", CacheWarning)
+        return None
+    return hit
 
 
 def _band(claim: Claim) -> Band:

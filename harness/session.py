@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.errors import ArtifactError
+from harness.errors import ArtifactError, HarnessError
 from harness.report import artifacts, summary
 
 
@@ -24,6 +24,33 @@ class ClaimsSession:
         self.gate_result = None
         self.write_errors: dict[str, str] = {}
         self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.started_run = False
+        self._lock = None
+        self.expected: set[str] = set()       # claim ids this run collected (after sharding)
+        self.roots: set[str] = set()          # claims folders they came from
+        self.collected: set[str] = set()      # under xdist: parameter ids the workers collected
+        self.collect_failed = False           # a collection error (xdist reports it as a failure)
+        self.other_failures = 0               # failed reports that are not claim verdicts
+
+    def begin(self) -> None:
+        """A claims run starts: lock the reports folder (one run at a time), drop a stale gate.json."""
+        from harness.atomic import FolderLock
+
+        if self.started_run:
+            return
+        if self.writer:
+            self._lock = FolderLock(self.reports_dir).acquire()
+            try:
+                (self.reports_dir / "gate.json").unlink(missing_ok=True)   # never show another run's gate
+            except OSError as exc:
+                self.end()
+                raise ArtifactError(f"{self.reports_dir / 'gate.json'}: cannot remove an earlier gate ({exc})") from None
+        self.started_run = True
+
+    def end(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @property
     def verdicts_dir(self) -> Path:
@@ -43,14 +70,27 @@ class ClaimsSession:
         self.artifacts[claim_id] = artifact
         self.rows[claim_id] = summary.row(artifact, str(path.relative_to(self.reports_dir)) if path else None)
 
-    def gate(self, *, baseline: str | None, strict_blocked: bool, fdr: float) -> int:
+    def gate(self, *, baseline: str | None, strict_blocked: bool, fdr: float,
+             catalogue: set[str] | None = None, expected: set[str] | None = None) -> int:
         """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code."""
         from harness.report import gate
-        from harness.report.shards import read_verdicts
+        from harness.report.shards import read_baseline
 
-        base = read_verdicts(Path(baseline)) if baseline else None
-        self.gate_result = gate.evaluate(self.artifacts, base, strict_blocked=strict_blocked, fdr=fdr)
-        artifacts.write_atomic(self.reports_dir / "gate.json", artifacts.dumps(self.gate_result.to_dict()))
+        try:
+            base = read_baseline(Path(baseline)) if baseline else None
+            self.gate_result = gate.evaluate(self.artifacts, base, strict_blocked=strict_blocked, fdr=fdr,
+                                             source=str(self.verdicts_dir), catalogue=catalogue,
+                                             expected=expected)
+        except HarnessError as exc:
+            self.gate_result = gate.input_error(str(exc))
+        for claim_id, err in sorted(self.write_errors.items()):   # a verdict not on disk is not a pass
+            self.gate_result.failures.append({"claim": claim_id, "why": f"verdict not written: {err}"})
+            self.gate_result.exit_code = max(self.gate_result.exit_code, gate.EXIT_FAILED)
+        try:
+            artifacts.write_atomic(self.reports_dir / "gate.json", artifacts.dumps(self.gate_result.to_dict()))
+        except OSError as exc:
+            self.gate_result.failures.append({"claim": "*", "why": f"gate.json not written: {exc}"})
+            self.gate_result.exit_code = max(self.gate_result.exit_code, gate.EXIT_FAILED)
         return self.gate_result.exit_code
 
     def finish(self, command: list[str]) -> Path | None:

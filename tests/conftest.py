@@ -45,3 +45,28 @@ def claims_project(pytester):
     shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers" / "1909.11942.yaml")
     shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
     return claims
+
+
+@pytest.fixture(autouse=True)
+def _no_home(tmp_path_factory, monkeypatch):
+    """Every test runs with an empty HOME and its caches under tmp: nothing reaches the user's home.
+
+    The real home and ~/.cache/claims-harness are never written; test_hostile proves it with a run."""
+    base = tmp_path_factory.mktemp("home-and-caches")
+    home = base / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+    monkeypatch.setenv("CLAIMS_CACHE", str(base / "claims-cache"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(base / "matplotlib"))   # matplotlib's font cache, not ours
+    return home
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After tests/test_hostile.py: how many hostile inputs were tried and how many got their clear error."""
+    stats = terminalreporter.stats
+    ids = [r for key in ("passed", "failed") for r in stats.get(key, []) if getattr(r, "when", "") == "call"
+           and "test_hostile_input[" in r.nodeid]
+    if ids:
+        handled = sum(1 for r in ids if r.passed)
+        terminalreporter.write_sep("=", f"hostile inputs: {len(ids)} cases tried, {handled} handled")

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from harness.report import gate
-from harness.report.shards import shard_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "claims" / "albert-1909.11942"
@@ -57,14 +56,6 @@ def test_baseline_regressions():
     assert whys["a"] == "regression: status reproduced -> inconclusive"
     assert whys["b"].startswith("regression: measured 0.8 left the baseline interval")
     assert result.changes == [{"claim": "a", "before": "reproduced", "after": "inconclusive"}]
-
-
-def test_shards_are_a_deterministic_partition():
-    groups = [f"g{i}" for i in range(7)]
-    for n in (1, 2, 3):
-        owners = [shard_of(g, list(reversed(groups)), n) for g in groups]
-        assert owners == [shard_of(g, groups, n) for g in groups]
-        assert set(owners) == set(range(1, n + 1))
 
 
 def _project(pytester) -> Path:
@@ -115,3 +106,110 @@ def test_a_regression_against_the_baseline_fails_the_gate(pytester):
     ])
     saved = json.loads((pytester.path / "night2" / "gate.json").read_text())
     assert saved["exit_code"] == 1 and not saved["passed"]
+
+
+# ---------------------------------------------------------------------- fails closed
+def test_a_gate_over_nothing_fails():
+    result = gate.evaluate({}, source="reports/")
+    assert result.exit_code == gate.EXIT_FAILED
+    assert result.failures[0]["why"].startswith("no verdicts in reports/")
+
+
+def test_a_baseline_claim_absent_tonight_fails_unless_removed_or_not_selected():
+    before = {c: art(c, "reproduced") for c in ("kept", "removed", "other-shard")}
+    now = {"new": art("new", "reproduced")}
+    result = gate.evaluate(now, before)
+    assert result.exit_code == gate.EXIT_FAILED
+    assert sorted(f["claim"] for f in result.failures) == ["kept", "other-shard", "removed"]
+    catalogue = {"kept", "other-shard", "new"}
+    result = gate.evaluate(now, before, catalogue=catalogue)             # merge: every catalogue claim is due
+    assert [f["claim"] for f in result.failures] == ["kept", "other-shard"]
+    assert "in the baseline (reproduced) but absent tonight" in result.failures[0]["why"]
+    assert any("removed from the catalogue: removed" in n for n in result.notes)
+    result = gate.evaluate(now, before, catalogue=catalogue, expected={"kept", "new"})   # one shard under pytest
+    assert result.failures == [{"claim": "kept", "why": "collected but no verdict was recorded"}]
+    assert any("not selected in this run" in n and "other-shard" in n for n in result.notes)
+
+
+def test_a_collected_claim_without_a_verdict_fails():
+    result = gate.evaluate({"a": art("a", "reproduced")}, expected={"a", "b"})
+    assert result.failures == [{"claim": "b", "why": "collected but no verdict was recorded"}]
+
+
+def test_an_fdr_outside_zero_one_is_an_input_error():
+    miss = {"a": art("a", "not_reproduced", p_in_band=0.0)}
+    for q in (-1, 0, 1, 2.5, float("nan")):
+        assert gate.evaluate(miss, fdr=q).exit_code == gate.EXIT_INPUT
+
+
+# ---------------------------------------------------------------------- docs/gate.md, exit codes
+def _verdict_folder(tmp_path: Path, status: str) -> Path:
+    from harness.claims.records import load_tree
+    from harness.report.artifacts import dumps
+    from harness.run import error_artifact
+
+    claim = next(c for c in load_tree(ROOT / "claims") if c.id == "1909.11942/table1/albert-base/parameters")
+    a = error_artifact(claim, "test fixture")
+    a["verdict"]["status"] = a["verdicts"]["post"]["status"] = status
+    (tmp_path / "r" / "verdicts").mkdir(parents=True)
+    (tmp_path / "r" / "verdicts" / "a.json").write_text(dumps(a))
+    return tmp_path / "r"
+
+
+def test_cli_exit_0_the_gate_passed(tmp_path, capsys):
+    from harness import cli
+
+    folder = _verdict_folder(tmp_path, "blocked")
+    assert cli.main(["gate", str(folder)]) == 0
+    assert "gate: PASS (exit 0)" in capsys.readouterr().out
+    assert json.loads((folder / "gate.json").read_text())["passed"] is True
+
+
+def test_cli_exit_1_the_gate_failed(tmp_path, capsys):
+    from harness import cli
+
+    folder = _verdict_folder(tmp_path, "blocked")
+    assert cli.main(["gate", str(folder), "--strict-blocked"]) == 1
+    assert "blocked (strict mode)" in capsys.readouterr().out
+
+
+def test_cli_exit_2_an_input_could_not_be_read(tmp_path, capsys):
+    from harness import cli
+
+    assert cli.main(["gate", str(tmp_path / "missing")]) == 2
+    assert f"error: reports folder {tmp_path / 'missing'} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_pytest_exit_3_internal_error(pytester):
+    pytester.makeconftest("def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    assert pytester.runpytest_inprocess("-p", "no:cacheprovider").ret == 3
+
+
+def test_pytest_exit_5_no_claims_collected(claims_project, pytester):
+    (pytester.path / "empty").mkdir()
+    result = pytester.runpytest_inprocess("claims", "--claims-dir=empty", "--claims-gate", "-p", "no:cacheprovider")
+    assert result.ret == 5
+    result.stdout.fnmatch_lines(["claims: no claim records under *empty"])
+    assert not (pytester.path / "reports").exists()
+
+
+def test_every_exit_code_row_of_the_docs_names_a_test_that_exists():
+    """docs/gate.md's exit-code tables: each row names its test, and that test is there."""
+    import re
+
+    rows = [line for line in (ROOT / "docs" / "gate.md").read_text().splitlines()
+            if re.match(r"^\| \d \|", line)]
+    assert [r.split("|")[1].strip() for r in rows] == ["0", "1", "2", "3", "4", "5", "0", "1", "2"]
+    for row in rows:
+        names = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`|`::(\w+)`|`(tests/hostile)/\*`", row)
+        assert names or "same test" in row, row
+        module = None
+        for path, func, bare, corpus in names:
+            if corpus:
+                assert any((ROOT / corpus).glob("*.yaml")), row
+                continue
+            module = path or module
+            text = (ROOT / module).read_text()
+            assert f"def {func or bare}(" in text, (row, func or bare)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
 from harness.errors import PaperRecordError
 from harness.metrics import LABELS
 
@@ -106,10 +104,16 @@ def _need(raw: dict, key: str, path, where: str):
 
 def load_paper(path: Path) -> Paper:
     """Parse and check one paper record; errors name the file, table and field."""
+    from harness.claims.records import read_yaml
+
+    raw = read_yaml(path, PaperRecordError)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PaperRecordError(path, f"not valid YAML: {exc}") from None
+        return _parse(raw, path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PaperRecordError(path, f"malformed paper record ({type(exc).__name__}: {exc})") from None
+
+
+def _parse(raw, path) -> Paper:
     arxiv_id = str(_need(raw, "arxiv_id", path, "paper"))
     tables = {}
     for t in _need(raw, "tables", path, "paper"):

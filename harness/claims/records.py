@@ -7,6 +7,7 @@ each record. Paper records live apart, in ``claims/papers/`` (see ``papers.py``)
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,12 +108,72 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+MAX_NODES = 100_000      # a claim file expands to far fewer YAML nodes; an alias bomb to billions
+MAX_MAGNITUDE = 1e15     # no reported value or tolerance is this large; 10**400 overflows floats
+
+
+def read_yaml(path: Path, error=ClaimFileError):
+    """Parse a YAML file safely: UTF-8 only, no alias bombs; errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(path, f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                          "save the file as UTF-8") from None
+    except OSError as exc:
+        raise error(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise error(path, f"expands to more than {MAX_NODES} YAML nodes through aliases (an alias bomb?)")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error(path, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise error(path, "nested too deeply (recursive aliases?)") from None
+
+
+def _expanded_size(node, memo=None) -> int:
+    """Node count with every alias expanded, computed without expanding (shared nodes memoised)."""
+    memo = {} if memo is None else memo
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_NODES + 1          # a cycle counts as too big
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    else:
+        size = 1
+    memo[key] = min(size, MAX_NODES + 1)
+    return memo[key]
+
+
+def _bad_number(value, where: str = ""):
+    """(field, why) of the first number that is not finite or absurdly large, else None."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        try:
+            ok = math.isfinite(float(value)) and abs(value) <= MAX_MAGNITUDE
+        except OverflowError:
+            ok = False
+        return None if ok else (where or "<record>", f"{value!r:.40} is not a finite number below {MAX_MAGNITUDE:g}")
+    for k, v in items:
+        found = _bad_number(v, f"{where}.{k}" if where else str(k))
+        if found:
+            return found
+    return None
+
+
 def load_file(path: Path, root: Path | None = None) -> list[Claim]:
     """Every claim of one file, validated; raises ClaimFileError naming file, claim, field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ClaimFileError(path, f"not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ClaimFileError(path, "expected a mapping with a 'claims' list", field="claims")
     unknown = set(data) - {"claims", "defaults"}
@@ -128,6 +189,9 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
             raise ClaimFileError(path, "each claim must be a mapping", record=f"#{i}")
         record = _merge(defaults, raw)
         label = record.get("id") if isinstance(record.get("id"), str) else f"#{i}"
+        bad = _bad_number(record)
+        if bad:
+            raise ClaimFileError(path, bad[1], record=label, field=bad[0])
         _check_printed(record, path, label)
         errors = sorted(check.iter_errors(record), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
         if errors:
@@ -205,6 +269,7 @@ def claim_files(root: Path) -> list[Path]:
 def load_tree(root: Path) -> list[Claim]:
     """All claims under root, sorted by id; duplicate ids are an error naming both files."""
     seen: dict[str, Claim] = {}
+    names: dict[str, Claim] = {}
     for path in claim_files(Path(root)):
         for claim in load_file(path, Path(root)):
             if claim.id in seen:
@@ -212,5 +277,11 @@ def load_tree(root: Path) -> list[Claim]:
                     path, f"duplicate claim id (first defined in {seen[claim.id].path})",
                     record=claim.id, field="id",
                 )
+            other = names.get(claim.artifact_name.lower())   # lower: case-insensitive file systems
+            if other is not None:
+                raise ClaimFileError(
+                    path, f"its artifact name {claim.artifact_name!r} collides with claim {other.id!r} "
+                          f"({other.path}); rename one", record=claim.id, field="id")
             seen[claim.id] = claim
+            names[claim.artifact_name.lower()] = claim
     return [seen[k] for k in sorted(seen)]

@@ -8,6 +8,7 @@ any HF library is imported (``harness.measure.offline``) and nothing waits on a 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,11 @@ def _from_mirror(kind: str, repo: str, revision: str, mirror: Path | None, tried
     if mirror is None:
         tried.append("no mirror given (--claims-mirror or CLAIMS_MIRROR)")
         return None
-    folder = Path(mirror) / kind / repo
+    base = Path(os.path.normpath(Path(mirror) / kind))
+    folder = Path(os.path.normpath(base / repo))   # lexical: a mirror may link its repos elsewhere
+    if base not in folder.parents or folder.parent == base:
+        tried.append(f"mirror: {repo!r} is not a repo id inside {base} (refused)")
+        return None
     marker = "config.json" if kind == "models" else "README.md"
     if not (folder / marker).is_file():
         tried.append(f"mirror {folder} (no {marker})")

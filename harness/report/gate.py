@@ -9,6 +9,9 @@ Policy (docs/gate.md):
 - against a baseline: a status that got worse, or an estimate that left the baseline's
   interval, fails as a regression;
 - ``blocked`` fails only in strict mode (air-gapped runners that must have every asset).
+
+It fails closed: no verdicts at all, a baseline claim with no verdict tonight (unless it was
+removed from the catalogue, which is listed), or an input that cannot be read all fail.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_INPUT = 2      # an input could not be read or an output not written; the message names it
 # Best first; used to tell whether a status got worse.
 RANK = {"reproduced": 0, "inconclusive": 1, "blocked": 2, "not_reproduced": 3, "miscited": 3, "error": 4}
 FAILING = ("not_reproduced", "miscited", "error")
@@ -65,10 +69,27 @@ def _interval(art: dict):
     return stats.get("interval")
 
 
+def input_error(message: str) -> GateResult:
+    """A gate that could not read its inputs: it fails, naming what it could not read."""
+    return GateResult(EXIT_INPUT, failures=[{"claim": "*", "why": message}])
+
+
 def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, *,
-             strict_blocked: bool = False, fdr: float = 0.05) -> GateResult:
-    """Apply the policy to artifacts keyed by claim id."""
+             strict_blocked: bool = False, fdr: float = 0.05, source: str = "this run",
+             catalogue: set[str] | None = None, expected: set[str] | None = None) -> GateResult:
+    """Apply the policy to artifacts keyed by claim id.
+
+    ``catalogue``: every claim id the catalogue holds now (a baseline claim outside it was
+    removed on purpose and is listed, not failed); ``expected``: the ids this run was meant to
+    measure (a baseline claim outside it, e.g. in another shard, is listed, not failed)."""
+    if not (isinstance(fdr, (int, float)) and 0 < fdr < 1):
+        return input_error(f"false discovery rate {fdr!r} must lie strictly between 0 and 1")
     result = GateResult(EXIT_OK)
+    if not current:
+        result.failures.append({"claim": "*", "why": f"no verdicts in {source}: nothing was measured, "
+                                                     "so the gate cannot vouch for anything"})
+    for cid in sorted((expected or set()) - set(current)):
+        result.failures.append({"claim": cid, "why": "collected but no verdict was recorded"})
     calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == "not_reproduced"}
     confirmed = benjamini_hochberg(calls, fdr) if calls else set()
     if calls:
@@ -91,9 +112,7 @@ def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, 
         if baseline and cid in baseline:
             _compare(cid, baseline[cid], art, result)
     if baseline:
-        gone = sorted(set(baseline) - set(current))
-        if gone:
-            result.notes.append(f"{len(gone)} baseline claim(s) not in this run: {', '.join(gone)}")
+        _absent(baseline, current, catalogue, expected, result)
     if result.failures:
         result.exit_code = EXIT_FAILED
     return result
@@ -111,3 +130,22 @@ def _compare(cid: str, before: dict, after: dict, result: GateResult) -> None:
     if interval and score is not None and not (interval[0] <= score <= interval[1]):
         result.failures.append({"claim": cid, "why": f"regression: measured {score:.6g} left the baseline "
                                                      f"interval [{interval[0]:.6g}, {interval[1]:.6g}]"})
+
+
+def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResult) -> None:
+    """Baseline claims with no verdict tonight fail, unless removed from the catalogue or not selected."""
+    removed, elsewhere = [], []
+    failed = {f["claim"] for f in result.failures}
+    for cid in sorted(set(baseline) - set(current) - failed):
+        if catalogue is not None and cid not in catalogue:
+            removed.append(cid)
+        elif expected is not None and cid not in expected:
+            elsewhere.append(cid)
+        else:
+            result.failures.append({"claim": cid, "why": f"in the baseline ({baseline[cid]['verdict']['status']}) "
+                                                         "but absent tonight"})
+    if removed:
+        result.notes.append(f"{len(removed)} baseline claim(s) removed from the catalogue: {', '.join(removed)}")
+    if elsewhere:
+        result.notes.append(f"{len(elsewhere)} baseline claim(s) not selected in this run (another shard, -k): "
+                            f"{', '.join(elsewhere)}")

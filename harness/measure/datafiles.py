@@ -1,0 +1,77 @@
+"""A dataset split read from its parquet files, with the files' digest as its identity.
+
+Why not ``datasets.load_dataset``: its cache keys on paths and modification times, so a file
+replaced in place with its mtime kept (``cp -p``, ``rsync -t``) is served with the old rows,
+and a fingerprint of the rows it served would never notice. Errors name the file and column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+class DatasetError(HarnessError):
+    """A split that cannot be measured against: missing files or columns, no labels, corrupt."""
+
+
+def split_files(folder: Path, config: str, split: str) -> list[Path]:
+    base = folder / config
+    files = sorted(base.glob(f"{split}-*.parquet")) + sorted(base.glob(f"{split}.parquet"))
+    if not files:
+        raise DatasetError(f"{base}: no parquet files for split {split!r} (expected {split}-*.parquet)")
+    return files
+
+
+def digest(files: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _read(path: Path):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a broken file
+        raise DatasetError(f"{path}: corrupt or unreadable parquet file "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+
+
+def load_split(folder: Path, ds_cfg: dict) -> dict:
+    """Texts, idx, labels, label names and the digest of the split's files."""
+    import datasets
+    import pyarrow as pa
+
+    repo, label_field = ds_cfg["repo"], ds_cfg["label_field"]
+    files = split_files(folder, ds_cfg["config"], ds_cfg["split"])
+    tables = [_read(p) for p in files]
+    for path, table in zip(files, tables):
+        for column in [label_field, *ds_cfg["text_fields"]]:
+            if column not in table.column_names:
+                raise DatasetError(f"{path}: no column {column!r} (has {', '.join(table.column_names)}); "
+                                   f"check measure.dataset of the claim")
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    features = datasets.Features.from_arrow_schema(table.schema)
+    names = list(getattr(features.get(label_field), "names", None) or [])
+    if not names:
+        raise DatasetError(f"{repo}: label field {label_field!r} has no class names")
+    labels = table.column(label_field).to_pylist()
+    unlabeled = sum(1 for v in labels if v is None or v < 0)
+    if unlabeled:
+        raise DatasetError(f"{repo} split {ds_cfg['split']!r}: {unlabeled} of {len(labels)} rows have no label "
+                           "(-1 or empty; GLUE test labels are hidden); measure on a labelled split")
+    if any(v >= len(names) for v in labels):
+        raise DatasetError(f"{repo} split {ds_cfg['split']!r}: labels outside 0..{len(names) - 1}")
+    cols = {f: table.column(f).to_pylist() for f in ds_cfg["text_fields"]}
+    idx = table.column("idx").to_pylist() if "idx" in table.column_names else list(range(len(labels)))
+    return {"texts": cols, "idx": idx, "labels": labels, "label_names": names,
+            "fingerprint": digest(files, folder), "files": [p.relative_to(folder).as_posix() for p in files]}
