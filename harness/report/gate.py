@@ -48,9 +48,10 @@ class GateResult:
 
 
 def _p_value(art: dict) -> float:
-    """Evidence against 'the metric lies in the band': the bootstrap share inside it."""
+    """Evidence against 'the score lies in the band': P(score in band) under the verdict's model."""
     rule = ((art.get("statistics") or {}).get("decision") or {}).get("rule") or {}
-    return float(rule.get("p_in_band", 0.0))
+    p = rule.get("p_in_band")
+    return 0.0 if p is None else float(p)   # None: the slice said nothing; no evidence to hold back
 
 
 def benjamini_hochberg(pvalues: dict[str, float], q: float) -> set[str]:
