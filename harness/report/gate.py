@@ -4,7 +4,7 @@ Policy (docs/gate.md):
 - ``not_reproduced``, ``miscited`` and ``error`` fail, unless the claim declares that outcome
   in ``expect`` (strict, like xfail: a declared outcome that stops happening fails too);
 - ``not_reproduced`` calls are first filtered by Benjamini-Hochberg at ``fdr`` over their
-  p-values (p = bootstrap probability that the metric lies in the band); calls that do not
+  p-values (p = P(score in band), `statistics.decision.rule.p_in_band`); calls that do not
   survive are reported as "held back by FDR control" and do not fail;
 - against a baseline: a status that got worse, or an estimate that left the baseline's
   interval, fails as a regression;
