@@ -7,6 +7,7 @@ checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``); imports nothi
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import re
@@ -264,12 +265,18 @@ class Progress:
             return
         rate = done / seconds if seconds > 0 else 0.0
         line = f"  {self.label}: {done}/{total} pairs, {rate:.1f} pairs/s"
-        if getattr(tr, "isatty", False) and done < total:
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        # pytest captures the test's output (fd 1 included); its live logging writes the same way
+        with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
+            self._write(tr, line, final=done >= total)
+
+    @staticmethod
+    def _write(tr, line: str, *, final: bool) -> None:
+        if getattr(tr, "isatty", False):
             tr.ensure_newline()
             tr.rewrite(line)
-            return
-        if getattr(tr, "isatty", False):
-            tr.rewrite(line)
+            if not final:
+                return
             tr.write("\n")
         else:
             tr.ensure_newline()

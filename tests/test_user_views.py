@@ -130,3 +130,19 @@ def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     assert "history: 2 run(s) recorded" in page
     assert 'alt="measured value with interval over runs"' in page
     assert 'href="https://arxiv.org/abs/1909.11942v6"' in page
+
+
+def test_progress_line_during_inference(claims_project, tiny_mirror, pytester):
+    """With -v, each claim that runs a model shows pairs done and pairs/s (tiny ALBERT, 48 pairs)."""
+    from tests.helpers import tiny_claim, write_claims
+
+    write_claims(claims_project, "tiny.yaml", [tiny_claim("tiny/mrpc/f1", size=48)])
+    result = pytester.runpytest_subprocess("claims", f"--claims-mirror={tiny_mirror}", "--claims-no-cache",
+                                           f"--claims-reports={pytester.path / 'r'}", "--claims-batch-size=8",
+                                           "-v", "-n", "0")
+    lines = [ln for ln in result.stdout.lines if "tiny/mrpc/f1:" in ln and "pairs/s" in ln]
+    assert lines, result.stdout.str()[-3000:]
+    assert lines[-1].strip().startswith("tiny/mrpc/f1: 48/48 pairs, ")
+    assert float(lines[-1].split(", ")[1].split()[0]) > 0
+    # pytest's own line for the case still carries its outcome
+    result.stdout.fnmatch_lines(["*test_claim?tiny/mrpc/f1? PASSED*"])
