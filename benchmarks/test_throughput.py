@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import (MAX_LENGTH, REAL_TOKENIZER_TOKENS, label_ids, make_pipeline,
-                                 naive_subset, run_naive)
+                                 naive_subset, per_pair, run_naive)
 
 pytestmark = pytest.mark.benchmark(group="albert-base-v2 MRPC validation, time per pair (ops = pairs/s)")
 
@@ -50,22 +50,6 @@ def _timing(benchmark, timed: Timed, warmup_rounds: int) -> tuple[float, float]:
         return float(stats.stats.median), float(stats.stats.min)
     own = timed.seconds[warmup_rounds:] or timed.seconds
     return float(np.median(own)), float(np.min(own))
-
-
-def per_pair(benchmark, pairs: int) -> None:
-    """Turn pytest-benchmark's round times into time per pair, so its table compares like with like.
-
-    Benchmarks time different amounts of work (the naive baseline a 32-pair subset on CPU, the
-    fast path all 408 pairs); per pair, the table's ops column is pairs/s and its ranking and
-    ratios are throughput ratios. Called after ``_timing`` read the whole-round figures.
-    """
-    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
-    if stats is None or not getattr(stats, "data", None) or pairs < 1:
-        return
-    stats.data[:] = [d / pairs for d in stats.data]
-    for name in [k for k in vars(stats) if k != "data"]:
-        delattr(stats, name)   # cached figures computed from the round times
-    benchmark.extra_info["stats_unit"] = f"seconds per pair (round time / {pairs} pairs); ops = pairs/s"
 
 
 def _sub(encoded, rows):
