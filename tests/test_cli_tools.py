@@ -5,6 +5,7 @@ nothing here imports torch."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -175,3 +176,16 @@ def test_report_drops_unsafe_links_and_shows_the_detail(tmp_path):
     assert safe_url("https://arxiv.org/abs/1909.11942v6") and safe_url("verdicts/a.json")
     assert not any(safe_url(u) for u in ("javascript:alert(1)", "JavaScript:x", "data:text/html,x", "//evil.example",
                                          " java\nscript:x", "vbscript:x"))
+
+
+def test_an_earlier_runs_gate_is_not_shown_as_this_runs(tmp_path):
+    folder = _reports(tmp_path / "r", [_artifact("p/one", "reproduced", 0.891)])
+    gate = folder / "gate.json"
+    gate.write_text(json.dumps({"exit_code": 0, "passed": True}))
+    os.utime(gate, (1_700_000_000, 1_700_000_000))          # 2023: before the run below
+    (folder / "summary.json").write_text(json.dumps({"started": "2026-01-01T00:00:00+00:00", "claims": []}))
+    page = render(folder)["index.html"].read_text()
+    assert "Gate:" not in page and "gate.json predates this run" in page
+    (folder / "summary.json").write_text(json.dumps({"started": "2020-01-01T00:00:00+00:00", "claims": []}))
+    page = render(folder)["index.html"].read_text()
+    assert "Gate:" in page and "PASS" in page

@@ -207,8 +207,29 @@ def load(reports_dir: Path) -> dict:
         row["notes"].append("artifact not written: " + str(write_errors.get(cid, "missing from verdicts/")))
         rows.append(row)
     rows.sort(key=lambda r: r["claim"])
+    if gate is not None and _older_than_run(reports_dir / "gate.json", summary):
+        problems.append("gate.json predates this run's summary.json: it is an earlier run's gate and is not "
+                        "shown as this run's")
+        gate = None
     return {"rows": rows, "summary": summary, "manifest": manifest if isinstance(manifest, dict) else None,
             "gate": gate, "problems": problems, "write_errors": write_errors}
+
+
+def _older_than_run(path: Path, summary: dict | None) -> bool:
+    """True when the file was written before the run that summary.json describes started."""
+    import datetime as _dt
+
+    started = (summary or {}).get("started")
+    if not started:
+        return False
+    try:
+        start = _dt.datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=_dt.timezone.utc)
+        written = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    except (ValueError, OSError):
+        return False
+    return written < start - _dt.timedelta(seconds=1)
 
 
 def counts(rows: list[dict]) -> dict[str, int]:
