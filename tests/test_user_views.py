@@ -35,7 +35,9 @@ def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "CLAIMS_"))}
     env.update(HF_HOME=str(project / "hf"), HF_HUB_CACHE=str(project / "hf" / "hub"),
                PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", *args],
+    if "-n" not in args:
+        args = ("-n", "0", *args)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -53,7 +55,8 @@ def runs(tmp_path_factory):
     reports, cache = project / "reports", project / "cache"
     common = ("claims", f"--claims-reports={reports}", f"--claims-cache={cache}", "-rA")
     first = _pytest(project, *common, f"--junitxml={project / 'first.xml'}", "-m", "paper_1909_11942 and not needs_gpu")
-    second = _pytest(project, *common, f"--junitxml={project / 'second.xml'}", f"--claims-checkpoint={OTHER}")
+    second = _pytest(project, *common, f"--junitxml={project / 'second.xml'}", f"--claims-checkpoint={OTHER}",
+                     "-n", "2")   # under xdist: properties travel from the workers with the reports
     markers = _pytest(project, "--markers")
     return {"project": project, "reports": reports, "first": first, "second": second, "markers": markers}
 
@@ -108,6 +111,14 @@ def test_terminal_table_and_failure_message_in_printed_units(runs):
     assert "e+07" not in figures
 
 
+def test_junit_under_xdist(runs):
+    cases = _cases(runs["project"] / "second.xml")
+    assert len(cases) == 8
+    wrong = cases["test_claim[card/albert-base/params-wrong]"]
+    assert wrong["claim_status"] == "not_reproduced" and wrong["claim_reported"] == "13M"
+    assert cases["test_claim[1909.11942/table2/albert-base/mrpc-f1]"]["claim_status"] == "miscited"
+
+
 def test_checkpoint_override_is_a_recorded_deviation(runs):
     path = runs["reports"] / "verdicts" / "1909.11942__table2__albert-base__mrpc-f1.json"
     art = json.loads(path.read_text())
@@ -146,3 +157,21 @@ def test_progress_line_during_inference(claims_project, tiny_mirror, pytester):
     assert float(lines[-1].split(", ")[1].split()[0]) > 0
     # pytest's own line for the case still carries its outcome
     result.stdout.fnmatch_lines(["*test_claim?tiny/mrpc/f1? PASSED*"])
+
+
+def test_history_marks_library_changes(tmp_path):
+    from harness.report import history
+
+    db = tmp_path / "h.sqlite"
+    for i, torch in enumerate(("2.12.0", "2.13.0")):
+        folder = tmp_path / f"run{i}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"started": f"2026-01-0{i + 1}T00:00:00+00:00", "claims": [
+            {"claim": "a/b", "status": "reproduced", "measured": 0.9, "interval": [0.88, 0.92],
+             "reported": 0.9, "band": [0.89, 0.91], "scale": "percent"}]}))
+        (folder / "manifest.json").write_text(json.dumps({"packages": {"torch": torch, "transformers": "5.1"}}))
+        assert history.record_folder(folder, db) is not None
+        assert history.record_folder(folder, db) is None        # a run is recorded once
+    points = history.load(db)["a/b"]
+    assert [p["versions"]["torch"] for p in points] == ["2.12.0", "2.13.0"]
+    assert history.version_changes(points) == [(1, "torch 2.12.0\u21922.13.0")]
