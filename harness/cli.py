@@ -35,18 +35,6 @@ def _import(args) -> int:
     return 0
 
 
-def _validate_claim_text(text: str) -> None:
-    """The claim file text must load as a claim file (schema, fields), checked in a scratch folder."""
-    import tempfile
-
-    from harness.claims.records import load_file
-
-    with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / "claim.yaml"
-        probe.write_text(text, encoding="utf-8")
-        load_file(probe)
-
-
 def _audit(args) -> int:
     """Exit 1 on a citation mismatch that the claim does not declare (expect: miscited)."""
     from harness.claims.audit import MISMATCH, audit
@@ -153,6 +141,18 @@ HELP = {  # name: (description, examples, {positional dest: help})
                  "python -m harness prefetch --mirror ../mirror claims/", {"claims": "claims folder (default: claims)"}),
     "clear-cache": ("Empty the prediction cache.", "python -m harness clear-cache --cache /tmp/cache", {}),
 }
+
+
+def _validate_claim_text(text: str) -> None:
+    """The claim file text must load as a claim file (schema, fields), checked in a scratch folder."""
+    import tempfile
+
+    from harness.claims.records import load_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "claim.yaml"
+        probe.write_text(text, encoding="utf-8")
+        load_file(probe)
 
 
 def _revision(text: str) -> str:

@@ -16,6 +16,8 @@ from harness.report import artifacts, summary
 
 
 class ClaimsSession:
+    history_path: Path | None = None   # run history (SQLite); set by harness.plugin_ui (--claims-history)
+
     def __init__(self, reports_dir: Path, *, writer: bool):
         self.reports_dir = Path(reports_dir)
         self.writer = writer
@@ -24,7 +26,6 @@ class ClaimsSession:
         self.gate_result = None
         self.write_errors: dict[str, str] = {}
         self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        self.history_path: Path | None = None   # set by harness.plugin_ui (--claims-history)
 
     @property
     def verdicts_dir(self) -> Path:
