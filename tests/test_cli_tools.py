@@ -189,3 +189,11 @@ def test_an_earlier_runs_gate_is_not_shown_as_this_runs(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"started": "2020-01-01T00:00:00+00:00", "claims": []}))
     page = render(folder)["index.html"].read_text()
     assert "Gate:" in page and "PASS" in page
+
+
+def test_inconclusive_row_names_the_slice_size_that_would_decide(tmp_path):
+    folder = _reports(tmp_path / "r", [_artifact("p/one", "inconclusive", 0.895)])
+    out = render(folder)
+    md = out["summary.md"].read_text()
+    line = next(ln for ln in md.splitlines() if ln.startswith("| `p/one`"))
+    assert "slice size that would decide: 812" in line and "89.50 % [88.50 %, 90.50 %]" in line

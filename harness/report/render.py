@@ -248,6 +248,8 @@ def status_extra(r: dict) -> list[str]:
         out.append(f"post: {r['post']}")
     if r.get("expect"):
         out.append(f"expected: {r['expect']}" + (" (as declared)" if r["expect"] == r["status"] else " (NOT met)"))
+    if r["status"] == "inconclusive" and r.get("slice_size_needed") is not None:
+        out.append(f"slice size that would decide: {r['slice_size_needed']}")
     return out
 
 
