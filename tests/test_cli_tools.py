@@ -196,4 +196,4 @@ def test_inconclusive_row_names_the_slice_size_that_would_decide(tmp_path):
     out = render(folder)
     md = out["summary.md"].read_text()
     line = next(ln for ln in md.splitlines() if ln.startswith("| `p/one`"))
-    assert "slice size that would decide: 812" in line and "89.50 % [88.50 %, 90.50 %]" in line
+    assert "slice size that would decide: 812" in line and "89.50 % \\[88.50 %, 90.50 %\\]" in line
