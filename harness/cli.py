@@ -16,9 +16,12 @@ def _import(args) -> int:
     from harness.claims.records import load_file
     from harness.report.artifacts import write_atomic
 
+    from harness.claims.papers import load_papers
+
     record = import_file(
         Path(args.file), revision=args.revision, slice_size=args.slice_size, max_length=args.max_length,
-        tolerance=args.tolerance, checkpoint=args.checkpoint)
+        tolerance=args.tolerance, checkpoint=args.checkpoint, scale=args.scale,
+        papers=load_papers(Path(args.claims)))
     if args.expect:
         record["expect"] = args.expect
     text = ("# Imported by `python -m harness import-verdict`; edit the measurement, not the citation.\n"
@@ -247,7 +250,11 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", help="hub id (default: the one the verdict's notes name)")
     p.add_argument("--slice-size", type=int, default=100)
     p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--tolerance", type=float, default=1.0, help="in printed units (default 1.0)")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="systematic allowance in printed units (default 0: re-run variation is the run spread)")
+    p.add_argument("--scale", choices=["percent", "fraction", "millions", "units"],
+                   help="how the value is printed (default: from the paper record's cited table; never guessed)")
+    p.add_argument("--claims", default="claims", help="claims folder whose papers/ hold the paper records")
     p.add_argument("--expect", help="declared expected outcome, e.g. miscited")
     p.add_argument("--force", action="store_true")
     p.set_defaults(run=_import)

@@ -49,7 +49,11 @@ def pytest_addoption(parser):
     g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
     g.addoption("--claims-fdr", type=float, default=0.05, help="gate: false discovery rate for not_reproduced calls")
     g.addoption("--claims-shard", default=None, metavar="I/N",
-                help="run only shard I of N (1-based), split by checkpoint group, deterministically")
+                help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated cost, "
+                     "the same on every machine")
+    g.addoption("--claims-shard-costs", default=None, metavar="REPORTS",
+                help="a last run's reports folder whose timings replace the cost estimates (give every shard "
+                     "the same one)")
 
 
 def _download_allowed(config) -> bool:
@@ -76,18 +80,34 @@ def _visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
-@pytest.hookimpl(optionalhook=True)
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config):
-    """One worker per visible GPU; on CPU, what cores and memory allow (3 GiB per worker)."""
+    """As many workers as the work has checkpoints to run, up to what the machine holds.
+
+    Capacity: one worker per visible GPU; on CPU, what cores and memory allow (3 GiB each). A
+    claims run with at most one checkpoint to run gets no workers at all (0: in-process, like
+    -n 0), since each worker pays the torch imports again; other runs get the capacity.
+    """
     gpus = _visible_gpus()
     if gpus:
-        return len(gpus)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        capacity = len(gpus)
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        try:
+            mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        except (ValueError, OSError, AttributeError):
+            mem_gib = 3.0 * cores
+        capacity = max(1, min(cores, int(mem_gib // 3)))
+    from harness.claims import workload
+
+    roots = workload.claim_roots(list(config.args), config.getoption("claims_dir"))
+    if not roots:
+        return capacity
     try:
-        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem_gib = 3.0 * cores
-    return max(1, min(cores, int(mem_gib // 3)))
+        groups = workload.model_groups(roots, _mirror(config), _download_allowed(config))
+    except RecordError:
+        return 0          # collection reports the bad record; no workers needed to say so
+    return min(capacity, groups) if groups > 1 else 0
 
 
 def _pin_worker(config) -> None:
@@ -163,14 +183,17 @@ def pytest_collection_modifyitems(config, items):
     value = config.getoption("claims_shard")
     if not value:
         return
-    from harness.report.shards import shard_of
+    from harness.claims import workload
 
     i, n = _shard(value)
-    groups = sorted({it.callspec.params["claim"].group for it in items if _claim_of(it)})
+    claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
+    costs_from = config.getoption("claims_shard_costs")
+    measured = workload.measured_costs(Path(costs_from)) if costs_from else None
+    owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
     keep, drop = [], []
     for it in items:
         claim = _claim_of(it)
-        (keep if claim is None or shard_of(claim.group, groups, n) == i else drop).append(it)
+        (keep if claim is None or owner[claim.id] == i else drop).append(it)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

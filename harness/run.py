@@ -13,7 +13,7 @@ import platform
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import AGENT_VERSION, __version__
@@ -22,10 +22,10 @@ from harness.claims.papers import load_papers
 from harness.claims.records import Claim
 from harness.errors import AssetUnavailable, HarnessError
 from harness.measure.cache import key_of as cache_key
-from harness.judge import finite_population as fpc
-from harness.judge import protocol
+from harness.judge import looks as looks_mod
+from harness.judge import protocol, verdict
 from harness.judge.band import Band
-from harness.judge.verdict import BLOCKED, ERROR, MISCITED, judge
+from harness.judge.verdict import BLOCKED, ERROR, MISCITED
 
 NAMESPACE = uuid.UUID("6f1d8a4e-3b0c-4f4e-9a51-1909119420aa")
 
@@ -48,6 +48,7 @@ class Pipeline:
     options: Options
     _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
+    _digests: dict = field(default_factory=dict)
     _pool: object = None
     _cache: object = None
     _device: str | None = None
@@ -90,26 +91,25 @@ class Pipeline:
         measurement = stats = None
         devs = protocol.deviations(claim, dtype=self.options.dtype)
         try:
-            if claim.kind == "parameter_count":
-                measurement, slice_ = self._parameter_count(claim), None
-            else:
-                measurement, slice_ = self._classification(claim)
-            stats = measurement.pop("_statistics")
+            measure = self._parameter_count if claim.kind == "parameter_count" else self._classification
+            measurement, judgement, slice_ = measure(claim)
+            stats = judgement.statistics()
+            stats["trivial_baseline"] = measurement.pop("_trivial_baseline", None)
             devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=slice_)
-            post = dict(stats["decision"], reason=stats["decision"]["rule"]["explanation"])
-            post.pop("rule")
+            post = judgement.post()
         except AssetUnavailable as exc:
             post = {"status": BLOCKED, "confidence": None, "reason": str(exc),
                     "missing": exc.missing, "tried": exc.tried}
         except HarnessError as exc:
             post = {"status": ERROR, "confidence": None, "reason": f"{type(exc).__name__}: {exc}"}
         except Exception as exc:  # a bug or a broken asset: record it, never lose the verdict
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            post = {"status": ERROR, "confidence": None, "reason": f"unexpected {tb}"}
+            post = {"status": ERROR, "confidence": None,
+                    "reason": f"unexpected {type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=20)}
         return build_artifact(claim, papers, pre, post, measurement, stats, devs, now)
 
     # ------------------------------------------------------------------ parameter counts
-    def _parameter_count(self, claim: Claim) -> dict:
+    def _parameter_count(self, claim: Claim):
         from harness.measure import params
 
         arch = claim.measure["architecture"]
@@ -117,30 +117,27 @@ class Pipeline:
         counted = params.count(arch["family"], arch["config"], include_pooler=claim.measure["include_pooler"])
         band = _band(claim)
         total = float(counted["total"])
-        decision = judge(total, total, total, 1.0 if band.contains(total) else 0.0, band)
-        return {
+        measurement = {
             "kind": "parameter_count", "value": total, "metrics": {"parameter_count": total},
             "counted": counted, "device": "meta", "dtype": "none",
             "timings": {"count_seconds": round(time.perf_counter() - start, 3)},
             "versions": _versions(),
-            "_statistics": {"method": "exact count (deterministic)", "interval": [total, total],
-                            "level": None, "band": band.to_dict(), "decision": decision,
-                            "minimum_detectable_difference": 0.0, "slice_size_needed": None},
         }
+        return measurement, verdict.exact(total, band, band), None
 
     # ------------------------------------------------------------------ classification
     def _classification(self, claim: Claim):
         import numpy as np
 
         from harness.judge import statistics as st
-        from harness.measure import assets, labels, slices
+        from harness.measure import assets, devices, labels, slices
 
         m = claim.measure
         ds_cfg, ckpt = m["dataset"], m["checkpoint"]
         missing: list[AssetUnavailable] = []
+        model_asset = None
         if "unavailable" in ckpt:
             missing.append(AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()]))
-            model_asset = None
         else:
             try:
                 model_asset = assets.resolve_model(ckpt["repo"], ckpt["revision"], mirror=self.options.mirror,
@@ -163,85 +160,104 @@ class Pipeline:
             raise HarnessError(f"positive_label {ds_cfg['positive_label']!r} is not a label of "
                                f"{ds_cfg['repo']} ({', '.join(names)})")
         positive = names.index(ds_cfg["positive_label"])
-        band = _band(claim)
+        printed_band, band, spread = _bands(claim, self.options.level)
+        population = len(split["idx"])
         size = m["slice"]["size"]
         if size == "auto":
-            size = st.planned_slice_size(min(max(band.reported, 0.01), 0.99), band.half_width, level=self.options.level)
+            size = st.planned_slice_size(min(max(band.reported_natural, 0.01), 0.99), band.half_width,
+                                         level=self.options.level)
+        size = population if size == "all" else int(size)
+        grow = m["slice"].get("grow", False)
+        cap = grow if isinstance(grow, dict) else {}
+        schedule = looks_mod.plan(size, population, alpha=1.0 - self.options.level, grow=bool(grow),
+                                  max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"))
         key = f"{ds_cfg['repo']}/{ds_cfg['config']}/{ds_cfg['split']}"
-        sl = slices.take(split["idx"], split["labels"], size=size, seed=m["slice"]["seed"],
-                         stratified=m["slice"].get("stratified", True), dataset_key=key)
-        columns = [[split["texts"][f][p] for p in sl.positions] for f in ds_cfg["text_fields"]]
-        y_true = [split["labels"][p] for p in sl.positions]
+        seed, stratified = m["slice"]["seed"], m["slice"].get("stratified", True)
+        order = slices.order(split["idx"], split["labels"], seed=seed, stratified=stratified)
+        strata = ({int(k): int(v) for k, v in zip(*np.unique(split["labels"], return_counts=True))}
+                  if stratified else None)
         data_seconds = time.perf_counter() - t0
 
         dtype = self.options.dtype
-        pred = self._predict(model_asset, columns, m["max_length"], dtype,
-                             {"dataset": split["fingerprint"], "slice_id": sl.slice_id})
-        to_dataset, assumption = labels.mapping(pred["id2label"], names)
-        y_pred = [to_dataset[int(k)] for k in np.asarray(pred["logits"]).argmax(axis=1)]
+        seen: dict = {"positions": [], "predictions": [], "parts": []}
 
-        metric = claim.metric
-        value = st.metric_value(metric, y_true, y_pred, positive=positive)
-        seed = int(sl.slice_id[:8], 16)
-        unc = st.measure_uncertainty(metric, y_true, y_pred, positive=positive, level=self.options.level,
-                                     resamples=self.options.resamples, seed=seed)
-        f = fpc.factor(sl.size, sl.split_size)
-        low, high = fpc.shrink(value, unc.low, unc.high, f)
-        decision = judge(value, low, high, fpc.prob_in_band(unc, band.low, band.high, f), band)
-        se = (unc.standard_error or 0.0) * f
-        needed = fpc.slice_size_needed(unc.standard_error, sl.size, sl.split_size, band.half_width,
-                                       st.z_value(self.options.level))
-        from harness.measure import devices
+        def observe(n: int):
+            """Labels and predictions of the first n pairs of the order; predicts only the new ones."""
+            new = order[len(seen["positions"]):n]
+            if len(new):
+                part = slices.from_positions(split["idx"], new, seed=seed, stratified=stratified, dataset_key=key)
+                cols = [[split["texts"][f][p] for p in part.positions] for f in ds_cfg["text_fields"]]
+                pred = self._predict(model_asset, cols, m["max_length"], dtype,
+                                     {"dataset": split["fingerprint"], "slice_id": part.slice_id})
+                to_dataset, assumption = labels.mapping(pred["id2label"], names)
+                got = [to_dataset[int(k)] for k in np.asarray(pred["logits"]).argmax(axis=1)]
+                seen["positions"] += list(part.positions)
+                seen["predictions"] += got
+                seen["parts"].append({**pred, "mapping": to_dataset, "assumption": assumption})
+            return ([split["labels"][p] for p in seen["positions"][:n]], seen["predictions"][:n])
 
+        def judge_look(y_true, y_pred, *, alpha):
+            sid = slices.slice_id(key, sorted(int(split["idx"][p]) for p in seen["positions"][:len(y_true)]))
+            return looks_mod.look(claim.metric, y_true, y_pred, positive=positive, population=population,
+                                  band=band, alpha=alpha, resamples=self.options.resamples, seed=int(sid[:8], 16),
+                                  strata=strata)
+
+        taken, stopped = looks_mod.sequential(schedule, observe, judge_look)
+        n = taken[-1].n
+        sl = slices.from_positions(split["idx"], seen["positions"][:n], seed=seed, stratified=stratified,
+                                   dataset_key=key)
+        by_position = dict(zip(seen["positions"][:n], seen["predictions"][:n]))
+        y_true = [split["labels"][p] for p in sl.positions]
+        y_pred = [by_position[p] for p in sl.positions]
+        judgement = verdict.from_looks(taken, schedule, band, printed_band, stopped=stopped,
+                                       spread=_spread_dict(spread, claim, self.options.level))
+        parts = seen["parts"]
+        first = parts[0]
+        timings = {"data_seconds": round(data_seconds, 4)}
+        for part in parts:
+            for name, value in part["timings"].items():
+                if name.endswith("_seconds"):
+                    timings[name] = round(timings.get(name, 0.0) + value, 4)
+        if timings.get("inference_seconds"):
+            timings["pairs_per_second"] = round(sum(len(p["logits"]) for p in parts) / timings["inference_seconds"], 2)
         measurement = {
             "kind": "classification",
-            "value": value,
+            "value": judgement.estimate,
             "n": sl.size,
             "slice_id": sl.slice_id,
             "slice": {"size": sl.size, "split_size": sl.split_size, "seed": sl.seed,
-                      "stratified": sl.stratified, "whole_split": sl.whole_split},
+                      "stratified": sl.stratified, "whole_split": sl.whole_split, "looks": len(taken),
+                      "grows": schedule.grows},
             "idx": list(sl.idx),
             "labels": y_true,
             "predictions": y_pred,
             "metrics": {name: st.metric_value(name, y_true, y_pred, positive=positive) for name in st.METRICS},
             "positive_label": {"name": ds_cfg["positive_label"], "id": positive},
-            "label_mapping": {"model_to_dataset": {str(k): v for k, v in to_dataset.items()},
-                              "assumption": assumption},
+            "label_mapping": {"model_to_dataset": {str(k): v for k, v in first["mapping"].items()},
+                              "assumption": first["assumption"]},
             "device": self.device,
             "device_name": devices.describe(self.device),
             "dtype": dtype,
             "max_length": m["max_length"],
-            "batch_size": pred["batch_size"],
-            "checkpoint": dict(model_asset.to_dict(), **pred["files"]),
-            "cache": pred["cache"],
+            "batch_size": first["batch_size"],
+            "checkpoint": dict(model_asset.to_dict(), **first["files"]),
+            "cache": {"hit": all(p["cache"]["hit"] for p in parts), "keys": [p["cache"]["key"] for p in parts]},
             "dataset": dict(data_asset.to_dict(), config=ds_cfg["config"], split=ds_cfg["split"],
                             fingerprint=split["fingerprint"], label_names=names),
-            "tokens": pred["tokens"],
-            "timings": {"data_seconds": round(data_seconds, 4), **pred["timings"]},
+            "tokens": {"real": sum(p["tokens"]["real"] for p in parts),
+                       "padded": sum(p["tokens"]["padded"] for p in parts)},
+            "timings": timings,
             "versions": _versions(),
+            "_trivial_baseline": st.trivial_baseline(claim.metric, y_true, positive=positive),
         }
-        measurement["_statistics"] = {
-            **unc.to_dict(),
-            "raw_interval": [unc.low, unc.high],
-            "interval": [low, high],
-            "low": low, "high": high,
-            "finite_population": {"n": sl.size, "population": sl.split_size, "factor": f},
-            "standard_error": se,
-            "band": band.to_dict(),
-            "decision": decision,
-            "trivial_baseline": st.trivial_baseline(metric, y_true, positive=positive),
-            "minimum_detectable_difference": st.minimum_detectable_difference(replace(unc, standard_error=se)),
-            "slice_size_needed": needed,
-            "slice_size_needed_fits_split": None if needed is None else needed <= sl.split_size,
-        }
-        return measurement, sl
+        return measurement, judgement, sl
 
     def _predict(self, asset, columns, max_length: int, dtype: str, data_key: dict) -> dict:
         """Logits for the slice: from the prediction cache when every key part matches, else run."""
         from harness.measure import inference, models
 
         folder = Path(asset.path)
-        files = models.file_facts(folder)
+        files = self._file_facts(folder)
         parts = {"checkpoint": asset.repo, "revision": asset.revision, "revision_seen": asset.revision_seen,
                  "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
                  "dtype": dtype, "device": self.device.split(":")[0], "max_length": max_length, **data_key}
@@ -269,6 +285,15 @@ class Pipeline:
                             "inference_seconds": round(out.seconds, 4),
                             "pairs_per_second": round(n / out.seconds, 2) if out.seconds else 0.0,
                             "tokens_per_second": round(out.tokens / out.seconds, 1) if out.seconds else 0.0}}
+
+    def _file_facts(self, folder: Path) -> dict:
+        """Checkpoint file digests, hashed once per process (a growing slice asks at every look)."""
+        from harness.measure import models
+
+        key = str(folder)
+        if key not in self._digests:
+            self._digests[key] = models.file_facts(folder)
+        return self._digests[key]
 
     def _split(self, asset, ds_cfg) -> dict:
         key = (asset.path, ds_cfg["config"], ds_cfg["split"])
@@ -302,7 +327,23 @@ def error_artifact(claim: Claim, reason: str) -> dict:
 
 
 def _band(claim: Claim) -> Band:
-    return Band.from_printed(str(claim.reported["value"]), scale=claim.scale, tolerance=claim.tolerance)
+    return Band.from_printed(claim.reported["value"], scale=claim.scale_exact,
+                             tolerance=claim.record["tolerance"]["value"])
+
+
+def _bands(claim: Claim, level: float):
+    """The printed band (rounding and tolerance) and the judged one (plus the run margin)."""
+    printed = _band(claim)
+    spread = claim.run_spread
+    if spread is None:
+        return printed, printed, None
+    return printed, printed.widened(spread.margin(level)), spread
+
+
+def _spread_dict(spread, claim: Claim, level: float) -> dict | None:
+    if spread is None:
+        return None
+    return dict(spread.to_dict(level, claim.scale_exact), level=level)
 
 
 def _combine(missing: list[AssetUnavailable]) -> AssetUnavailable:

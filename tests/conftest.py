@@ -43,4 +43,5 @@ def claims_project(pytester):
     (claims / "papers").mkdir(parents=True)
     shutil.copy(ROOT / "claims" / "test_claims.py", claims / "test_claims.py")
     shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers" / "1909.11942.yaml")
+    shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
     return claims

@@ -70,3 +70,16 @@ def test_volatile_fields_are_the_only_ones_dropped():
     stable = artifacts.without_volatile(art)
     assert "computed_at" not in stable["verdict"] and "timings" not in stable["measurement"]
     assert stable["verdict"]["status"] == "blocked" and stable["measurement"]["value"] == 1.0
+
+
+def test_inconclusive_has_no_confidence_and_decided_verdicts_need_one(tmp_path):
+    art = minimal_artifact()
+    art["verdict"].update(status="inconclusive", score=0.8, confidence=None)
+    artifacts.write(art, tmp_path, "a__b.json")
+    art["verdict"].update(confidence=0.4)          # a probability of an open verdict says nothing
+    with pytest.raises(ArtifactError):
+        artifacts.write(art, tmp_path, "a__c.json")
+    art["verdict"].update(status="not_reproduced", confidence=None)
+    with pytest.raises(ArtifactError):
+        artifacts.write(art, tmp_path, "a__d.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a__b.json"]

@@ -30,7 +30,7 @@ def seed_verdict() -> Path:
 
 
 def test_import_maps_the_citation(seed_verdict):
-    record = import_file(seed_verdict, revision=REVISION)
+    record = import_file(seed_verdict, revision=REVISION, papers=load_papers(ROOT / "claims"))
     assert record["id"] == "1909.11942/table2/albert-base/mrpc-f1"
     assert record["citation"]["table"] == "Table 2" and record["citation"]["page"] == 7
     assert record["reported"] == {"value": "89.3", "metric": "f1", "scale": "percent"}
@@ -41,12 +41,14 @@ def test_import_maps_the_citation(seed_verdict):
 def test_cli_import_then_run_gives_citation_mismatch(seed_verdict, claims_project, pytester):
     out = claims_project / "seed.yaml"
     proc = subprocess.run([sys.executable, "-m", "harness", "import-verdict", str(seed_verdict),
-                           "--revision", REVISION, "-o", str(out)], capture_output=True, text=True)
+                           "--revision", REVISION, "-o", str(out), "--claims", str(claims_project)],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     (claim,) = load_file(out, claims_project)
     assert audit(claim, load_papers(claims_project)).status == MISMATCH
     again = subprocess.run([sys.executable, "-m", "harness", "import-verdict", str(seed_verdict),
-                            "--revision", REVISION, "-o", str(out)], capture_output=True, text=True)
+                            "--revision", REVISION, "-o", str(out), "--claims", str(claims_project)],
+                           capture_output=True, text=True)
     assert again.returncode == 2 and "exists" in again.stderr
 
     result = pytester.runpytest_subprocess("claims")
@@ -68,3 +70,23 @@ def test_bad_verdict_json_names_the_field(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ClaimFileError, match="cannot read verdict JSON"):
         import_file(path, revision=REVISION)
+
+
+def test_import_takes_the_scale_from_the_paper_record_not_the_value(seed_verdict, tmp_path):
+    """Bug: "0.893" was read as a fraction by its size, with a 1-point tolerance in percent."""
+    data = json.loads(seed_verdict.read_text())
+    data["verdict"]["claim_citation"]["reported_value"] = 0.893
+    path = tmp_path / "fraction.json"
+    path.write_text(json.dumps(data))
+    papers = load_papers(ROOT / "claims")
+    record = import_file(path, revision=REVISION, papers=papers)
+    assert record["reported"]["scale"] == "percent"          # Table 2 prints F1 in percent
+    assert record["citation"]["scale_from"].startswith("Table 2")
+    with pytest.raises(ClaimFileError, match="pass --scale"):
+        import_file(path, revision=REVISION, papers={})       # no record: refused, never guessed
+    out = tmp_path / "claims" / "x.yaml"
+    out.parent.mkdir()
+    import yaml
+    out.write_text(yaml.safe_dump({"claims": [dict(record, tolerance={"value": 60, "reason": "far too wide a band"})]}))
+    with pytest.raises(ClaimFileError, match=r"x\.yaml.*field 'tolerance\.value'.*would call any model reproduced"):
+        load_file(out)

@@ -24,21 +24,37 @@ def _run(pytester, mirror: Path, reports: Path, *args):
                                          "--claims-no-cache", "-ra", *args)
 
 
+@pytest.fixture(scope="session")
+def whole_split(tiny_mirror):
+    """The tiny model's predictions and F1 on every MRPC validation pair, computed independently."""
+    import datasets
+
+    idx = sorted(datasets.load_dataset(str(tiny_mirror / "datasets" / "nyu-mll" / "glue"), "mrpc",
+                                       split="validation")["idx"])
+    preds, f1 = _independent(tiny_mirror, idx)
+    return idx, preds, f1
+
+
 @pytest.fixture
-def tiny_claims(claims_project):
+def tiny_claims(claims_project, whole_split):
+    grow = tiny_claim("tiny/mrpc/f1-grow", size=50, value=f"{whole_split[2] * 100:.1f}", tolerance=0)
+    grow["measure"]["slice"]["grow"] = True
     write_claims(claims_project, "tiny.yaml", [
         tiny_claim("tiny/mrpc/f1", size=60),
         tiny_claim("tiny/mrpc/acc", metric="accuracy", size=60),
         tiny_claim("tiny/mrpc/f1-whole", size="all"),
+        grow,
     ])
     return claims_project
 
 
-def test_serial_and_parallel_runs_agree_and_match_an_independent_loop(tiny_claims, tiny_mirror, pytester):
+def test_serial_and_parallel_runs_agree_and_match_an_independent_loop(tiny_claims, tiny_mirror, whole_split,
+                                                                     pytester):
     serial = _run(pytester, tiny_mirror, pytester.path / "r0", "-n", "0")
     parallel = _run(pytester, tiny_mirror, pytester.path / "r2", "-n", "2")
     a, b = read_verdicts(pytester.path / "r0"), read_verdicts(pytester.path / "r2")
-    assert sorted(a) == sorted(b) == ["tiny__mrpc__acc.json", "tiny__mrpc__f1-whole.json", "tiny__mrpc__f1.json"]
+    assert sorted(a) == sorted(b) == ["tiny__mrpc__acc.json", "tiny__mrpc__f1-grow.json", "tiny__mrpc__f1-whole.json",
+                                      "tiny__mrpc__f1.json"]
     for name in a:
         jsonschema.validate(a[name], schemas.load("verdict"))
         assert without_volatile(a[name]) == without_volatile(b[name]), name
@@ -61,7 +77,27 @@ def test_serial_and_parallel_runs_agree_and_match_an_independent_loop(tiny_claim
     assert [d["what"] for d in art["protocol"]["deviations"]] == ["micro_slice"]
     assert art["protocol"]["match"] == "proxy"
     summary = json.loads((pytester.path / "r2" / "summary.json").read_text())
-    assert {r["claim"] for r in summary["claims"]} == {"tiny/mrpc/f1", "tiny/mrpc/acc", "tiny/mrpc/f1-whole"}
+    assert {r["claim"] for r in summary["claims"]} == {"tiny/mrpc/f1", "tiny/mrpc/acc", "tiny/mrpc/f1-whole",
+                                                       "tiny/mrpc/f1-grow"}
+
+
+    _growing_slice_looks_again_until_decided(a["tiny__mrpc__f1-grow.json"], whole_split)
+
+
+def _growing_slice_looks_again_until_decided(art, whole_split):
+    """Printed at the model's own whole-split F1 with no tolerance: micro-slices cannot decide,
+    so the slice grows (nested, stratified) to the whole split, which can, and every look is listed."""
+    st = art["statistics"]
+    assert [lk["n"] for lk in st["looks"]] == st["plan"]["sizes"] == [50, 100, 200, 408]
+    assert [lk["status"] for lk in st["looks"]] == ["inconclusive"] * 3 + ["reproduced"]
+    assert sum(st["plan"]["alphas"]) == pytest.approx(0.05) and st["plan"]["alphas"][-1] == 0.0
+    assert [lk["level"] for lk in st["looks"]][:3] == [round(1 - a, 6) for a in st["plan"]["alphas"][:3]]
+    assert art["verdict"]["status"] == "reproduced" and art["verdict"]["confidence"] == 1.0
+    idx, preds, f1 = whole_split
+    m = art["measurement"]
+    assert m["n"] == 408 and m["idx"] == idx and m["predictions"] == preds
+    assert m["value"] == pytest.approx(f1, abs=1e-12) and m["slice"]["looks"] == 4
+    assert st["components"]["run_spread"]["kind"] == "none" and st["band"]["run_margin"] == 0.0
 
 
 def _independent(mirror: Path, idx: list[int]):

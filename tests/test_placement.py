@@ -44,3 +44,37 @@ def test_cpu_workers_and_loadgroup_default(pytester, probe_project, monkeypatch)
     assert "loadgroup" in result.stdout.str().lower() or "LoadGroupScheduling" in result.stdout.str()
     seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
     assert {gpu for _, gpu, _ in seen} == {""}
+
+
+def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
+    """A catalogue with no checkpoint to run gets no workers: -n auto is then -n 0, not slower."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "claims" / "albert-1909.11942" / "table1-parameters.yaml", claims_project / "t1.yaml")
+    result = pytester.runpytest_subprocess("claims", "-n", "auto", "-p", "no:cacheprovider",
+                                           f"--claims-reports={pytester.path / 'r'}", "-k", "albert-base")
+    result.assert_outcomes(passed=1)
+    assert "workers" not in result.stdout.str()
+
+
+def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatch):
+    from harness.claims.workload import claim_roots, model_groups
+    from tests.helpers import tiny_claim, write_claims
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    (claims / "test_claims.py").write_text("")
+    write_claims(claims, "c.yaml", [tiny_claim("a/1", repo="org/here"), tiny_claim("a/2", repo="org/here"),
+                                    tiny_claim("a/3", repo="org/cached"), tiny_claim("a/4", repo="org/absent")])
+    mirror = tmp_path / "mirror"
+    (mirror / "models" / "org" / "here").mkdir(parents=True)
+    (mirror / "models" / "org" / "here" / "config.json").write_text("{}")
+    (tmp_path / "hub" / "models--org--cached").mkdir(parents=True)
+    assert claim_roots([str(claims)], None) == [claims]
+    assert claim_roots([str(tmp_path)], None) == []                    # not a claims folder: capacity
+    assert model_groups([claims], mirror, False) == 2                   # here + cached; absent is blocked
+    assert model_groups([claims], None, False) == 1
+    assert model_groups([claims], None, True) == 3

@@ -87,3 +87,16 @@ def test_malformed_file_stops_collection_with_the_field(claims_project, pytester
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*bad.yaml, claim 'tiny/bad', field 'reported.metric': 'perplexity' is not one of*"])
     assert not (pytester.path / "reports" / "verdicts").exists()
+
+
+def test_bug5_a_yaml_number_as_the_reported_value_is_refused(tmp_path):
+    """Bug 5: `value: 89.30` reaches us as the float 89.3; the printed digits are lost."""
+    record = tiny_claim("a/b/c")
+    record["reported"]["value"] = 89.30
+    path = write_claims(tmp_path, "c.yaml", [record])
+    with pytest.raises(ClaimFileError, match=r"c\.yaml, claim 'a/b/c', field 'reported\.value': write the value "
+                                             r"exactly as printed, in quotes"):
+        load_file(path)
+    record["reported"]["value"] = "89.30"
+    (claim,) = load_file(write_claims(tmp_path, "c.yaml", [record]))
+    assert claim.reported["value"] == "89.30"

@@ -318,17 +318,6 @@ def test_minimum_detectable_difference():
     assert S.minimum_detectable_difference(_fake(0.01), power=0.9) > z * 0.01
 
 
-def test_slice_size_needed():
-    z = stats.norm.ppf(0.975)
-    # Halving the half-width takes four times the examples.
-    unc = _fake(0.01, n=400)
-    assert S.slice_size_needed(unc, z * 0.01) == 400
-    assert S.slice_size_needed(unc, z * 0.01 / 2) == 1600
-    assert S.slice_size_needed(unc, 0.0) is None
-    assert S.slice_size_needed(unc, -0.1) is None
-    assert S.slice_size_needed(_fake(0.0), 0.01) is None
-
-
 @PROPERTY
 @given(st.floats(0.01, 0.99), st.floats(0.002, 0.2), st.sampled_from([0.9, 0.95, 0.99]))
 def test_planned_slice_size_is_the_least_sufficient(p, half_width, level):

@@ -24,10 +24,43 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-") or "x"
 
 
+PRINTED_SCALE = {"percent": "percent", "millions": "millions", "count": "units", "ratio": "fraction",
+                 "number": "fraction"}
+
+
+def scale_from_paper(cit: dict, papers: dict, metric: str, source: str) -> tuple[str, str]:
+    """The printed scale of the cited cell, from the paper record, never guessed from the value.
+
+    The cited column's unit when the record has that column; else the one unit the cited table
+    prints ``metric`` in (a miscited column still sits in a table whose units are known).
+    """
+    from harness.claims.audit import _split_column
+
+    paper = papers.get(str(cit["paper_arxiv_id"]))
+    table = paper.table(str(cit["section"])) if paper else None
+    if table is not None:
+        column = table.column(cit["column"]) or table.column(_split_column(cit["column"])[0])
+        if column is not None:
+            units = {u for m, u in column.values if m == metric}
+            if len(units) == 1:
+                return PRINTED_SCALE[units.pop()], f"{table.id}, column {column.name}"
+        units = {u for c in table.columns for m, u in c.values if m == metric}
+        if len(units) == 1:
+            return PRINTED_SCALE[units.pop()], f"{table.id} (every {metric} value it prints)"
+    raise ClaimFileError(source, f"the paper record does not say how {cit['section']!r}, {cit['column']!r} prints "
+                         f"{metric}; the scale is never guessed from the value: pass --scale",
+                         field="verdict.claim_citation.column")
+
+
 def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int | str = 100,
-                     max_length: int = 128, tolerance: float = 1.0, checkpoint: str | None = None,
-                     split: str = "validation") -> dict:
-    """A claim record (dict) from a reference-format verdict; raises ClaimFileError naming the field."""
+                     max_length: int = 128, tolerance: float = 0.0, checkpoint: str | None = None,
+                     split: str = "validation", scale: str | None = None, papers: dict | None = None,
+                     run_spread: dict | None = None) -> dict:
+    """A claim record (dict) from a reference-format verdict; raises ClaimFileError naming the field.
+
+    ``scale`` (percent, fraction, ...) is taken from the paper record unless stated; ``run_spread``
+    defaults to the shared GLUE fine-tuning table.
+    """
     verdict = data.get("verdict") or (data.get("verdicts") or {}).get("post")
     if not isinstance(verdict, dict):
         raise ClaimFileError(source, "no verdict object", field="verdict")
@@ -49,6 +82,10 @@ def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int 
         raise ClaimFileError(source, f"cannot tell the dataset from column {cit['column']!r}",
                              field="verdict.claim_citation.column")
     value = cit["reported_value"]
+    if scale is None:
+        scale, scale_from = scale_from_paper(cit, papers or {}, cit["reported_metric"], source)
+    else:
+        scale_from = "stated on import"
     version = (data.get("latest_version") or {}).get("version") or (data.get("paper") or {}).get("latest_version")
     claim_id = "/".join([cit["paper_arxiv_id"], _slug(cit["section"]).replace("-", ""), _slug(cit["row"]),
                          _slug(cit["column"])])
@@ -59,15 +96,15 @@ def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int 
                                   "status": verdict.get("status"), "score": verdict.get("score"),
                                   "confidence": verdict.get("confidence"),
                                   "agent_version": verdict.get("agent_version"),
-                                  "protocol_match": verdict.get("protocol_match")}}
+                                  "protocol_match": verdict.get("protocol_match")},
+                "scale_from": scale_from}
     if version:
         citation["version"] = int(version)
     return {
         "id": claim_id,
         "title": f"imported from {Path(source).name}",
         "citation": citation,
-        "reported": {"value": str(value), "metric": cit["reported_metric"],
-                     "scale": "percent" if float(value) > 1 else "fraction"},
+        "reported": {"value": str(value), "metric": cit["reported_metric"], "scale": scale},
         "measure": {
             "kind": "classification",
             "dataset": {"repo": "nyu-mll/glue", "config": task["config"], "split": split, "revision": "main",
@@ -78,7 +115,8 @@ def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int 
             "slice": {"size": slice_size, "seed": 0, "stratified": True},
         },
         "tolerance": {"value": tolerance,
-                      "reason": "imported: the source verdict states no tolerance; the harness default applies"},
+                      "reason": "imported: the source verdict states no tolerance; re-run variation is the run spread"},
+        "run_spread": run_spread or {"table": "glue-finetuning"},
     }
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import yaml
 
 from harness.errors import PaperRecordError
+from harness.metrics import LABELS
 
 UNIT_SCALE = {"percent": 0.01, "millions": 1e6, "count": 1.0, "ratio": 1.0, "number": 1.0, "bool": 1.0}
-METRIC_LABELS = {"f1": "F1", "exact_match": "EM", "accuracy": "accuracy",
-                 "matthews_corrcoef": "Matthews corr.", "pearson": "Pearson",
-                 "parameter_count": "parameters"}
+METRIC_LABELS = LABELS
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)(M|x)?$")
 
 

@@ -16,9 +16,12 @@ import yaml
 
 from harness import schemas
 from harness.errors import ClaimFileError
+from harness.metrics import MAX_BAND_SHARE, RANGES, SCALES as EXACT_SCALES
 
 PAPERS_DIR = "papers"
-SCALES = {"percent": 0.01, "fraction": 1.0, "millions": 1e6, "units": 1.0}
+SPREADS_DIR = "spreads"
+NOT_CLAIMS = (PAPERS_DIR, SPREADS_DIR)   # folders of data files that are not claim records
+SCALES = {name: float(value) for name, value in EXACT_SCALES.items()}
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,20 @@ class Claim:
         return SCALES[self.reported["scale"]]
 
     @property
+    def scale_exact(self):
+        return EXACT_SCALES[self.reported["scale"]]
+
+    @property
     def tolerance(self) -> float:
         return float(self.record["tolerance"]["value"])
+
+    @property
+    def run_spread(self):
+        """The resolved run-to-run spread (``claims.spreads.RunSpread``), or None."""
+        from harness.claims.spreads import resolve
+
+        return resolve(self.record, path=self.path, root=Path(self.root) if self.root else None,
+                       scale=self.scale_exact)
 
     @property
     def checkpoint(self) -> dict | None:
@@ -113,15 +128,57 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
             raise ClaimFileError(path, "each claim must be a mapping", record=f"#{i}")
         record = _merge(defaults, raw)
         label = record.get("id") if isinstance(record.get("id"), str) else f"#{i}"
+        _check_printed(record, path, label)
         errors = sorted(check.iter_errors(record), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
         if errors:
             import jsonschema
 
             err = jsonschema.exceptions.best_match(errors)
             raise ClaimFileError(path, _explain(err), record=label, field=schemas.field_path(err))
-        out.append(Claim(id=record["id"], record=record, path=str(path),
-                         root=str(root if root is not None else Path(path).parent)))
+        claim = Claim(id=record["id"], record=record, path=str(path),
+                      root=str(root if root is not None else Path(path).parent))
+        _check_band(claim)
+        claim.run_spread  # noqa: B018 - resolve now, so a bad spread stops collection naming the field
+        out.append(claim)
     return out
+
+
+def _check_printed(record: dict, path, label: str) -> None:
+    """A reported value is the printed string: a YAML number has already lost digits (89.30)."""
+    value = (record.get("reported") or {}).get("value") if isinstance(record.get("reported"), dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ClaimFileError(path, f"write the value exactly as printed, in quotes (e.g. '{value}'): a YAML "
+                             f"number loses printed digits such as a trailing zero, and the digits set the band",
+                             record=label, field="reported.value")
+
+
+def _check_band(claim: Claim) -> None:
+    """Refuse a band too wide to judge anything (e.g. "0.893" read as percent, tolerance 1)."""
+    from decimal import Decimal, InvalidOperation
+
+    rep = claim.reported
+    try:
+        value = Decimal(rep["value"])
+        tol = Decimal(str(claim.record["tolerance"]["value"]))
+    except (InvalidOperation, ValueError):
+        raise ClaimFileError(claim.path, "not a number", record=claim.id, field="tolerance.value") from None
+    if not tol.is_finite():
+        raise ClaimFileError(claim.path, f"{tol} is not a finite tolerance", record=claim.id, field="tolerance.value")
+    exponent = value.as_tuple().exponent
+    half = Decimal(5).scaleb(exponent - 1) if exponent <= 0 else Decimal(0)
+    scale = EXACT_SCALES[rep["scale"]]
+    width = 2 * (half + tol) * scale
+    low, high = RANGES.get(rep["metric"], (None, None))
+    span = Decimal(repr(high - low)) if high is not None else abs(value * scale)
+    if claim.record["tolerance"].get("allow_wide_band"):
+        return
+    if span == 0 or width > MAX_BAND_SHARE * span:
+        what = f"{rep['metric']}'s range [{low}, {high}]" if high is not None else "the reported value"
+        raise ClaimFileError(
+            claim.path, f"the band {rep['value']} ± ({half} + {tol}) {rep['scale']} is {width:g} wide, more than "
+            f"{MAX_BAND_SHARE:%} of {what}: it would call any model reproduced. Check reported.scale "
+            f"(a fraction such as 0.893 is not a percent) and the tolerance",
+            record=claim.id, field="tolerance.value")
 
 
 def _explain(error) -> str:
@@ -137,8 +194,11 @@ def _explain(error) -> str:
 
 def claim_files(root: Path) -> list[Path]:
     """Claim files under root in a stable order (paper records excluded)."""
-    files = [p for p in root.rglob("*.yaml") if PAPERS_DIR not in p.relative_to(root).parts[:-1]]
-    files += [p for p in root.rglob("*.yml") if PAPERS_DIR not in p.relative_to(root).parts[:-1]]
+    def is_claims(p: Path) -> bool:
+        return not set(NOT_CLAIMS) & set(p.relative_to(root).parts[:-1])
+
+    files = [p for p in root.rglob("*.yaml") if is_claims(p)]
+    files += [p for p in root.rglob("*.yml") if is_claims(p)]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 

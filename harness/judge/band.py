@@ -1,77 +1,132 @@
-"""The band a measurement is judged against, and the three-way decision rule.
+"""The region a measurement is judged against, in exact decimal arithmetic, and the rule.
 
-A printed value such as 89.3 stands for every number that rounds to it, [89.25, 89.35].
-The claim's tolerance widens that range on both sides. The rule (docs/verdict-rule.md):
+A printed value such as 89.3 stands for every number that rounds to it, [89.25, 89.35]. The
+claim's tolerance (a stated, systematic allowance) widens that on both sides; the run-to-run
+margin (``harness.judge.spread``) widens it again into the region where a faithful re-run of
+the recipe lands. Edges are kept as ``Decimal`` in printed units and every comparison is made
+there: ``0.82`` measured against an edge printed as ``82`` is on the edge, not below it (the
+float edge ``0.8200000000000001`` misjudged 249 of 2,451 exact-edge cases).
 
-- ``reproduced``: the whole confidence interval lies inside the band (an equivalence test,
-  two one-sided tests at half the interval's miss rate each);
-- ``not_reproduced``: the interval and the band do not meet;
-- ``inconclusive``: they overlap without the interval fitting inside: more data decides.
+The rule (docs/verdict-rule.md): ``reproduced`` when the interval lies inside the region,
+``not_reproduced`` when they do not meet, ``inconclusive`` when they overlap.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not_reproduced"
 INCONCLUSIVE = "inconclusive"
+DECIDED = (REPRODUCED, NOT_REPRODUCED)
+
+
+def exact(x) -> Decimal:
+    """A number as the decimal it was written as: floats through their shortest repr.
+
+    A metric that is a ratio of counts (41/50) is computed as the float nearest 0.82, whose
+    shortest repr is "0.82"; reading it back through repr recovers the printed decimal.
+    """
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, int):
+        return Decimal(x)
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite number: {x!r}")
+    return Decimal(repr(x))
 
 
 @dataclass(frozen=True)
 class Band:
-    """Closed interval on the metric's natural scale (F1 in [0, 1], parameters in units)."""
+    """A closed region on the metric's scale, held exactly in printed units."""
 
-    low: float
-    high: float
-    reported: float
-    rounding_half_width: float
-    tolerance: float
+    reported: Decimal          # printed units, as printed
+    half_ulp: Decimal          # half a unit in the last printed digit
+    tolerance: Decimal         # printed units
+    scale: Decimal             # natural units per printed unit
+    run_margin: Decimal = Decimal(0)   # printed units; 0 when no run-to-run spread applies
 
     @classmethod
-    def from_printed(cls, printed: str | float, *, scale: float, tolerance: float) -> "Band":
-        """Band for a value as printed in the paper.
-
-        ``printed`` keeps its digits (pass the string "89.30" to mean two decimals);
-        ``scale`` converts printed units to natural ones (0.01 for percent, 1e6 for "M");
-        ``tolerance`` is in printed units too.
-        """
+    def from_printed(cls, printed: str, *, scale, tolerance) -> "Band":
+        """``printed`` keeps its digits ("89.30" means two decimals); tolerance in printed units."""
         dec = Decimal(str(printed))
+        if not dec.is_finite():
+            raise ValueError(f"reported value {printed!r} is not a finite number")
         exponent = dec.as_tuple().exponent
-        half_ulp = Decimal(5) * Decimal(10) ** (exponent - 1) if exponent <= 0 else Decimal(0)
-        value = float(dec) * scale
-        half = float(half_ulp) * scale
-        tol = float(tolerance) * scale
-        return cls(
-            low=value - half - tol,
-            high=value + half + tol,
-            reported=value,
-            rounding_half_width=half,
-            tolerance=tol,
-        )
+        half = Decimal(5).scaleb(exponent - 1) if exponent <= 0 else Decimal(0)
+        tol = exact(tolerance)
+        if not tol.is_finite() or tol < 0:
+            raise ValueError(f"tolerance {tolerance!r} must be a finite number >= 0")
+        return cls(reported=dec, half_ulp=half, tolerance=tol, scale=exact(scale))
+
+    def widened(self, margin_printed) -> "Band":
+        """The same band with a run-to-run margin (printed units) added on both sides."""
+        return replace(self, run_margin=exact(margin_printed))
+
+    # -- edges ------------------------------------------------------------------------
+    @property
+    def half_width_printed(self) -> Decimal:
+        return self.half_ulp + self.tolerance + self.run_margin
+
+    @property
+    def low_printed(self) -> Decimal:
+        return self.reported - self.half_width_printed
+
+    @property
+    def high_printed(self) -> Decimal:
+        return self.reported + self.half_width_printed
+
+    @property
+    def low(self) -> float:
+        return float(self.low_printed * self.scale)
+
+    @property
+    def high(self) -> float:
+        return float(self.high_printed * self.scale)
+
+    @property
+    def reported_natural(self) -> float:
+        return float(self.reported * self.scale)
 
     @property
     def half_width(self) -> float:
-        return (self.high - self.low) / 2
+        return float(self.half_width_printed * self.scale)
 
-    def contains(self, x: float) -> bool:
-        return self.low <= x <= self.high
+    # -- comparisons (exact) --------------------------------------------------------------
+    def printed(self, x) -> Decimal:
+        """A natural-scale number in printed units, exactly."""
+        return exact(x) / self.scale
+
+    def contains(self, x) -> bool:
+        p = self.printed(x)
+        return self.low_printed <= p <= self.high_printed
+
+    def distance_to_edge(self, x) -> float:
+        """Natural-scale distance from x to the nearer edge (0 on an edge)."""
+        p = self.printed(x)
+        return float(min(abs(p - self.low_printed), abs(p - self.high_printed)) * self.scale)
 
     def to_dict(self) -> dict:
         return {
             "low": self.low,
             "high": self.high,
-            "reported": self.reported,
-            "rounding_half_width": self.rounding_half_width,
-            "tolerance": self.tolerance,
+            "reported": self.reported_natural,
+            "rounding_half_width": float(self.half_ulp * self.scale),
+            "tolerance": float(self.tolerance * self.scale),
+            "run_margin": float(self.run_margin * self.scale),
+            "printed": {"reported": str(self.reported), "low": str(self.low_printed),
+                        "high": str(self.high_printed), "scale": str(self.scale)},
         }
 
 
-def decide(low: float, high: float, band: Band) -> str:
+def decide(low, high, band: Band) -> str:
     """Three-way outcome of an interval [low, high] against a band (see module doc)."""
-    if high < band.low or low > band.high:
+    lo, hi = band.printed(low), band.printed(high)
+    if hi < band.low_printed or lo > band.high_printed:
         return NOT_REPRODUCED
-    if band.low <= low and high <= band.high:
+    if band.low_printed <= lo and hi <= band.high_printed:
         return REPRODUCED
     return INCONCLUSIVE

@@ -1,11 +1,18 @@
-"""Finite-population correction: a reported dev-set number is a property of that split.
+"""Finite-population inference: a reported dev-set number is a property of that split.
 
-A paper's "MRPC dev F1" is computed on all N examples of the split, so the estimand is that
-split's metric, not a population value. A slice of n of those N examples is a sample
-without replacement: its uncertainty shrinks by f = sqrt((N - n) / (N - 1)), and a slice of
-the whole split has none (f = 0). We rescale the interval (and the bootstrap replicates,
-for the band probability) about the estimate by f. Model-to-model variation (re-training)
-is not sampling error; the claim's tolerance carries it.
+A paper's "MRPC dev F1" is computed on all N examples of the split, so the estimand is the
+checkpoint's metric on that split, not a population value. A slice of n of the N examples is
+a sample without replacement, and the whole split has no sampling error.
+
+- Accuracy (a count of right answers): the unseen N - n examples hold K more right answers;
+  with a Jeffreys prior on the rate, K is beta-binomial, so the split's accuracy has an exact
+  posterior ``(k + K) / N``. Its central interval and its band probability come from that one
+  distribution: the correction is built into the interval, and it stays honest at 407/408
+  (where shrinking a Wilson interval about the estimate covered 76 %). A slice stratified by
+  label is judged per stratum (each label's unseen rows have their own rate), which is what
+  the stratification buys; the strata's counts add by convolution.
+- Bootstrap metrics (F1, MCC): the interval is rescaled about the estimate by
+  ``f = sqrt((N - n) / (N - 1))``, the standard correction of a standard error.
 """
 
 from __future__ import annotations
@@ -23,21 +30,64 @@ def shrink(estimate: float, low: float, high: float, f: float) -> tuple[float, f
     return estimate - (estimate - low) * f, estimate + (high - estimate) * f
 
 
-def prob_in_band(unc, band_low: float, band_high: float, f: float) -> float:
-    """P(corrected replicate in band) = P(raw replicate in the band mapped back by 1/f)."""
-    est = unc.estimate
-    if f == 0.0:
-        return 1.0 if band_low <= est <= band_high else 0.0
-    return unc.prob_within(est + (band_low - est) / f, est + (band_high - est) / f)
+def _unseen_total(strata) -> tuple[int, "np.ndarray"]:
+    """Right answers seen, and the distribution of right answers among the unseen rows.
 
-
-def slice_size_needed(se_raw: float, n: int, population: int, half_width: float, z: float) -> int | None:
-    """Smallest slice whose corrected interval half-width z*SE fits in half_width.
-
-    Per-example variance s^2 = n * SE_raw^2; solve z^2 s^2 (N - m) / (m (N - 1)) <= w^2 for m.
+    ``strata``: (right, seen, rows in the split) per stratum; each stratum's unseen count is
+    beta-binomial (Jeffreys), and the strata add up (a convolution).
     """
-    if half_width <= 0 or se_raw is None or se_raw <= 0:
+    import numpy as np
+    from scipy import stats
+
+    seen_right, pmf = 0, np.ones(1)
+    for k, n, rows in strata:
+        seen_right += k
+        if rows > n:
+            pmf = np.convolve(pmf, stats.betabinom(rows - n, k + 0.5, n - k + 0.5).pmf(np.arange(rows - n + 1)))
+    return seen_right, pmf / pmf.sum()
+
+
+def proportion_interval(strata, alpha: float) -> tuple[float, float]:
+    """Central 1 - alpha interval for the split's proportion right, given the strata seen."""
+    import numpy as np
+
+    population = sum(rows for _, _, rows in strata)
+    seen, pmf = _unseen_total(strata)
+    cdf = np.cumsum(pmf)
+    lo = int(np.searchsorted(cdf, alpha / 2.0 - 1e-12))
+    hi = int(np.searchsorted(cdf, 1.0 - alpha / 2.0 - 1e-12))
+    return (seen + lo) / population, (seen + min(hi, len(pmf) - 1)) / population
+
+
+def proportion_probability(strata, contains) -> float:
+    """P(split proportion in the band) under the same distribution; ``contains`` judges exactly."""
+    population = sum(rows for _, _, rows in strata)
+    seen, pmf = _unseen_total(strata)
+    mass = sum(float(p) for j, p in enumerate(pmf) if contains((seen + j) / population))
+    return float(min(1.0, max(0.0, mass)))
+
+
+def strata_of(correct, labels, split_counts: dict | None, population: int) -> list[tuple[int, int, int]]:
+    """(right, seen, rows) per label for a stratified slice; one stratum for a simple one."""
+    import numpy as np
+
+    correct = np.asarray(correct, dtype=bool)
+    if not split_counts:
+        return [(int(correct.sum()), int(correct.size), int(population))]
+    labels = np.asarray(labels)
+    return [(int(correct[labels == lab].sum()), int((labels == lab).sum()), int(rows))
+            for lab, rows in sorted(split_counts.items())]
+
+
+def sample_size_to_decide(sd: float, population: int, distance: float, z: float) -> int | None:
+    """Smallest slice m whose corrected half-width z * sd * sqrt((N - m) / (m (N - 1))) is
+    within ``distance`` of the nearer band edge, from the current estimate.
+
+    ``sd`` is the per-example standard deviation (sqrt(n) times a slice's raw standard error).
+    None when nothing can be said (no spread seen, or the estimate sits on an edge).
+    """
+    if not sd or sd <= 0 or not distance > 0 or population <= 1:
         return None
-    s2 = n * se_raw ** 2
-    m = z * z * s2 * population / (half_width ** 2 * (population - 1) + z * z * s2)
-    return min(population, math.ceil(m))
+    s2 = sd * sd
+    m = z * z * s2 * population / (distance * distance * (population - 1) + z * z * s2)
+    return max(1, math.ceil(m - 1e-9))

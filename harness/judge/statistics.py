@@ -25,11 +25,12 @@ import numpy as np
 from scipy import special, stats
 
 from harness.errors import MeasurementError
+from harness.metrics import RANGES
 
 METRICS = ("f1", "accuracy", "matthews_corrcoef")
 
-#: Closed range each metric can take; intervals are always inside it.
-METRIC_BOUNDS = {"f1": (0.0, 1.0), "accuracy": (0.0, 1.0), "matthews_corrcoef": (-1.0, 1.0)}
+#: Closed range each metric can take (harness.metrics); intervals are always inside it.
+METRIC_BOUNDS = {name: RANGES[name] for name in METRICS}
 
 #: Bootstrap method used for f1 / MCC (see ``measure_uncertainty`` for why BCa).
 BOOTSTRAP_METHOD = "BCa"
@@ -446,19 +447,6 @@ def minimum_detectable_difference(unc: Uncertainty, *, alpha: float = 0.05, powe
 def _ceil(x: float) -> int:
     # Forgive float noise such as 384.00000000000006 -> 384.
     return int(math.ceil(x - 1e-9))
-
-
-def slice_size_needed(unc: Uncertainty, half_width: float, *, level: float = 0.95) -> int | None:
-    """Slice size at which the interval's half-width would shrink to ``half_width``.
-
-    Scales the standard error as 1/sqrt(n): ``ceil(n * (z * SE / half_width) ** 2)``, z the
-    two-sided normal quantile for ``level``. None when SE is 0/None or ``half_width <= 0``.
-    """
-    z = _z(level)
-    se = unc.standard_error
-    if not se or not half_width > 0:
-        return None
-    return max(1, _ceil(unc.n * (z * se / half_width) ** 2))
 
 
 def planned_slice_size(p: float, half_width: float, *, level: float = 0.95) -> int:

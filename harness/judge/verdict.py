@@ -1,43 +1,148 @@
-"""Turn an interval and a band into a status, a confidence and the numbers that decided it.
+"""The judgement: looks, band and run spread in; status, confidence and their reasons out.
 
-``confidence`` is the bootstrap probability that the verdict's statement holds: for
-``reproduced`` and ``inconclusive`` the share of resamples whose metric lies inside the band,
-for ``not_reproduced`` the share outside it. A deterministic measurement (a parameter count)
-has a single resample, so its confidence is 0 or 1.
+``confidence`` is the probability, under the stated model, that the status is right, where
+"right" is a statement about the checkpoint's score on the whole split: for ``reproduced`` that
+it lies in the band (the printed value's rounding, the tolerance and the run-to-run margin),
+for ``not_reproduced`` that it lies outside. The model is a flat prior on that score and the
+final look's own sampling distribution (the finite-population beta-binomial for accuracy, the
+two-piece normal of the corrected bootstrap interval otherwise), so a verdict and its confidence
+never disagree. ``inconclusive`` states nothing about the score and has no confidence; its
+``p_in_band`` is in the rule. A count or a whole-split measurement is exact: confidence 1.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
+from harness.judge.looks import Look, Plan
 
 BLOCKED = "blocked"
 ERROR = "error"
 MISCITED = "miscited"
-POST_STATUSES = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, BLOCKED, ERROR)
 
 
-def judge(estimate: float, low: float, high: float, p_in_band: float, band: Band) -> dict:
-    status = decide(low, high, band)
-    confidence = 1.0 - p_in_band if status == NOT_REPRODUCED else p_in_band
-    return {
-        "status": status,
-        "confidence": round(float(confidence), 6),
-        "rule": {
-            "name": "interval-vs-band",
-            "estimate": estimate,
-            "interval": [low, high],
-            "band": [band.low, band.high],
-            "p_in_band": round(float(p_in_band), 6),
-            "explanation": _explain(status, low, high, band),
-        },
-    }
+@dataclass(frozen=True)
+class Judgement:
+    """Everything the verdict says and everything that decided it."""
+
+    estimate: float
+    low: float
+    high: float
+    status: str
+    p_in_band: float | None
+    band: Band                     # with the run margin
+    printed_band: Band             # rounding and tolerance only
+    looks: tuple[Look, ...] = ()
+    plan: Plan | None = None
+    stopped: str = "decided"
+    method: str = "exact"
+    spread: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float | None:
+        if self.p_in_band is None:
+            return None
+        if self.status == REPRODUCED:
+            return round(self.p_in_band, 6)
+        if self.status == NOT_REPRODUCED:
+            return round(1.0 - self.p_in_band, 6)
+        return None
+
+    def explanation(self) -> str:
+        iv = f"[{self.low:.4g}, {self.high:.4g}]"
+        bd = f"[{self.band.low:.4g}, {self.band.high:.4g}]"
+        n = f" after {len(self.looks)} looks (n = {', '.join(str(lk.n) for lk in self.looks)})" \
+            if len(self.looks) > 1 else ""
+        if self.status == REPRODUCED:
+            return f"interval {iv} lies inside band {bd}{n}"
+        if self.status == NOT_REPRODUCED:
+            return f"interval {iv} does not meet band {bd}{n}"
+        return f"interval {iv} overlaps band {bd} without fitting inside it{n}; {self.stopped}"
+
+    def decision(self) -> dict:
+        return {
+            "status": self.status,
+            "confidence": self.confidence,
+            "rule": {"name": "interval-vs-band", "estimate": self.estimate, "interval": [self.low, self.high],
+                     "band": [self.band.low, self.band.high],
+                     "p_in_band": None if self.p_in_band is None else round(float(self.p_in_band), 6),
+                     "explanation": self.explanation()},
+        }
+
+    def post(self) -> dict:
+        """The POST verdict's fields."""
+        return {"status": self.status, "confidence": self.confidence, "reason": self.explanation()}
+
+    def statistics(self) -> dict:
+        last = self.looks[-1] if self.looks else None
+        out = {
+            "method": self.method,
+            "level": None if last is None else round(1.0 - last.alpha, 6),
+            "interval": [self.low, self.high],
+            "band": self.band.to_dict(),
+            "printed_band": self.printed_band.to_dict(),
+            "components": {
+                "rounding_half_width": float(self.band.half_ulp * self.band.scale),
+                "tolerance": float(self.band.tolerance * self.band.scale),
+                "run_spread": self.spread,
+                "sampling": None if last is None else {
+                    "standard_error": last.standard_error, "finite_population_factor": last.fpc_factor,
+                    "n": last.n, "population": self.plan.population if self.plan else None},
+            },
+            "decision": self.decision(),
+            "looks": [lk.to_dict() for lk in self.looks],
+            "plan": self.plan.to_dict() if self.plan else None,
+            "stopped": self.stopped,
+            "error_rates": {
+                "false_not_reproduced_inside_band": None if self.plan is None else self.plan.alpha / 2,
+                "run_spread_prediction_level": None if not self.spread else self.spread.get("level"),
+            },
+        }
+        if last is not None:
+            out["standard_error"] = last.standard_error
+            out["finite_population"] = {"n": last.n, "population": self.plan.population if self.plan else last.n,
+                                        "factor": last.fpc_factor}
+        out.update(self.extra)
+        return out
 
 
-def _explain(status: str, low: float, high: float, band: Band) -> str:
-    iv = f"[{low:.4g}, {high:.4g}]"
-    bd = f"[{band.low:.4g}, {band.high:.4g}]"
-    if status == REPRODUCED:
-        return f"interval {iv} lies inside band {bd}"
-    if status == NOT_REPRODUCED:
-        return f"interval {iv} does not meet band {bd}"
-    return f"interval {iv} overlaps band {bd} without fitting inside it"
+def exact(value: float, band: Band, printed_band: Band, *, method: str = "exact count (deterministic)") -> Judgement:
+    """A deterministic measurement: the interval is the point, the status exact."""
+    status = decide(value, value, band)
+    return Judgement(value, value, value, status, 1.0 if band.contains(value) else 0.0, band, printed_band,
+                     method=method, extra={"minimum_detectable_difference": 0.0, "slice_size_needed": None,
+                                           "slice_size_needed_fits_split": None})
+
+
+def from_looks(looks: list[Look], plan: Plan, band: Band, printed_band: Band, *, stopped: str,
+               spread: dict | None, extra: dict | None = None) -> Judgement:
+    last = looks[-1]
+    return Judgement(last.estimate, last.low, last.high, last.status, last.p_in_band, band, printed_band,
+                     looks=tuple(looks), plan=plan, stopped=stopped, method=last.method, spread=spread,
+                     extra={**sizing(last, band, plan), **(extra or {})})
+
+
+def sizing(last: Look, band: Band, plan: Plan) -> dict:
+    """What a larger slice would buy, from the last look's estimate (not the band's centre).
+
+    ``slice_size_needed``: the smallest slice whose corrected interval at the nominal level would
+    clear the nearer edge of the band around the current estimate (None: no spread seen yet, or
+    the estimate sits on an edge); never capped, so ``slice_size_needed_fits_split`` can say no.
+    ``minimum_detectable_difference``: (z_{1-alpha/2} + z_0.8) times the corrected standard error.
+    """
+    from scipy import special
+
+    from harness.judge import finite_population as fpc
+
+    z = float(special.ndtri(1.0 - plan.alpha / 2.0))
+    needed = fpc.sample_size_to_decide(last.per_example_sd or 0.0, plan.population,
+                                       band.distance_to_edge(last.estimate), z)
+    return {"minimum_detectable_difference": (z + float(special.ndtri(0.8))) * last.standard_error,
+            "slice_size_needed": needed,
+            "slice_size_needed_fits_split": None if needed is None else needed <= plan.population}
+
+
+__all__ = ["BLOCKED", "ERROR", "INCONCLUSIVE", "MISCITED", "NOT_REPRODUCED", "REPRODUCED", "Judgement",
+           "exact", "from_looks"]

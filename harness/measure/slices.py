@@ -32,44 +32,48 @@ def slice_id(dataset_key: str, idx) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _allocate(counts: dict[int, int], size: int) -> dict[int, int]:
-    """Per-label quota proportional to the split (largest remainder, ties to the smaller label)."""
-    total = sum(counts.values())
-    exact = {k: size * c / total for k, c in counts.items()}
-    quota = {k: min(counts[k], int(v)) for k, v in exact.items()}
-    order = sorted(counts, key=lambda k: (-(exact[k] - int(exact[k])), k))
-    i = 0
-    while sum(quota.values()) < size:
-        k = order[i % len(order)]
-        if quota[k] < counts[k]:
-            quota[k] += 1
-        i += 1
-    return quota
+def order(idx, labels, *, seed: int, stratified: bool) -> np.ndarray:
+    """Every row position in the order slices take them: each slice is a prefix of this.
+
+    Stratified: each label's rows are shuffled (seeded, from rows sorted by idx), then the
+    labels are interleaved by position share ((j + 1/2) / count), so every prefix holds each
+    label within one row of its share of the split. Nested by construction: a grown slice
+    keeps every pair of the smaller one.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    by_idx = np.argsort(idx, kind="stable")          # row positions by idx
+    rng = np.random.default_rng(seed)
+    if not stratified:
+        return by_idx[rng.permutation(len(idx))]
+    keys, rows = [], []
+    for k in np.unique(labels):
+        members = by_idx[labels[by_idx] == k]
+        shuffled = members[rng.permutation(len(members))]
+        keys.append((np.arange(len(members)) + 0.5) / len(members))
+        rows.append(shuffled)
+    key = np.concatenate(keys)
+    row = np.concatenate(rows)
+    label = labels[row]
+    return row[np.lexsort((label, key))]
 
 
 def take(idx, labels, *, size: int | str, seed: int, stratified: bool, dataset_key: str) -> Slice:
-    """Choose ``size`` rows ("all" for the whole split), stratified by label if asked."""
+    """The first ``size`` rows of ``order`` ("all" for the whole split)."""
     idx = np.asarray(idx, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
     if len(np.unique(idx)) != len(idx):
         raise ValueError("dataset idx values are not unique; a slice cannot be keyed by them")
     n = len(idx)
     size = n if size == "all" else min(int(size), n)
-    order = np.argsort(idx, kind="stable")          # row positions by idx
-    rng = np.random.default_rng(seed)
-    if size == n:
-        chosen = order
-    elif stratified:
-        counts = {int(k): int((labels == k).sum()) for k in np.unique(labels)}
-        quota = _allocate(counts, size)
-        parts = []
-        for k in sorted(counts):
-            members = order[labels[order] == k]
-            parts.append(members[np.sort(rng.permutation(len(members))[: quota[k]])])
-        chosen = np.concatenate(parts)
-    else:
-        chosen = order[np.sort(rng.permutation(n)[:size])]
+    chosen = order(idx, labels, seed=seed, stratified=stratified)[:size]
+    return from_positions(idx, chosen, seed=seed, stratified=stratified, dataset_key=dataset_key)
+
+
+def from_positions(idx, positions, *, seed: int, stratified: bool, dataset_key: str) -> Slice:
+    """A Slice of the given row positions, listed in ascending idx order."""
+    idx = np.asarray(idx, dtype=np.int64)
+    chosen = np.asarray(positions, dtype=np.int64)
     chosen = chosen[np.argsort(idx[chosen], kind="stable")]
     chosen_idx = tuple(int(i) for i in idx[chosen])
     return Slice(tuple(int(p) for p in chosen), chosen_idx, slice_id(dataset_key, chosen_idx),
-                 size, n, seed, stratified)
+                 len(chosen), len(idx), seed, stratified)

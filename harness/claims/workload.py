@@ -1,0 +1,175 @@
+"""How much model work a catalogue holds, read from the records alone (no torch, no network).
+
+``pytest -n auto`` asks before collection how many workers to start; each worker pays the
+torch and transformers imports again, so workers only pay off for checkpoints that will really
+run. A claim needs a worker when it measures a checkpoint that is likely here: in the mirror,
+in the HF cache, or downloadable. Blocked claims and parameter counts need none.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.claims.records import load_tree
+
+
+def _hf_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    return Path(home) / "hub"
+
+
+def likely_available(repo: str, mirror: Path | None, allow_download: bool) -> bool:
+    if allow_download:
+        return True
+    if mirror is not None and (Path(mirror) / "models" / repo / "config.json").is_file():
+        return True
+    return (_hf_cache() / ("models--" + repo.replace("/", "--"))).is_dir()
+
+
+def model_groups(roots: list[Path], mirror: Path | None, allow_download: bool) -> int:
+    """Checkpoint groups under ``roots`` whose model will likely load."""
+    groups = set()
+    for root in roots:
+        for claim in load_tree(root):
+            ckpt = claim.checkpoint or {}
+            if claim.kind != "parameter_count" and "repo" in ckpt and \
+                    likely_available(ckpt["repo"], mirror, allow_download):
+                groups.add(claim.group)
+    return len(groups)
+
+
+def claim_roots(args: list[str], claims_dir: str | None) -> list[Path]:
+    """Claim folders a run will collect: --claims-dir, or argument folders that hold a claims test module."""
+    if claims_dir:
+        return [Path(claims_dir)]
+    roots = []
+    for arg in args:
+        path = Path(arg.split("::")[0])
+        folder = path if path.is_dir() else path.parent
+        if (folder / "test_claims.py").is_file():
+            roots.append(folder)
+    return roots
+
+
+# ---------------------------------------------------------------------- cost and shards
+NOMINAL_PAIRS = 1000               # a whole split whose size the mirror does not tell
+BASE_CONFIG = {"num_hidden_layers": 12, "hidden_size": 768, "intermediate_size": 3072}
+SECONDS_PER_FLOP = 1 / 100e9       # a nominal CPU rate: only ratios between groups matter
+FIXED_SECONDS = 0.5                # a claim that runs no model: audit, count, blocked
+
+
+def _config(repo: str, mirror: Path | None) -> dict:
+    import json
+
+    path = Path(mirror) / "models" / repo / "config.json" if mirror else None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path and path.is_file() else BASE_CONFIG
+    except (OSError, ValueError):
+        return BASE_CONFIG
+
+
+def _split_rows(ds: dict, mirror: Path | None) -> int:
+    """Rows of the split from the mirror's parquet footers (no data read), else a nominal size."""
+    if mirror is None:
+        return NOMINAL_PAIRS
+    folder = Path(mirror) / "datasets" / ds["repo"] / ds["config"]
+    files = sorted(folder.glob(f"{ds['split']}-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return NOMINAL_PAIRS
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def claim_seconds(claim, mirror: Path | None, allow_download: bool) -> float:
+    """Estimated seconds: encoder FLOPs per token x tokens at a nominal rate, plus a fixed cost."""
+    ckpt = claim.checkpoint or {}
+    if claim.kind == "parameter_count" or "repo" not in ckpt or not likely_available(ckpt["repo"], mirror,
+                                                                                      allow_download):
+        return FIXED_SECONDS
+    cfg = {**BASE_CONFIG, **_config(ckpt["repo"], mirror)}
+    h, i, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    flops_per_token = 2 * layers * (4 * h * h + 2 * h * i)
+    sl = claim.measure["slice"]
+    rows = _split_rows(claim.measure["dataset"], mirror)
+    pairs = rows if sl["size"] in ("all", "auto") or sl.get("grow") else min(int(sl["size"]), rows)
+    return FIXED_SECONDS + flops_per_token * pairs * claim.measure["max_length"] * 0.5 * SECONDS_PER_FLOP
+
+
+def group_costs(claims, mirror: Path | None, allow_download: bool, measured: dict | None = None) -> dict[str, float]:
+    """Seconds per checkpoint group: measured ones (a last run's timings) where given, else estimated."""
+    costs: dict[str, float] = {}
+    for claim in claims:
+        costs[claim.group] = costs.get(claim.group, 0.0) + claim_seconds(claim, mirror, allow_download)
+    for group, seconds in (measured or {}).items():
+        if group in costs:
+            costs[group] = float(seconds)
+    return costs
+
+
+def measured_costs(reports: Path) -> dict[str, float]:
+    """Per group, the seconds a last run's verdicts record (model load, tokenise, inference, data)."""
+    import json
+
+    from harness.claims.records import Claim
+
+    out: dict[str, float] = {}
+    for path in sorted((Path(reports) / "verdicts").glob("*.json")):
+        try:
+            art = json.loads(path.read_text(encoding="utf-8"))
+            claim = Claim(id=art["claim_id"], record=art["claim"])
+            timings = (art.get("measurement") or {}).get("timings") or {}
+            seconds = sum(v for k, v in timings.items() if k.endswith("_seconds"))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        out[claim.group] = out.get(claim.group, 0.0) + FIXED_SECONDS + float(seconds)
+    return out
+
+
+def assign(costs: dict[str, float], n: int) -> dict[str, int]:
+    """Longest first onto the least-loaded shard (1-based); the same on every machine."""
+    load = [0.0] * n
+    out = {}
+    for group in sorted(costs, key=lambda g: (-costs[g], g)):
+        shard = min(range(n), key=lambda s: (load[s], s))
+        load[shard] += costs[group]
+        out[group] = shard + 1
+    return out
+
+
+def shard_claims(claims, n: int, mirror: Path | None, allow_download: bool,
+                 measured: dict | None = None) -> dict[str, int]:
+    """Claim id -> shard (1-based). A checkpoint group stays on one shard (one model load) unless
+    it alone costs more than a shard's fair share; then its claims are dealt on their own."""
+    claims = sorted(claims, key=lambda c: c.id)
+    costs = group_costs(claims, mirror, allow_download, measured)
+    fair = sum(costs.values()) / n
+    members: dict[str, list] = {}
+    for claim in claims:
+        members.setdefault(claim.group, []).append(claim)
+    items: dict[str, float] = {}
+    owner_of: dict[str, str] = {}
+    for group, cost in costs.items():
+        if cost > fair and len(members[group]) > 1:
+            each = {c.id: claim_seconds(c, mirror, allow_download) for c in members[group]}
+            scale = cost / sum(each.values())            # keep a measured total, shared out
+            for c in members[group]:
+                items[f"{group}#{c.id}"] = each[c.id] * scale
+                owner_of[c.id] = f"{group}#{c.id}"
+        else:
+            items[group] = cost
+            for c in members[group]:
+                owner_of[c.id] = group
+    shards = assign(items, n)
+    return {cid: shards[item] for cid, item in owner_of.items()}
+
+
+def imbalance(costs: dict[str, float], shards: dict[str, int], n: int) -> float:
+    """(slowest - fastest) / slowest shard, in estimated seconds."""
+    load = [0.0] * n
+    for group, shard in shards.items():
+        load[shard - 1] += costs[group]
+    return (max(load) - min(load)) / max(load) if max(load) > 0 else 0.0
