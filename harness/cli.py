@@ -26,7 +26,7 @@ def _import(args) -> int:
         record["expect"] = args.expect
     text = ("# Imported by `python -m harness import-verdict`; edit the measurement, not the citation.\n"
             + yaml.safe_dump({"claims": [record]}, sort_keys=False, allow_unicode=True, width=100))
-    _validate_claim_text(text)   # before anything is written: nothing on disk on error
+    _validate_claim_text(text, Path(getattr(args, "claims", None) or "claims"))   # nothing on disk on error
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
@@ -146,8 +146,9 @@ HELP = {  # name: (description, examples, {positional dest: help})
 }
 
 
-def _validate_claim_text(text: str) -> None:
-    """The claim file text must load as a claim file (schema, fields), checked in a scratch folder."""
+def _validate_claim_text(text: str, root: Path) -> None:
+    """The claim file text must load as a claim file of ``root`` (schema, fields, run spread), checked
+    from a scratch folder."""
     import tempfile
 
     from harness.claims.records import load_file
@@ -155,7 +156,7 @@ def _validate_claim_text(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / "claim.yaml"
         probe.write_text(text, encoding="utf-8")
-        load_file(probe)
+        load_file(probe, root)
 
 
 def _revision(text: str) -> str:

@@ -48,6 +48,7 @@ def runs(tmp_path_factory):
     (claims / "papers").mkdir(parents=True)
     shutil.copy(ROOT / "claims" / "test_claims.py", claims)
     shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
+    shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
     for name in ("table1-parameters.yaml", "imported-seed-verdict.yaml"):
         shutil.copy(ROOT / "claims" / "albert-1909.11942" / name, claims / name)
     (claims / "wrong.yaml").write_text(yaml.safe_dump({"claims": [WRONG]}), encoding="utf-8")
