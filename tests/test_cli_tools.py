@@ -132,7 +132,8 @@ def _artifact(claim_id: str, status: str, score, expect=None) -> dict:
             "verdicts": {"pre": None, "post": {"status": status, "score": score}},
             "statistics": {"interval": None if score is None else [score - 0.01, score + 0.01], "band": {
                 "low": 0.88, "high": 0.90, "reported": 0.893, "tolerance": 0.01},
-                "looks": [{"n": 100, "interval": [0.8, 0.95], "status": "inconclusive"},
+                "looks": [{"n": 100, "interval": [0.8, 0.95], "status": "inconclusive", "estimate": 0.87,
+                           "level": 0.975},
                           {"n": 408, "interval": None, "status": status}],
                 "slice_size_needed": 812},
             "protocol": {"match": "proxy", "deviations": [{"what": "dtype", "source": "float32", "here": "bf16"}]},
@@ -172,7 +173,7 @@ def test_report_drops_unsafe_links_and_shows_the_detail(tmp_path):
     assert 'href="javascript:' not in page.lower()
     assert "[x](javascript:alert(1))" in page          # shown as text, escaped by the template
     assert "slice size that would decide" in page and "812" in page
-    assert "[80.00 %, 95.00 %]" in page and "dtype: bf16 (source: float32)" in page
+    assert "<td>87.00 %</td><td>[80.00 %, 95.00 %] at 97.5%</td><td>inconclusive</td>" in page and "dtype: bf16 (source: float32)" in page
     assert safe_url("https://arxiv.org/abs/1909.11942v6") and safe_url("verdicts/a.json")
     assert not any(safe_url(u) for u in ("javascript:alert(1)", "JavaScript:x", "data:text/html,x", "//evil.example",
                                          " java\nscript:x", "vbscript:x"))

@@ -115,7 +115,9 @@ def _looks(stats: dict, scale: str) -> list[dict]:
         if not isinstance(look, dict):
             continue
         iv = sm.pair(look.get("interval"))
-        out.append({"n": look.get("n"), "interval": sm.interval_text(iv, scale) if iv else "-",
+        level = sm.num(look.get("level"))
+        out.append({"n": look.get("n"), "estimate": fmt(look.get("estimate"), scale),
+                    "interval": (sm.interval_text(iv, scale) if iv else "-") + (f" at {level:.1%}" if level else ""),
                     "status": str(look.get("status", "-"))})
     return out
 
@@ -129,6 +131,8 @@ def detail(art: dict, r: dict) -> dict:
     facts = [("metric", r.get("metric")), ("printed units", r["scale"]),
              ("reported (as printed)", sm.printed(r)), ("band", sm.interval_text(r.get("band"), r["scale"])),
              ("tolerance", fmt(r.get("tolerance"), r["scale"]) if r.get("tolerance") is not None else "-"),
+             ("run-to-run margin", fmt(_band_part(stats, "run_margin"), r["scale"])
+              if _band_part(stats, "run_margin") else None),
              ("measured", measured_text(r, with_n=True)),
              ("confidence", "-" if r.get("confidence") is None else f"{r['confidence']:.3f}"),
              ("slice size that would decide", "-" if needed is None else str(needed)),
@@ -140,6 +144,11 @@ def detail(art: dict, r: dict) -> dict:
                                                                                    if _meaningful(v)],
             "deviations": [_deviation(d) for d in protocol.get("deviations") or []],
             "looks": _looks(stats, r["scale"]), "links": links(art), "history_png": None, "history_note": None}
+
+
+def _band_part(stats: dict, key: str):
+    band = stats.get("band") if isinstance(stats.get("band"), dict) else {}
+    return sm.num(band.get(key))
 
 
 def _checkpoint_text(measurement: dict, art: dict) -> str | None:
