@@ -154,7 +154,7 @@ def pytest_collection_modifyitems(config, items):
 
 # ---------------------------------------------------------------------- checkpoint override
 def with_checkpoint(claim, repo: str, revision: str):
-    """The claim measured on another checkpoint; parameter counts and unavailable ones are kept."""
+    """The claim measured on another checkpoint, also where its own is unavailable; counts are kept."""
     ckpt = claim.checkpoint
     if claim.kind != "classification" or not ckpt:
         return claim
