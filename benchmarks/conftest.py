@@ -6,7 +6,8 @@ deselects them, and under xdist they are skipped: pytest-benchmark needs its own
 (``-n 0``; ``-p no:xdist`` too where harness.plugin is not installed, see below).
 
 Environment:
-  CLAIMS_MIRROR            mirror root with datasets/nyu-mll/glue (required, else skipped);
+  --claims-mirror DIR or CLAIMS_MIRROR
+                           mirror root with datasets/nyu-mll/glue (required: a usage error names it);
                            with models/textattack/albert-base-v2-MRPC/config.json the real
                            checkpoint and its tokenizer are used instead of random weights
   CLAIMS_BENCH_DEVICE      cpu, cuda, cuda:1 (default: cuda if available, else cpu)
@@ -96,6 +97,25 @@ def pytest_collection_modifyitems(config, items):
                                        "(pytest benchmarks/ --benchmark-only -n 0)")
         for item in mine:
             item.add_marker(skip)
+        return
+    _mirror_root(config)   # asked for and runnable: a missing mirror is a usage error, never an all-skip
+
+
+# ---------------------------------------------------------------------- pytest-benchmark's table
+def per_pair(benchmark, pairs: int) -> None:
+    """Turn pytest-benchmark's round times into time per pair, so its table compares like with like.
+
+    Benchmarks time different amounts of work (the naive baseline a 32-pair subset on CPU, the
+    fast path all 408 pairs); per pair, the table's ops column is pairs/s and its ranking and
+    ratios are throughput ratios. Called after ``_timing`` read the whole-round figures.
+    """
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is None or not getattr(stats, "data", None) or pairs < 1:
+        return
+    stats.data[:] = [d / pairs for d in stats.data]
+    for name in [k for k in vars(stats) if k != "data"]:
+        delattr(stats, name)   # cached figures computed from the round times
+    benchmark.extra_info["stats_unit"] = f"seconds per pair (round time / {pairs} pairs); ops = pairs/s"
 
 
 # ---------------------------------------------------------------------- settings
@@ -168,14 +188,19 @@ class Mrpc:
         return len(self.sentence1)
 
 
-def _mirror_root() -> Path:
-    value = os.environ.get("CLAIMS_MIRROR")
+def _mirror_root(config) -> Path:
+    """--claims-mirror, else $CLAIMS_MIRROR; a usage error naming what is missing otherwise."""
+    option = config.getoption("claims_mirror", default=None)
+    value = option or os.environ.get("CLAIMS_MIRROR")
+    source = "--claims-mirror" if option else "CLAIMS_MIRROR"
     if not value:
-        pytest.skip("CLAIMS_MIRROR is not set: the throughput benchmarks need the GLUE MRPC mirror "
-                    "(e.g. CLAIMS_MIRROR=../shared/mirror)")
+        raise pytest.UsageError("the throughput benchmarks need the GLUE MRPC mirror: pass --claims-mirror DIR "
+                                f"or set CLAIMS_MIRROR (DIR/{GLUE}/mrpc must exist), e.g. "
+                                "pytest --benchmark-only --claims-mirror ../shared/mirror")
     root = Path(value).expanduser().resolve()
     if not (root / GLUE / "mrpc").is_dir():
-        pytest.skip(f"CLAIMS_MIRROR={root} has no {GLUE}/mrpc")
+        raise pytest.UsageError(f"{source}={value}: {root / GLUE / 'mrpc'} does not exist "
+                                "(the throughput benchmarks need the GLUE MRPC validation split there)")
     return root
 
 
@@ -198,9 +223,9 @@ def _load_split(path: Path, split: str) -> tuple[dict[str, list], str]:
 
 
 @pytest.fixture(scope="session")
-def mirror() -> Path:
+def mirror(pytestconfig) -> Path:
     _offline()
-    return _mirror_root()
+    return _mirror_root(pytestconfig)
 
 
 @pytest.fixture(scope="session")

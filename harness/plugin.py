@@ -378,34 +378,37 @@ def claim_verdict(request, claim, claims_pipeline):
 
 
 # ---------------------------------------------------------------------- outcomes
+# Markers, JUnit properties, progress and --claims-checkpoint live in their own plugin module.
+pytest_plugins = ("harness.plugin_ui",)
+
+
 def enforce(artifact: dict) -> None:
-    """The pytest outcome that the verdict calls for (see README: outcomes)."""
-    v = artifact["verdict"]
-    status, reason = v["status"], v.get("reason", "")
-    expect = artifact["claim"].get("expect")
+    """The pytest outcome that the verdict calls for (see README: outcomes); figures in printed units."""
+    from harness.report.summary import row
+
+    r = row(artifact, None)
+    status, reason = r["status"], r["reason"]
+    expect = r["expect"]
     if expect:
         if status != expect:
-            pytest.fail(f"expected {expect}, got {status}: {reason}", pytrace=False)
+            pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}", pytrace=False)
         return
     if status == "reproduced":
         return
     if status in ("blocked",):
         pytest.skip(f"blocked: {reason}")
     if status == "inconclusive":
-        stats = artifact.get("statistics") or {}
-        pytest.skip(f"inconclusive: {reason}; n={artifact['measurement']['n']}, "
-                    f"slice size needed: {stats.get('slice_size_needed')}")
+        needed = r.get("slice_size_needed")
+        pytest.skip(f"inconclusive: {_numbers(artifact)}slice size that would decide: "
+                    f"{needed if needed is not None else 'none within reach'}; {reason}")
     pytest.fail(f"{status}: {_numbers(artifact)}{reason}", pytrace=False)
 
 
 def _numbers(artifact: dict) -> str:
-    stats = artifact.get("statistics") or {}
-    post = artifact["verdicts"]["post"] or {}
-    if post.get("score") is None or not stats.get("band"):
-        return ""
-    b = stats["band"]
-    return (f"measured {post['score']:.6g}, interval {stats.get('interval') or [stats.get('low'), stats.get('high')]}, "
-            f"reported {b['reported']:.6g} (band [{b['low']:.6g}, {b['high']:.6g}], tolerance {b['tolerance']:.6g}); ")
+    from harness.report.summary import numbers_text, row
+
+    text = numbers_text(row(artifact, None))
+    return f"{text}; " if text else ""
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -39,6 +39,7 @@ class Options:
     level: float = 0.95
     resamples: int = 2000
     cache_dir: Path | None = None   # None: no prediction cache
+    progress: object = None         # callable(done, total, seconds) during inference, or None
 
 
 @dataclass
@@ -273,7 +274,7 @@ class Pipeline:
         enc = inference.encode(loaded.tokenizer, columns, max_length)
         tokenize_seconds = time.perf_counter() - t1
         out = inference.run(loaded.model, enc, device=self.device, pad_id=loaded.tokenizer.pad_token_id or 0,
-                            batch_size=self.options.batch_size)
+                            batch_size=self.options.batch_size, progress=self.options.progress)
         result = {"logits": out.logits.tolist(), "id2label": loaded.info["id2label"], "batch_size": out.batch_size,
                   "tokens": {"real": out.tokens, "padded": out.padded_tokens}}
         self.cache.put(key, parts, {**result, "id2label": {str(k): v for k, v in result["id2label"].items()}})

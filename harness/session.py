@@ -16,6 +16,8 @@ from harness.report import artifacts, summary
 
 
 class ClaimsSession:
+    history_path: Path | None = None   # run history (SQLite); set by harness.plugin_ui (--claims-history)
+
     def __init__(self, reports_dir: Path, *, writer: bool):
         self.reports_dir = Path(reports_dir)
         self.writer = writer
@@ -119,7 +121,14 @@ class ClaimsSession:
         """summary.md and index.html from what is on disk; a report never fails the run."""
         from harness.report.render import render
 
+        if self.history_path is not None:
+            from harness.report import history
+
+            try:
+                history.record_folder(self.reports_dir, self.history_path)
+            except Exception as exc:  # noqa: BLE001 - history is a convenience, like the page
+                print(f"claims: could not record the run in {self.history_path}: {exc}", file=sys.stderr)
         try:
-            render(self.reports_dir)
+            render(self.reports_dir, history=self.history_path)
         except Exception as exc:  # noqa: BLE001 - the verdicts are written; the page is a convenience
             print(f"claims: could not render the report: {exc}", file=sys.stderr)

@@ -68,7 +68,7 @@ cat "$out/env.txt"
 compile="${CLAIMS_BENCH_COMPILE:-0}"
 start=$(date +%s)
 CLAIMS_BENCH_COMPILE=0 "$py" -m pytest benchmarks/ --benchmark-only "${noxdist[@]}" -q \
-    --benchmark-json="$out/bench.json" --benchmark-columns=min,median,max,rounds 2>&1 | tee "$out/pytest.log"
+    --benchmark-json="$out/bench.json" --benchmark-columns=min,median,max,ops,rounds 2>&1 | tee "$out/pytest.log"
 rc=${PIPESTATUS[0]}
 echo "main run: exit $rc, $(( $(date +%s) - start )) s wall" | tee -a "$out/pytest.log"
 
@@ -76,7 +76,7 @@ rc_compile=0
 if [ "$compile" != "0" ] && [ -n "$compile" ]; then
     start=$(date +%s)
     CLAIMS_BENCH_COMPILE=1 "$py" -m pytest benchmarks/ --benchmark-only "${noxdist[@]}" -q -k compiled \
-        --benchmark-json="$out/bench-compile.json" --benchmark-columns=min,median,max,rounds 2>&1 \
+        --benchmark-json="$out/bench-compile.json" --benchmark-columns=min,median,max,ops,rounds 2>&1 \
         | tee "$out/pytest-compile.log"
     rc_compile=${PIPESTATUS[0]}
     echo "compile run: exit $rc_compile, $(( $(date +%s) - start )) s wall" | tee -a "$out/pytest-compile.log"

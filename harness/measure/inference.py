@@ -62,15 +62,19 @@ def _pad(enc: Encoded, rows: np.ndarray, pad_id: int):
     return ids, types, mask
 
 
-def run(model, enc: Encoded, *, device: str, pad_id: int, batch_size: int | None = None) -> Output:
-    """Logits for every encoded example; halves the batch on CUDA out-of-memory."""
+def run(model, enc: Encoded, *, device: str, pad_id: int, batch_size: int | None = None,
+        progress=None) -> Output:
+    """Logits for every encoded example; halves the batch on CUDA out-of-memory.
+
+    ``progress(done, total, seconds)`` is called after every batch (a live line needs no more).
+    """
     import torch
 
     kind = device.split(":")[0]
     size = batch_size or DEFAULT_BATCH.get(kind, 16)
     while True:
         try:
-            return _run(model, enc, device=device, pad_id=pad_id, size=size)
+            return _run(model, enc, device=device, pad_id=pad_id, size=size, progress=progress)
         except torch.cuda.OutOfMemoryError:
             if size == 1:
                 raise
@@ -85,14 +89,14 @@ def _sync(device: str):
         torch.cuda.synchronize()
 
 
-def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int) -> Output:
+def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int, progress=None) -> Output:
     import torch
 
     n = len(enc.input_ids)
     order = np.argsort(-enc.lengths, kind="stable")
     cuda = device.startswith("cuda")
     out = np.zeros((n, model.config.num_labels), dtype=np.float32)
-    padded = batches = 0
+    padded = batches = done = 0
     _sync(device)
     start = time.perf_counter()
     with torch.inference_mode():
@@ -106,6 +110,9 @@ def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int) -> Output:
             out[rows] = logits.float().cpu().numpy()
             padded += ids.numel()
             batches += 1
+            if progress is not None:
+                done += len(rows)
+                progress(done, n, time.perf_counter() - start)
     _sync(device)
     seconds = time.perf_counter() - start
     if not np.isfinite(out).all():

@@ -1,9 +1,10 @@
 """Human-readable reports of a reports folder: ``summary.md`` and a self-contained ``index.html``.
 
-Reads ``verdicts/*.json`` (the artifacts), and where present ``summary.json``, ``manifest.json``
-and ``gate.json``. The HTML has no scripts, no external files and no network references: the
-plot (measured value with its interval against the reported band, one row per measured claim)
-is an inline base64 PNG drawn with matplotlib's Agg canvas, imported only when rendering.
+Reads ``verdicts/*.json`` (the artifacts), and where present ``summary.json``, ``manifest.json``,
+``gate.json`` and the run history (``history.sqlite``). The HTML comes from a jinja2 template
+with autoescaping (``templates/index.html``); it has no scripts and loads nothing: plots are
+inline PNGs drawn with matplotlib's Agg canvas. Links out (arXiv, model cards) are plain
+``href``s, http(s) only. jinja2 and matplotlib are imported only when rendering.
 
 Usage: ``render(Path("reports"))`` or ``python -m harness.report.render reports``.
 """
@@ -11,15 +12,17 @@ Usage: ``render(Path("reports"))`` or ``python -m harness.report.render reports`
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
-import math
+import re
 import shlex
 import sys
 from pathlib import Path
+from urllib.parse import quote, urlparse
 
+from harness.report import summary as sm
 from harness.report.artifacts import write_atomic
+from harness.report.summary import PROPORTION_METRICS, fmt, measured_text, reported_text
 
 STATUS_ORDER = ("reproduced", "not_reproduced", "miscited", "inconclusive", "blocked", "error")
 STATUS_COLOURS = {
@@ -32,10 +35,8 @@ STATUS_COLOURS = {
 }
 PRE_COLOURS = {"citation_verified": "#2e7d32", "citation_mismatch": "#ef6c00", "citation_unchecked": "#757575"}
 UNKNOWN_COLOUR = "#37474f"
-# Printed scale -> natural scale (as harness.claims.records.SCALES).
-SCALES = {"percent": 0.01, "fraction": 1.0, "millions": 1e6, "units": 1.0}
-PROPORTION_METRICS = {"accuracy", "f1", "matthews_corrcoef", "mcc", "precision", "recall", "exact_match"}
 OUTPUTS = ("summary.md", "index.html")
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 # ---------------------------------------------------------------------- reading
@@ -49,51 +50,9 @@ def _read_json(path: Path):
         return None, f"{path.name}: unreadable ({type(exc).__name__}: {exc})"
 
 
-def _get(d, *keys, default=None):
-    for k in keys:
-        if not isinstance(d, dict) or d.get(k) is None:
-            return default
-        d = d[k]
-    return d
-
-
-def _num(x) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    return float(x) if math.isfinite(x) else None
-
-
-def _pair(x) -> list[float] | None:
-    if isinstance(x, (list, tuple)) and len(x) == 2 and all(_num(v) is not None for v in x):
-        return [float(x[0]), float(x[1])]
-    return None
-
-
-def _display_scale(metric: str | None, scale: str | None) -> str:
-    if scale in SCALES:
-        return scale
-    if metric == "parameter_count":
-        return "millions"
-    if metric in PROPORTION_METRICS:
-        return "fraction"
-    return "units"
-
-
 def _short(text, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-
-
-def _citation(cc: dict) -> str:
-    if not isinstance(cc, dict):
-        return ""
-    if cc.get("source") == "paper" or cc.get("paper_arxiv_id"):
-        parts = [f"arXiv:{cc['paper_arxiv_id']}" if cc.get("paper_arxiv_id") else None, cc.get("section"),
-                 f"row {cc['row']}" if cc.get("row") else None,
-                 f"column {cc['column']}" if cc.get("column") else None,
-                 f"p{cc['pdf_page']}" if cc.get("pdf_page") is not None else None]
-        return ", ".join(str(p) for p in parts if p)
-    return str(cc.get("url") or cc.get("section") or cc.get("source") or "")
 
 
 def _meaningful(x) -> bool:
@@ -114,66 +73,110 @@ def _deviation(d) -> str:
     return _short(text, 110)
 
 
-def row_from_artifact(art: dict, artifact_path: str | None) -> dict:
-    """One display row from a verdict artifact (tolerant of missing optional parts)."""
-    verdict = art.get("verdict") or {}
-    verdicts = art.get("verdicts") or {}
-    post, pre = verdicts.get("post") or {}, verdicts.get("pre") or {}
-    stats = art.get("statistics") or {}
-    measurement = art.get("measurement") or {}
-    cc = verdict.get("claim_citation") or post.get("claim_citation") or pre.get("claim_citation") or {}
+def safe_url(url) -> str | None:
+    """http(s) and relative links only: javascript:, data: and the like are dropped."""
+    if not isinstance(url, str) or not url.strip() or any(c.isspace() or ord(c) < 32 for c in url.strip()):
+        return None
+    url = url.strip()
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return url
+    if not parsed.scheme and not url.startswith("//") and ":" not in url.split("/")[0]:
+        return url
+    return None
+
+
+def links(art: dict) -> list[tuple[str, str]]:
+    """(label, url): the arXiv page of the cited version, the model card, the checkpoint's files."""
+    out = []
     claim = art.get("claim") or {}
-    metric = _get(claim, "reported", "metric") or cc.get("reported_metric")
-    printed_scale = _get(claim, "reported", "scale") or cc.get("reported_scale")
-    band = stats.get("band") if isinstance(stats.get("band"), dict) else {}
-    reported = _num(band.get("reported"))
-    if reported is None and _num(cc.get("reported_value")) is not None:
-        reported = cc["reported_value"] * SCALES.get(printed_scale, 1.0)
-    interval = _pair(stats.get("interval")) or _pair([stats.get("low"), stats.get("high")])
-    measured = _num(post.get("score"))
-    if measured is None and measurement:
-        measured = _num(measurement.get("value"))
-    population = _get(stats, "finite_population", "population") or _get(measurement, "slice", "split_size")
-    findings = pre.get("findings") or []
+    cit = claim.get("citation") or {}
+    paper = cit.get("paper") or (art.get("paper") or {}).get("arxiv_id")
+    if paper and re.fullmatch(r"[0-9]{4}\.[0-9]{4,5}", str(paper)):
+        version = cit.get("version") or (art.get("latest_version") or {}).get("version")
+        vid = f"{paper}v{int(version)}" if isinstance(version, int) else str(paper)
+        out.append((f"arXiv:{vid}", f"https://arxiv.org/abs/{vid}"))
+    if cit.get("source") == "model_card" and safe_url(cit.get("url")):
+        out.append(("model card", cit["url"]))
+    ckpt = (claim.get("measure") or {}).get("checkpoint") or {}
+    repo = ckpt.get("repo")
+    if isinstance(repo, str) and re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
+        out.append((f"{repo} (hub)", f"https://huggingface.co/{repo}"))
+        rev = ckpt.get("revision")
+        if isinstance(rev, str) and re.fullmatch(r"[0-9a-f]{40}", rev):
+            out.append((f"files at {rev[:12]}", f"https://huggingface.co/{repo}/tree/{rev}"))
+    return out
+
+
+def _looks(stats: dict, scale: str) -> list[dict]:
+    """Every slice size tried (statistics.looks), defensively: old artifacts have none."""
+    out = []
+    for look in stats.get("looks") or []:
+        if not isinstance(look, dict):
+            continue
+        iv = sm.pair(look.get("interval"))
+        level = sm.num(look.get("level"))
+        out.append({"n": look.get("n"), "estimate": fmt(look.get("estimate"), scale),
+                    "interval": (sm.interval_text(iv, scale) if iv else "-") + (f" at {level:.1%}" if level else ""),
+                    "status": str(look.get("status", "-"))})
+    return out
+
+
+def detail(art: dict, r: dict) -> dict:
+    """What the per-claim section shows beyond the table row."""
+    stats = art.get("statistics") if isinstance(art.get("statistics"), dict) else {}
     protocol = art.get("protocol") or {}
-    return {
-        "claim": str(art.get("claim_id", "?")),
-        "status": str(verdict.get("status", "?")),
-        "post": post.get("status"),
-        "pre": pre.get("status"),
+    measurement = art.get("measurement") or {}
+    needed = stats.get("slice_size_needed")
+    facts = [("metric", r.get("metric")), ("printed units", r["scale"]),
+             ("reported (as printed)", sm.printed(r)), ("band", sm.interval_text(r.get("band"), r["scale"])),
+             ("tolerance", fmt(r.get("tolerance"), r["scale"]) if r.get("tolerance") is not None else "-"),
+             ("run-to-run margin", fmt(_band_part(stats, "run_margin"), r["scale"])
+              if _band_part(stats, "run_margin") else None),
+             ("measured", measured_text(r, with_n=True)),
+             ("confidence", "-" if r.get("confidence") is None else f"{r['confidence']:.3f}"),
+             ("slice size that would decide", "-" if needed is None else str(needed)),
+             ("device", measurement.get("device_name") or measurement.get("device")),
+             ("dtype", measurement.get("dtype")),
+             ("checkpoint", _checkpoint_text(measurement, art)),
+             ("protocol match", protocol.get("match"))]
+    return {"id": "claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", r["claim"]), "facts": [(k, v) for k, v in facts
+                                                                                   if _meaningful(v)],
+            "deviations": [_deviation(d) for d in protocol.get("deviations") or []],
+            "looks": _looks(stats, r["scale"]), "links": links(art), "history_png": None, "history_note": None}
+
+
+def _band_part(stats: dict, key: str):
+    band = stats.get("band") if isinstance(stats.get("band"), dict) else {}
+    return sm.num(band.get(key))
+
+
+def _checkpoint_text(measurement: dict, art: dict) -> str | None:
+    ck = measurement.get("checkpoint") or ((art.get("claim") or {}).get("measure") or {}).get("checkpoint") or {}
+    if not isinstance(ck, dict) or not ck.get("repo"):
+        return None
+    rev = ck.get("revision") or ck.get("revision_seen")
+    return f"{ck['repo']}@{rev}" if rev else str(ck["repo"])
+
+
+def row_from_artifact(art: dict, artifact_path: str | None) -> dict:
+    """One display row (harness.report.summary.row) plus what the report adds."""
+    r = sm.row(art, artifact_path)
+    verdicts = art.get("verdicts") or {}
+    pre = verdicts.get("pre") or {}
+    findings = pre.get("findings") or []
+    r.update({
         "pre_finding": (str(findings[0]) + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
                         if findings else (pre.get("reason") or "")),
-        "metric": metric,
-        "scale": _display_scale(metric, printed_scale),
-        "measured": measured,
-        "interval": interval,
-        "n": measurement.get("n"),
-        "population": population,
-        "reported": reported,
-        "band": [_num(band.get("low")), _num(band.get("high"))] if _pair([band.get("low"), band.get("high")]) else None,
-        "confidence": _num(verdict.get("confidence")),
-        "protocol_match": protocol.get("match", verdict.get("protocol_match")),
-        "deviations": [_deviation(d) for d in protocol.get("deviations") or []],
-        "reason": str(verdict.get("reason", "")),
-        "expect": claim.get("expect"),
-        "citation": _citation(cc),
-        "artifact": artifact_path,
-        "notes": [],
-    }
+        "deviations": [_deviation(d) for d in (art.get("protocol") or {}).get("deviations") or []],
+        "notes": [], "detail": detail(art, r)})
+    return r
 
 
 def _row_from_summary(r: dict) -> dict:
-    """A row for a claim that summary.json lists but whose artifact is not on disk."""
-    metric = r.get("metric")
-    return {
-        "claim": str(r.get("claim", "?")), "status": str(r.get("status", "?")), "post": r.get("post"),
-        "pre": r.get("pre"), "pre_finding": "", "metric": metric, "scale": _display_scale(metric, None),
-        "measured": _num(r.get("measured")), "interval": _pair(r.get("interval")), "n": None, "population": None,
-        "reported": _num(r.get("reported")) if r.get("band") else None, "band": _pair(r.get("band")),
-        "confidence": _num(r.get("confidence")), "protocol_match": r.get("protocol_match"), "deviations": [],
-        "reason": str(r.get("reason", "")), "expect": r.get("expect"), "citation": "", "artifact": None,
-        "notes": [],
-    }
+    out = sm.from_summary(r)
+    out.update({"deviations": [], "notes": [], "detail": None})
+    return out
 
 
 def load(reports_dir: Path) -> dict:
@@ -213,8 +216,29 @@ def load(reports_dir: Path) -> dict:
         row["notes"].append("artifact not written: " + str(write_errors.get(cid, "missing from verdicts/")))
         rows.append(row)
     rows.sort(key=lambda r: r["claim"])
+    if gate is not None and _older_than_run(reports_dir / "gate.json", summary):
+        problems.append("gate.json predates this run's summary.json: it is an earlier run's gate and is not "
+                        "shown as this run's")
+        gate = None
     return {"rows": rows, "summary": summary, "manifest": manifest if isinstance(manifest, dict) else None,
             "gate": gate, "problems": problems, "write_errors": write_errors}
+
+
+def _older_than_run(path: Path, summary: dict | None) -> bool:
+    """True when the file was written before the run that summary.json describes started."""
+    import datetime as _dt
+
+    started = (summary or {}).get("started")
+    if not started:
+        return False
+    try:
+        start = _dt.datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=_dt.timezone.utc)
+        written = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    except (ValueError, OSError):
+        return False
+    return written < start - _dt.timedelta(seconds=1)
 
 
 def counts(rows: list[dict]) -> dict[str, int]:
@@ -227,45 +251,14 @@ def counts(rows: list[dict]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------- formatting
-def fmt(x, scale: str) -> str:
-    if x is None:
-        return "-"
-    if scale == "millions":
-        return f"{x / 1e6:,.2f}M"
-    if scale == "percent":
-        return f"{x * 100:.2f}%"
-    if scale == "fraction":
-        return f"{x:.4f}"
-    return f"{x:.6g}"
-
-
-def measured_text(r: dict) -> str:
-    if r["measured"] is None:
-        return "-"
-    text = fmt(r["measured"], r["scale"])
-    iv = r["interval"]
-    if iv and iv[0] != iv[1]:
-        text += f" [{fmt(iv[0], r['scale'])}, {fmt(iv[1], r['scale'])}]"
-    if r.get("n"):
-        whole = r.get("population") == r["n"]
-        text += f"; n = {r['n']}" + (" (whole split)" if whole else f" of {r['population']}" if r.get("population")
-                                     else "")
-    return text
-
-
-def reported_text(r: dict) -> str:
-    text = fmt(r["reported"], r["scale"])
-    if r["band"]:
-        text += f"; band [{fmt(r['band'][0], r['scale'])}, {fmt(r['band'][1], r['scale'])}]"
-    return text
-
-
 def status_extra(r: dict) -> list[str]:
     out = []
     if r.get("post") and r["post"] != r["status"]:
         out.append(f"post: {r['post']}")
     if r.get("expect"):
         out.append(f"expected: {r['expect']}" + (" (as declared)" if r["expect"] == r["status"] else " (NOT met)"))
+    if r["status"] == "inconclusive" and r.get("slice_size_needed") is not None:
+        out.append(f"slice size that would decide: {r['slice_size_needed']}")
     return out
 
 
@@ -419,8 +412,25 @@ def _plot_label(r: dict, kind: str) -> str:
 
 # ---------------------------------------------------------------------- markdown
 def _md(text) -> str:
+    """Plain text for a markdown table cell: no markup, no links (brackets escaped)."""
     return (" ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
-            .replace("<", "&lt;").replace(">", "&gt;"))
+            .replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]"))
+
+
+def _md_link(label, url) -> str:
+    """A markdown link only for http(s) and relative targets; anything else becomes plain text."""
+    target = safe_url(url)
+    if target is None:
+        return _md(label)
+    return f"[{_md(label)}](<{quote(target, safe=':/?#=&%@+~.,;!*$' + chr(39) + '-_')}>)"
+
+
+def _md_links(r: dict) -> str:
+    d = r.get("detail") or {}
+    parts = [_md_link(label, url) for label, url in d.get("links", [])]
+    if r.get("artifact"):
+        parts.append(_md_link("JSON", r["artifact"]))
+    return "".join(f"<br>{p}" for p in parts)
 
 
 def _md_value(v, indent: str = "") -> list[str]:
@@ -507,13 +517,13 @@ def markdown(data: dict) -> str:
             "| confidence | reason |",
             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        claim = "`" + r["claim"].replace("`", "'") + "`"
+        claim = "`" + r["claim"].replace("`", "'") + "`" + _md_links(r)
         status = "**" + _md(r["status"]) + "**" + "".join(f"<br>{_md(x)}" for x in status_extra(r))
         pre = _md(r["pre"] or "-") + (f": {_md(_short(r['pre_finding'], 160))}" if r["pre_finding"] else "")
         proto = _md(r["protocol_match"] or "-") + "".join(f"<br>{_md(d)}" for d in r["deviations"])
         conf = "-" if r["confidence"] is None else f"{r['confidence']:.2f}"
         reason = _md(r["reason"]) + "".join(f" ({_md(n)})" for n in r["notes"])
-        out.append(f"| {claim} | {status} | {_md(measured_text(r))} | {_md(reported_text(r))} | {pre} | {proto} "
+        out.append(f"| {claim} | {status} | {_md(measured_text(r, with_n=True))} | {_md(reported_text(r))} | {pre} | {proto} "
                    f"| {conf} | {reason} |")
     if not rows:
         out.append("| (no verdicts) | | | | | | | |")
@@ -534,178 +544,123 @@ def markdown(data: dict) -> str:
 
 
 # ---------------------------------------------------------------------- HTML
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+def _png_uri(png: bytes | None) -> str | None:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
 
 
-CSS = """
-body { font-family: -apple-system, "Segoe UI", "DejaVu Sans", Arial, sans-serif; color: #212121;
-       margin: 24px 32px; font-size: 14px; line-height: 1.4; }
-h1 { margin: 0 0 4px 0; font-size: 24px; }
-h2 { margin: 28px 0 10px 0; font-size: 18px; border-bottom: 1px solid #e0e0e0; padding-bottom: 4px; }
-.meta { color: #616161; margin: 0 0 14px 0; overflow-wrap: anywhere; }
-code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 12px; }
-.counts { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
-.badge { color: #fff; border-radius: 4px; padding: 4px 10px; font-weight: 600; font-size: 14px; }
-.total { font-weight: 600; font-size: 15px; margin-right: 6px; }
-.gate { border-radius: 6px; padding: 10px 14px; margin-top: 16px; border: 1px solid #e0e0e0; }
-.gate h2 { border: none; margin: 0 0 6px 0; }
-.gate .verdict { color: #fff; border-radius: 4px; padding: 2px 10px; }
-.gate h3 { font-size: 14px; margin: 10px 0 4px 0; }
-.gate ul { margin: 2px 0; padding-left: 22px; }
-img.plot { width: 100%; max-width: 1200px; height: auto; border: 1px solid #eeeeee; }
-table { border-collapse: collapse; }
-table.claims { width: 100%; table-layout: fixed; font-size: 13px; }
-table.claims th { background: #eceff1; text-align: left; padding: 6px; position: sticky; top: 0; }
-table.claims td { padding: 6px; vertical-align: top; border-top: 1px solid #e0e0e0;
-                  overflow-wrap: anywhere; }
-table.claims tr.stale td { opacity: 0.6; }
-td.claim { border-left: 6px solid transparent; }
-td.claim a { color: #0d47a1; text-decoration: none; font-family: "DejaVu Sans Mono", Consolas, monospace;
-             font-size: 12px; }
-.cite, .sub, .note { color: #616161; font-size: 12px; }
-.note { font-style: italic; }
-.st { display: inline-block; white-space: nowrap; color: #fff; border-radius: 3px; padding: 1px 6px; font-weight: 600;
-      font-size: 12px; }
-.pre { font-weight: 600; }
-.devs { margin: 2px 0 0 0; padding-left: 16px; color: #616161; font-size: 12px; }
-table.kv td, table.kv th { padding: 3px 10px 3px 0; vertical-align: top; text-align: left;
-                           overflow-wrap: anywhere; }
-table.kv th { color: #616161; font-weight: 600; white-space: nowrap; }
-table.list { margin: 4px 0; font-size: 13px; }
-table.list th, table.list td { border: 1px solid #e0e0e0; padding: 3px 8px; text-align: left; vertical-align: top;
-                               overflow-wrap: anywhere; }
-.none { color: #9e9e9e; }
-"""
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["safe_url"] = safe_url
+    env.globals.update(colour=lambda s: STATUS_COLOURS.get(s, UNKNOWN_COLOUR),
+                       pre_colour=lambda s: PRE_COLOURS.get(s or "", UNKNOWN_COLOUR),
+                       measured_text=lambda r: measured_text(r, with_n=True), reported_text=reported_text,
+                       status_extra=status_extra, short=_short, title=_title, kind_of=_kind_of)
+    return env
 
 
-def _html_value(v) -> str:
+def _kind_of(v) -> str:
     if isinstance(v, dict):
-        if not v:
-            return '<span class="none">none</span>'
-        return ('<table class="kv">' + "".join(f"<tr><th>{_e(k)}</th><td>{_html_value(vv)}</td></tr>"
-                                                for k, vv in v.items()) + "</table>")
+        return "dict"
     if isinstance(v, list):
-        if not v:
-            return '<span class="none">none</span>'
-        if all(isinstance(x, dict) for x in v):
-            keys: list[str] = []
-            for x in v:
-                keys += [k for k in x if k not in keys]
-            head = "".join(f"<th>{_e(k)}</th>" for k in keys)
-            body = "".join("<tr>" + "".join(f"<td>{_html_value(x.get(k))}</td>" for k in keys) + "</tr>" for x in v)
-            return f'<table class="list"><tr>{head}</tr>{body}</table>'
-        return "<ul>" + "".join(f"<li>{_html_value(x)}</li>" for x in v) + "</ul>"
-    if v is None:
-        return '<span class="none">-</span>'
-    return _e(v)
-
-
-def _badge(status: str, text: str) -> str:
-    return f'<span class="badge" style="background:{STATUS_COLOURS.get(status, UNKNOWN_COLOUR)}">{_e(text)}</span>'
-
-
-def _html_row(r: dict) -> str:
-    colour = STATUS_COLOURS.get(r["status"], UNKNOWN_COLOUR)
-    claim = _e(r["claim"])
-    if r["artifact"]:
-        claim = f'<a href="{_e(r["artifact"])}">{claim}</a>'
-    cite = f'<div class="cite">{_e(r["citation"])}</div>' if r["citation"] else ""
-    notes = "".join(f'<div class="note">{_e(n)}</div>' for n in r["notes"])
-    status = (f'<span class="st" style="background:{colour}">{_e(r["status"])}</span>'
-              + "".join(f'<div class="sub">{_e(x)}</div>' for x in status_extra(r)))
-    pre_colour = PRE_COLOURS.get(r["pre"] or "", UNKNOWN_COLOUR)
-    pre = f'<span class="pre" style="color:{pre_colour}">{_e(r["pre"] or "-")}</span>'
-    if r["pre_finding"]:
-        pre += f'<div class="sub">{_e(_short(r["pre_finding"], 220))}</div>'
-    proto = _e(r["protocol_match"] or "-")
-    if r["deviations"]:
-        proto += '<ul class="devs">' + "".join(f"<li>{_e(d)}</li>" for d in r["deviations"]) + "</ul>"
-    conf = "-" if r["confidence"] is None else f"{r['confidence']:.2f}"
-    cls = ' class="stale"' if r.get("stale") else ""
-    return (f"<tr{cls}><td class=\"claim\" style=\"border-left-color:{colour}\">{claim}{cite}{notes}</td>"
-            f"<td>{status}</td><td>{_e(measured_text(r))}</td><td>{_e(reported_text(r))}</td>"
-            f"<td>{pre}</td><td>{proto}</td><td>{conf}</td><td>{_e(r['reason'])}</td></tr>")
+        return "table" if v and all(isinstance(x, dict) for x in v) else "list"
+    return "none" if v is None else "scalar"
 
 
 def html_page(data: dict, png: bytes | None, plot_note: str | None) -> str:
     rows = data["rows"]
     c = counts(rows)
-    total = sum(c.values())
-    parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-             f"<title>Claims report ({total} claims)</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-             "<h1>Claims report</h1>\n"]
-    run = _run_line(data)
-    if run:
-        parts.append(f'<p class="meta">{_e(run)}</p>\n')
-    parts.append(f'<div class="counts"><span class="total">{total} claim{"s" if total != 1 else ""}</span>'
-                 + "".join(_badge(k, f"{k}: {v}") for k, v in c.items()) + "</div>\n")
-    stale = sum(1 for r in rows if r.get("stale"))
-    if stale:
-        parts.append(f'<p class="note">plus {stale} older artifact(s) in verdicts/ that this run\'s summary.json '
-                     "does not list (shown faded)</p>\n")
     gate = data["gate"]
-    if gate is not None:
-        parts.append(_html_gate(gate))
-    parts.append("<h2>Measured against reported</h2>\n")
-    if png:
-        parts.append('<img class="plot" alt="measured value with 95% interval against the reported band, per claim" '
-                     f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">\n')
-    if plot_note:
-        parts.append(f'<p class="note">{_e(plot_note)}</p>\n')
-    parts.append("<h2>Claims</h2>\n")
-    parts.append('<table class="claims">\n<colgroup><col style="width:15%"><col style="width:10%">'
-                 '<col style="width:10%"><col style="width:10%"><col style="width:14%"><col style="width:12%">'
-                 '<col style="width:5%"><col style="width:24%"></colgroup>\n'
-                 "<tr><th>claim</th><th>status</th><th>measured [95% interval]</th><th>reported; band</th>"
-                 "<th>PRE (citation audit)</th><th>protocol</th><th title=\"confidence\">conf.</th><th>reason</th></tr>\n")
-    parts += [_html_row(r) + "\n" for r in rows]
-    if not rows:
-        parts.append('<tr><td colspan="8" class="none">no verdicts in this folder</td></tr>\n')
-    parts.append("</table>\n")
-    if data["write_errors"]:
-        parts.append("<h2>Artifacts not written</h2>\n" + _html_value(data["write_errors"]) + "\n")
-    if data["problems"]:
-        parts.append("<h2>Problems reading this folder</h2>\n" + _html_value(data["problems"]) + "\n")
-    parts.append("<h2>Run manifest</h2>\n")
-    if data["manifest"]:
-        parts.append('<table class="kv">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
-                                                    for k, v in _manifest_items(data["manifest"])) + "</table>\n")
-    else:
-        parts.append('<p class="none">no manifest.json in this folder</p>\n')
-    parts.append("</body>\n</html>\n")
-    return "".join(parts)
+    return _environment().get_template("index.html").render(
+        rows=rows, counts=c, total=sum(c.values()), stale=sum(1 for r in rows if r.get("stale")),
+        run=_run_line(data), gate=gate, gate_passed=_gate_passed(gate) if isinstance(gate, dict) else None,
+        gate_sections=_gate_sections(gate) if isinstance(gate, dict) else [], plot=_png_uri(png),
+        plot_note=plot_note, write_errors=data["write_errors"], problems=data["problems"],
+        manifest=_manifest_items(data["manifest"]) if data["manifest"] else None, history_runs=data.get("history_runs", 0))
 
 
-def _html_gate(gate) -> str:
-    if not isinstance(gate, dict):
-        return f'<div class="gate"><h2>Gate</h2>{_html_value(gate)}</div>\n'
-    passed = _gate_passed(gate)
-    colour = STATUS_COLOURS["reproduced"] if passed else STATUS_COLOURS["not_reproduced"] if passed is False \
-        else UNKNOWN_COLOUR
-    word = "PASS" if passed else "FAIL" if passed is False else "?"
-    exit_code = f" (exit {_e(gate['exit_code'])})" if "exit_code" in gate else ""
-    out = [f'<div class="gate" style="border-left:6px solid {colour}">'
-           f'<h2>Gate: <span class="verdict" style="background:{colour}">{word}</span>{exit_code}</h2>']
-    for k, v in _gate_sections(gate):
-        out.append(f"<h3>{_e(_title(k))}</h3>{_html_value(v)}")
-    out.append("</div>\n")
-    return "".join(out)
+# ---------------------------------------------------------------------- history plot
+def history_png(points: list[dict], scale: str) -> bytes | None:
+    """A claim's measured value with its interval over runs, the band shaded, version changes marked."""
+    from harness.report.history import version_changes
+
+    pts = [p for p in points if sm.num(p.get("measured")) is not None]
+    if len(pts) < 2:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    k = {"percent": 100.0, "millions": 1e-6}.get(scale, 1.0)
+    unit = {"percent": "%", "millions": "M"}.get(scale, "")
+    fig = Figure(figsize=(6.4, 2.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    xs = list(range(len(pts)))
+    for x, p in zip(xs, pts):
+        colour = STATUS_COLOURS.get(p["status"], UNKNOWN_COLOUR)
+        if p.get("band"):
+            ax.fill_between([x - 0.4, x + 0.4], p["band"][0] * k, p["band"][1] * k, color="#cfd8dc", zorder=1)
+        if p.get("interval"):
+            ax.plot([x, x], [p["interval"][0] * k, p["interval"][1] * k], color=colour, lw=3, zorder=2)
+        ax.plot([x], [p["measured"] * k], "o", color=colour, markeredgecolor="white", zorder=3)
+    for i, text in version_changes(pts):
+        ax.axvline(i - 0.5, color="#6a1b9a", lw=1, ls="--", zorder=0)
+        ax.annotate(_short(text, 40), xy=(i - 0.45, 1.0), xycoords=("data", "axes fraction"), va="top",
+                    fontsize=7, color="#6a1b9a")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([str(p["started"])[:16].replace("T", " ") for p in pts], fontsize=7, rotation=20,
+                       ha="right")
+    ax.set_ylabel(f"measured {unit}".strip(), fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _attach_history(data: dict, db: Path | None) -> None:
+    from harness.report import history
+
+    try:
+        past = history.load(db) if db else {}
+    except Exception as exc:  # noqa: BLE001 - an unreadable history must not cost the report
+        data["problems"].append(f"history {db}: unreadable ({type(exc).__name__}: {exc})")
+        return
+    data["history_runs"] = len({p["run"] for pts in past.values() for p in pts})
+    for r in data["rows"]:
+        d = r.get("detail")
+        points = past.get(r["claim"], [])
+        if d is None or not points:
+            continue
+        try:
+            d["history_png"] = _png_uri(history_png(points, r["scale"]))
+        except Exception as exc:  # noqa: BLE001
+            d["history_note"] = f"history plot failed: {type(exc).__name__}: {exc}"
+        if d["history_png"] is None and d["history_note"] is None:
+            d["history_note"] = f"{len(points)} run(s) recorded; the plot starts with two"
 
 
 # ---------------------------------------------------------------------- entry points
-def render(reports_dir: Path) -> dict[str, Path]:
-    """Write ``summary.md`` and ``index.html`` into ``reports_dir``; returns their paths by file name."""
+def render(reports_dir: Path, history: Path | None = None) -> dict[str, Path]:
+    """Write ``summary.md`` and ``index.html`` into ``reports_dir``; returns their paths by file name.
+
+    ``history``: the run-history SQLite file (default ``reports_dir/history.sqlite`` when present).
+    """
     reports_dir = Path(reports_dir)
     data = load(reports_dir)
+    _attach_history(data, Path(history) if history else reports_dir / "history.sqlite")
     try:
         png, note = plot_png(data["rows"])
     except Exception as exc:  # a plotting bug must not cost the report
         png, note = None, f"plot failed: {type(exc).__name__}: {exc}"
+    md, page = markdown(data), html_page(data, png, note)
     return {
-        "summary.md": write_atomic(reports_dir / "summary.md", markdown(data)),
-        "index.html": write_atomic(reports_dir / "index.html", html_page(data, png, note)),
+        "summary.md": write_atomic(reports_dir / "summary.md", md),
+        "index.html": write_atomic(reports_dir / "index.html", page),
     }
 
 

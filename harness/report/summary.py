@@ -1,31 +1,210 @@
-"""The run summary: one row per claim, for the terminal table and reports/summary.json."""
+"""One row model and one formatter for every place a verdict is shown.
+
+The terminal table, pytest's failure messages, JUnit properties, summary.json, summary.md and
+index.html all read ``row(artifact)`` and print through ``fmt``, so a value printed as "89.3"
+in a paper shows as "89.30 %" everywhere, and "12M" as "11.68M", never as 0.893 or 1.168e+07.
+Rows are built defensively: artifacts from older harness versions lack optional parts.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
+
+# Printed scale -> natural scale (as harness.claims.records.SCALES).
+SCALES = {"percent": 0.01, "fraction": 1.0, "millions": 1e6, "units": 1.0}
+PROPORTION_METRICS = {"accuracy", "f1", "matthews_corrcoef", "mcc", "precision", "recall", "exact_match"}
+UNIT_SUFFIX = {"percent": " %", "millions": "M", "fraction": "", "units": ""}
 
 
-def row(artifact: dict, path: str | None) -> dict:
-    v, post, pre = artifact["verdict"], artifact["verdicts"]["post"] or {}, artifact["verdicts"]["pre"] or {}
-    stats = artifact.get("statistics") or {}
-    band = stats.get("band") or {}
-    interval = stats.get("interval") or ([stats["low"], stats["high"]] if "low" in stats else None)
+# ---------------------------------------------------------------------- reading helpers
+def _get(d, *keys, default=None):
+    for k in keys:
+        if not isinstance(d, dict) or d.get(k) is None:
+            return default
+        d = d[k]
+    return d
+
+
+def num(x) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def pair(x) -> list[float] | None:
+    if isinstance(x, (list, tuple)) and len(x) == 2 and all(num(v) is not None for v in x):
+        return [float(x[0]), float(x[1])]
+    return None
+
+
+def display_scale(metric: str | None, scale: str | None) -> str:
+    """The paper's printed units for a claim (its record's ``reported.scale``), guessed when absent."""
+    if scale in SCALES:
+        return scale
+    if metric == "parameter_count":
+        return "millions"
+    if metric in PROPORTION_METRICS:
+        return "fraction"
+    return "units"
+
+
+# ---------------------------------------------------------------------- formatting
+def fmt(x, scale: str) -> str:
+    """A natural-scale value in the paper's printed units: '89.30 %', '11.68M', '0.8971'."""
+    x = num(x)
+    if x is None:
+        return "-"
+    if scale == "millions":
+        return f"{x / 1e6:,.2f}M"
+    if scale == "percent":
+        return f"{x * 100:.2f} %"
+    if scale == "fraction":
+        return f"{x:.4f}"
+    return f"{x:.6g}"
+
+
+def printed(r: dict) -> str:
+    """The reported value exactly as the paper or card printed it, with its unit."""
+    if r.get("reported_printed") not in (None, ""):
+        return f"{r['reported_printed']}{UNIT_SUFFIX.get(r['scale'], '')}"
+    return fmt(r.get("reported"), r["scale"])
+
+
+def interval_text(iv, scale: str) -> str:
+    iv = pair(iv)
+    return f"[{fmt(iv[0], scale)}, {fmt(iv[1], scale)}]" if iv else "-"
+
+
+def measured_text(r: dict, *, with_n: bool = False) -> str:
+    if r.get("measured") is None:
+        return "-"
+    text = fmt(r["measured"], r["scale"])
+    iv = r.get("interval")
+    if iv and iv[0] != iv[1]:
+        text += " " + interval_text(iv, r["scale"])
+    if with_n and r.get("n"):
+        whole = r.get("population") == r["n"]
+        text += f"; n = {r['n']}" + (" (whole split)" if whole else f" of {r['population']}" if r.get("population")
+                                     else "")
+    return text
+
+
+def reported_text(r: dict) -> str:
+    text = printed(r)
+    if r.get("band"):
+        text += f"; band {interval_text(r['band'], r['scale'])}"
+    return text
+
+
+def status_text(r: dict) -> str:
+    """'not_reproduced (expected)', 'miscited (post: blocked)', 'reproduced (expected not_reproduced: NOT met)'."""
+    text = r["status"]
+    extra = []
+    if r.get("post") and r["post"] != r["status"]:
+        extra.append(f"post: {r['post']}")
+    if r.get("expect"):
+        extra.append("expected" if r["expect"] == r["status"] else f"expected {r['expect']}: NOT met")
+    return text + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def numbers_text(r: dict) -> str:
+    """The figures of a verdict in printed units, for pytest messages."""
+    if r.get("measured") is None:
+        return ""
+    parts = [f"measured {fmt(r['measured'], r['scale'])}"]
+    if r.get("interval"):
+        parts.append(f"{_level(r)} interval {interval_text(r['interval'], r['scale'])}")
+    parts.append(f"reported {printed(r)}")
+    if r.get("band"):
+        parts.append(f"band {interval_text(r['band'], r['scale'])}"
+                     + (f" (tolerance {fmt(r['tolerance'], r['scale'])})" if r.get("tolerance") is not None else ""))
+    if r.get("n"):
+        parts.append(f"n = {r['n']}" + (f" of {r['population']}" if r.get("population") else ""))
+    return ", ".join(parts)
+
+
+def _level(r: dict) -> str:
+    level = r.get("level")
+    return f"{level * 100:g}%" if num(level) is not None else "95%"
+
+
+# ---------------------------------------------------------------------- the row
+def _citation(cc: dict) -> str:
+    if not isinstance(cc, dict):
+        return ""
+    if cc.get("source") == "paper" or cc.get("paper_arxiv_id"):
+        parts = [f"arXiv:{cc['paper_arxiv_id']}" if cc.get("paper_arxiv_id") else None, cc.get("section"),
+                 f"row {cc['row']}" if cc.get("row") else None,
+                 f"column {cc['column']}" if cc.get("column") else None,
+                 f"p{cc['pdf_page']}" if cc.get("pdf_page") is not None else None]
+        return ", ".join(str(p) for p in parts if p)
+    return str(cc.get("url") or cc.get("section") or cc.get("source") or "")
+
+
+def row(art: dict, path: str | None) -> dict:
+    """One display row from a verdict artifact (tolerant of missing optional parts)."""
+    verdict = art.get("verdict") or {}
+    verdicts = art.get("verdicts") or {}
+    post, pre = verdicts.get("post") or {}, verdicts.get("pre") or {}
+    stats = art.get("statistics") or {}
+    measurement = art.get("measurement") or {}
+    cc = verdict.get("claim_citation") or post.get("claim_citation") or pre.get("claim_citation") or {}
+    claim = art.get("claim") or {}
+    metric = _get(claim, "reported", "metric") or cc.get("reported_metric")
+    printed_scale = _get(claim, "reported", "scale") or cc.get("reported_scale")
+    band = stats.get("band") if isinstance(stats.get("band"), dict) else {}
+    reported = num(band.get("reported"))
+    if reported is None and num(cc.get("reported_value")) is not None:
+        reported = cc["reported_value"] * SCALES.get(printed_scale, 1.0)
+    interval = pair(stats.get("interval")) or pair([stats.get("low"), stats.get("high")])
+    measured = num(post.get("score"))
+    if measured is None and measurement:
+        measured = num(measurement.get("value"))
+    population = _get(stats, "finite_population", "population") or _get(measurement, "slice", "split_size")
+    findings = pre.get("findings") or []
+    protocol = art.get("protocol") or {}
+    value = _get(claim, "reported", "value")
     return {
-        "claim": artifact["claim_id"],
-        "status": v["status"],
+        "claim": str(art.get("claim_id", "?")),
+        "status": str(verdict.get("status", "?")),
         "post": post.get("status"),
         "pre": pre.get("status"),
-        "metric": artifact["claim"]["reported"]["metric"],
-        "measured": post.get("score"),
+        "pre_finding": (str(findings[0]) + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
+                        if findings else (pre.get("reason") or "")),
+        "metric": metric,
+        "scale": display_scale(metric, printed_scale),
+        "reported_printed": None if value is None else str(value),
+        "measured": measured,
         "interval": interval,
-        "reported": band.get("reported", v["claim_citation"]["reported_value"]),
-        "band": [band["low"], band["high"]] if band else None,
-        "confidence": v.get("confidence"),
-        "protocol_match": artifact["protocol"]["match"],
-        "reason": v.get("reason", ""),
-        "expect": artifact["claim"].get("expect"),
+        "level": num(stats.get("level")),
+        "n": measurement.get("n"),
+        "population": population,
+        "reported": reported,
+        "band": [num(band.get("low")), num(band.get("high"))] if pair([band.get("low"), band.get("high")]) else None,
+        "tolerance": num(band.get("tolerance")),
+        "confidence": num(verdict.get("confidence")),
+        "protocol_match": protocol.get("match", verdict.get("protocol_match")),
+        "reason": str(verdict.get("reason", "")),
+        "expect": claim.get("expect"),
+        "slice_size_needed": stats.get("slice_size_needed"),
+        "citation": _citation(cc),
         "artifact": path,
     }
+
+
+def from_summary(r: dict) -> dict:
+    """A row for a claim that summary.json lists but whose artifact is not on disk."""
+    metric = r.get("metric")
+    out = {k: r.get(k) for k in ("claim", "status", "post", "pre", "metric", "reported_printed", "level", "n",
+                                 "population", "tolerance", "protocol_match", "expect", "slice_size_needed")}
+    out.update({
+        "claim": str(r.get("claim", "?")), "status": str(r.get("status", "?")), "pre_finding": "",
+        "scale": display_scale(metric, r.get("scale")), "measured": num(r.get("measured")),
+        "interval": pair(r.get("interval")), "reported": num(r.get("reported")), "band": pair(r.get("band")),
+        "confidence": num(r.get("confidence")), "reason": str(r.get("reason", "")), "citation": "",
+        "artifact": None})
+    return out
 
 
 def document(rows: dict, *, started: str, command: list[str], write_errors: dict) -> dict:
@@ -43,27 +222,12 @@ def document(rows: dict, *, started: str, command: list[str], write_errors: dict
     }
 
 
-def _fmt(x, metric: str) -> str:
-    if x is None:
-        return "-"
-    if metric == "parameter_count":
-        return f"{x / 1e6:.2f}M"
-    return f"{x:.4f}"
-
-
 def table(rows: dict) -> list[str]:
-    """Plain-text lines: claim, measured [interval], reported band, status."""
-    head = ("claim", "measured [95% interval]", "reported band", "status")
-    body = []
-    for k in sorted(rows):
-        r = rows[k]
-        m = r["metric"]
-        measured = _fmt(r["measured"], m)
-        if r["interval"] and r["interval"][0] != r["interval"][1]:
-            measured += f" [{_fmt(r['interval'][0], m)}, {_fmt(r['interval'][1], m)}]"
-        band = f"[{_fmt(r['band'][0], m)}, {_fmt(r['band'][1], m)}]" if r["band"] else _fmt(r["reported"], m)
-        status = r["status"] + (f" (post: {r['post']})" if r["status"] != r["post"] else "")
-        body.append((r["claim"], measured, band, status))
+    """Plain-text lines: claim, measured [interval], reported (band), status with '(expected)'."""
+    head = ("claim", "measured [95% interval]", "reported; band", "status")
+    body = [(rows[k]["claim"], measured_text(rows[k]), reported_text(rows[k]), status_text(rows[k]))
+            for k in sorted(rows)]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(4)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*head), fmt.format(*("-" * w for w in widths))] + [fmt.format(*b) for b in body]
+    fmt_line = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt_line.format(*head).rstrip(), fmt_line.format(*("-" * w for w in widths))] + \
+        [fmt_line.format(*b).rstrip() for b in body]

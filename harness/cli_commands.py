@@ -1,0 +1,302 @@
+"""The CLI's catalogue commands: ``list``, ``check``, ``new`` and ``compare``.
+
+Kept apart from ``harness.cli`` (which wires the parser) so each command stays small. Every
+command that writes validates first and writes nothing on error (HarnessError -> exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from harness.errors import ClaimFileError, HarnessError, RecordError
+
+
+# ---------------------------------------------------------------------- shared
+def read_run(folder: Path) -> dict[str, dict]:
+    """Claim id -> display row (harness.report.summary.row) from a reports folder's verdicts."""
+    from harness.report.summary import row
+
+    folder = Path(folder)
+    verdicts = folder / "verdicts"
+    if not verdicts.is_dir():
+        raise HarnessError(f"{folder}: no verdicts/ folder (is this a reports folder?)")
+    out = {}
+    for path in sorted(verdicts.glob("*.json")):
+        try:
+            art = json.loads(path.read_text(encoding="utf-8"))
+            out[art["claim_id"]] = row(art, f"verdicts/{path.name}")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise HarnessError(f"{path}: not a readable verdict ({type(exc).__name__}: {exc})") from None
+    return out
+
+
+def _table(head: tuple, body: list[tuple]) -> list[str]:
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [line.format(*head).rstrip(), line.format(*("-" * w for w in widths))] + \
+        [line.format(*map(str, b)).rstrip() for b in body]
+
+
+# ---------------------------------------------------------------------- list
+def cmd_list(args) -> int:
+    from harness.claims.records import load_tree
+    from harness.plugin_ui import marker_names
+
+    claims = load_tree(_folder(args.claims))
+    last = {}
+    reports = Path(args.reports)
+    if (reports / "verdicts").is_dir():
+        last = read_run(reports)
+    body = []
+    for c in claims:
+        marks = marker_names(c)
+        if args.paper and c.citation.get("paper") != args.paper:
+            continue
+        if args.kind and c.kind != args.kind:
+            continue
+        if args.source and c.citation.get("source") != args.source:
+            continue
+        if args.marker and args.marker not in marks:
+            continue
+        status = last[c.id]["status"] if c.id in last else "not run"
+        if args.status and status != args.status:
+            continue
+        unit = {"percent": " %", "millions": "M"}.get(c.reported["scale"], "")
+        body.append((c.id, c.kind, c.citation.get("source", "-"), f"{c.reported['value']}{unit}",
+                     status + (f" (expect {c.record['expect']})" if c.record.get("expect") else "")))
+    if args.json:
+        keys = ("claim", "kind", "source", "reported", "last_status")
+        print(json.dumps([dict(zip(keys, b)) for b in body], indent=2))
+        return 0
+    for line in _table(("claim", "kind", "source", "reported", f"last status ({reports})"), body):
+        print(line)
+    print(f"{len(body)} of {len(claims)} claims")
+    return 0
+
+
+def _folder(value) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise HarnessError(f"{path}: no such folder")
+    return path
+
+
+# ---------------------------------------------------------------------- check
+def cmd_check(args) -> int:
+    """Every claim file and paper record parsed and validated; all problems listed, not just the first."""
+    from harness.claims.audit import MISMATCH, audit
+    from harness.claims.papers import load_papers
+    from harness.claims.records import claim_files, load_file
+
+    problems: list[str] = []
+    count = files = 0
+    for target in args.paths or ["claims"]:
+        target = Path(target)
+        if not target.exists():
+            problems.append(f"{target}: no such file or folder")
+            continue
+        root = target if target.is_dir() else target.parent
+        try:
+            papers = load_papers(root)
+        except RecordError as exc:
+            problems.append(str(exc))
+            papers = {}
+        seen: dict[str, str] = {}
+        for path in claim_files(root) if target.is_dir() else [target]:
+            files += 1
+            try:
+                claims = load_file(path, root)
+            except RecordError as exc:
+                problems.append(str(exc))
+                continue
+            for c in claims:
+                count += 1
+                if c.id in seen:
+                    problems.append(str(ClaimFileError(path, f"duplicate claim id (first in {seen[c.id]})",
+                                                       record=c.id, field="id")))
+                seen[c.id] = str(path)
+                result = audit(c, papers)
+                if result.status == MISMATCH and c.record.get("expect") != "miscited":
+                    problems.append(str(ClaimFileError(path, "citation does not match the paper record: "
+                                                       + "; ".join(result.findings), record=c.id, field="citation")))
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    print(f"{count} claims in {files} files: " + (f"{len(problems)} problem(s)" if problems else "ok"))
+    return 1 if problems else 0
+
+
+# ---------------------------------------------------------------------- new
+SCALE_OF_UNIT = {"percent": "percent", "millions": "millions"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, metric: str | None = None,
+             checkpoint: str | None = None, claim_id: str | None = None) -> dict:
+    """A claim record for one printed cell, value and page taken from the paper record."""
+    from harness.claims.importer import GLUE_TASKS
+
+    where = f"paper record {paper}"
+    p = papers.get(paper)
+    if p is None:
+        raise ClaimFileError(where, f"no paper record for {paper} (known: {', '.join(sorted(papers)) or 'none'})",
+                             field="paper")
+    t = p.table(table)
+    if t is None:
+        raise ClaimFileError(p.path, f"no table {table!r} (tables: {', '.join(p.tables)})", field="table")
+    r, col = t.row(row), t.column(column)
+    if r is None:
+        raise ClaimFileError(p.path, f"{t.id} has no row {row!r} (rows: {', '.join(t.rows)})", field="row")
+    if col is None:
+        raise ClaimFileError(p.path, f"{t.id} has no column {column!r} (columns: "
+                             f"{', '.join(c.name for c in t.columns)})", field="column")
+    values = t.rows[r].get(col.name, ())
+    if not values:
+        raise ClaimFileError(p.path, f"{t.id}, row {r!r} prints nothing in column {col.name!r}", field="column")
+    if metric is None and len(values) > 1:
+        raise ClaimFileError(p.path, f"cell {'/'.join(v.printed for v in values)!r} holds "
+                             f"{', '.join(v.metric for v in values)}: pass --metric", field="metric")
+    value = next((v for v in values if metric in (None, v.metric)), None)
+    if value is None:
+        raise ClaimFileError(p.path, f"cell holds {', '.join(v.metric for v in values)}, not {metric!r}",
+                             field="metric")
+    if value.unit not in SCALE_OF_UNIT or value.decimal is None:
+        raise ClaimFileError(p.path, f"unit {value.unit!r} of {value.printed!r} cannot be a claim yet "
+                             "(percent or millions)", field="unit")
+    printed = value.printed.rstrip("Mx")
+    record = {
+        "id": claim_id or f"{p.arxiv_id}/{_slug(t.id).replace('-', '')}/{_slug(r)}/{_slug(col.name)}-{value.metric}",
+        "citation": {"source": "paper", "paper": p.arxiv_id, "version": p.version, "table": t.id, "row": r,
+                     "column": col.name, "page": t.page, "quote": f"{r} ... {col.name} {value.printed}"},
+        "reported": {"value": printed, "metric": value.metric, "scale": SCALE_OF_UNIT[value.unit]},
+    }
+    if value.metric == "parameter_count":
+        record["measure"] = {"kind": "parameter_count", "include_pooler": True,
+                             "architecture": {"family": "albert" if "albert" in r.lower() else "bert",
+                                              "config": _architecture(t, r)}}
+        record["tolerance"] = {"value": 0, "reason": "a count is exact; the printed rounding gives the band"}
+        return record
+    task = GLUE_TASKS.get((col.task or col.name).split()[0].lower()) or GLUE_TASKS.get(col.name.lower())
+    if task is None:
+        raise ClaimFileError(p.path, f"cannot tell the dataset of column {col.name!r} (known: "
+                             f"{', '.join(GLUE_TASKS)})", field="column")
+    if checkpoint:
+        from harness.plugin_ui import checkpoint_value
+
+        try:
+            repo, rev = checkpoint_value(checkpoint)
+        except Exception as exc:  # argparse.ArgumentTypeError
+            raise ClaimFileError("--checkpoint", str(exc), field="checkpoint") from None
+        ckpt = {"repo": repo, "revision": rev, "origin": "community"}
+    else:
+        ckpt = {"unavailable": "not chosen yet (scaffolded by `python -m harness new`): set measure.checkpoint"}
+    record["measure"] = {
+        "kind": "classification",
+        "dataset": {"repo": "nyu-mll/glue", "config": task["config"], "split": "validation", "revision": "main",
+                    "text_fields": task["text_fields"], "label_field": "label",
+                    "positive_label": task["positive_label"]},
+        "checkpoint": ckpt, "max_length": 512, "slice": {"size": "all", "seed": 0, "stratified": True}}
+    record["paper_protocol"] = {"split": "validation", "metric": value.metric, "max_length": 512,
+                                "whole_split": True}
+    record["run_spread"] = {"table": "glue-finetuning"}   # the authors' run is not the checkpoint measured here
+    record["tolerance"] = {"value": 0, "reason": "no systematic allowance: re-run variation is the run spread"}
+    return record
+
+
+def _architecture(t, r: str) -> dict:
+    """hidden/layers/embedding from the same row (Table 1 style); heads H/64 and FFN 4H as in BERT."""
+    cells = {c.name.lower(): t.rows[r].get(c.name, ()) for c in t.columns}
+
+    def cell(name):
+        v = cells.get(name, ())
+        return int(v[0].decimal) if v and v[0].decimal is not None else None
+
+    hidden, layers, emb = cell("hidden"), cell("layers"), cell("embedding")
+    if hidden is None or layers is None:
+        raise ClaimFileError(t.id, f"row {r!r} has no Hidden/Layers cells to build the architecture from",
+                             field="architecture")
+    albert = "albert" in r.lower()
+    config = {"vocab_size": 30000 if albert else 30522, "hidden_size": hidden, "num_hidden_layers": layers,
+              "num_attention_heads": max(1, hidden // 64), "intermediate_size": 4 * hidden}
+    if albert and emb is not None:
+        config["embedding_size"] = emb
+    return config
+
+
+def cmd_new(args) -> int:
+    from harness.claims.audit import MISMATCH, audit
+    from harness.claims.papers import load_papers
+    from harness.claims.records import load_file, load_tree
+    from harness.report.artifacts import write_atomic
+
+    root = _folder(args.claims)
+    papers = load_papers(root)
+    record = scaffold(papers, paper=args.paper, table=args.table, row=args.row, column=args.column,
+                      metric=args.metric, checkpoint=args.checkpoint, claim_id=args.id)
+    text = ("# Scaffolded by `python -m harness new`; check the measurement block before running.\n"
+            + yaml.safe_dump({"claims": [record]}, sort_keys=False, allow_unicode=True, width=100))
+    with tempfile.TemporaryDirectory() as tmp:      # validate exactly what would be written
+        probe = Path(tmp) / "new-claim.yaml"
+        probe.write_text(text, encoding="utf-8")
+        claim = load_file(probe, root)[0]
+    if claim.id in {c.id for c in load_tree(root)}:
+        raise ClaimFileError(args.output or "-", f"claim id already in {root}", record=claim.id, field="id")
+    result = audit(claim, papers)
+    if result.status == MISMATCH:
+        raise ClaimFileError(args.output or "-", "; ".join(result.findings), record=claim.id, field="citation")
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.output)
+    if out.exists():
+        raise HarnessError(f"{out} exists; write the new claim to a new file (or to stdout with -o -)")
+    write_atomic(out, text)
+    print(f"wrote {out} (claim {claim.id}, {record['reported']['value']} {record['reported']['scale']}, "
+          f"page {record['citation']['page']})")
+    return 0
+
+
+# ---------------------------------------------------------------------- compare
+GOOD = "reproduced"
+
+
+def regressed(a: dict | None, b: dict | None) -> str | None:
+    """Why B is worse than A for one claim, or None."""
+    if a is None:
+        return None
+    if b is None:
+        return "missing in B"
+    met_a = a["status"] == a["expect"] if a.get("expect") else a["status"] == GOOD
+    met_b = b["status"] == b["expect"] if b.get("expect") else b["status"] == GOOD
+    if met_a and not met_b:
+        return f"{a['status']} -> {b['status']}"
+    if b["status"] == "error" and a["status"] != "error":
+        return "now an error"
+    return None
+
+
+def cmd_compare(args) -> int:
+    from harness.report.summary import measured_text
+
+    a, b = read_run(Path(args.run_a)), read_run(Path(args.run_b))
+    body, bad = [], 0
+    for cid in sorted(set(a) | set(b)):
+        ra, rb = a.get(cid), b.get(cid)
+        why = regressed(ra, rb)
+        bad += why is not None
+        change = f"REGRESSION: {why}" if why else ("same" if ra and rb and ra["status"] == rb["status"]
+                                                   else "new" if ra is None else "changed")
+        body.append((cid, ra["status"] if ra else "-", measured_text(ra) if ra else "-",
+                     rb["status"] if rb else "-", measured_text(rb) if rb else "-", change))
+    for line in _table(("claim", "A status", "A measured", "B status", "B measured", "change"), body):
+        print(line)
+    print(f"A = {args.run_a}, B = {args.run_b}: {bad} regression(s)")
+    return 1 if bad else 0

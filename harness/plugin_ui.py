@@ -1,0 +1,308 @@
+"""What pytest users see of a claims run besides pass and fail.
+
+Markers per claim (select with ``-m``), the verdict as JUnit XML properties, a live progress
+line during long inference, and ``--claims-checkpoint`` to run the catalogue against another
+checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``); imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+PROGRESS_KEY = pytest.StashKey[object]()
+NOTED_KEY = pytest.StashKey[bool]()
+FIXED_MARKERS = (
+    "needs_gpu: claims impractical on a CPU (an xlarge/xxlarge checkpoint or more than 5,000 pairs)",
+    "source_paper: claims cited from a paper's table",
+    "source_model_card: claims cited from a model card",
+    "kind_classification: claims measured by running a classifier on a dataset split",
+    "kind_parameter_count: claims checked by counting an architecture's parameters",
+    "paper_<arxiv id, dots as underscores>(): claims citing that paper, e.g. paper_1909_11942",
+    "checkpoint_<org>_<name>(): claims measured on that checkpoint, e.g. checkpoint_textattack_albert_base_v2_mrpc",
+)
+# Validation split sizes of GLUE tasks, for needs_gpu when a claim measures the whole split.
+SPLIT_SIZES = {"mrpc": 408, "rte": 277, "sst2": 872, "cola": 1043, "wnli": 71, "stsb": 1500, "qnli": 5463,
+               "mnli": 9815, "qqp": 40430}
+GPU_PAIRS = 5000
+_REV = re.compile(r"^[0-9a-f]{40}$|^[A-Za-z0-9._/-]+$")
+
+
+# ---------------------------------------------------------------------- options
+def checkpoint_value(text: str) -> tuple[str, str]:
+    """'org/name@rev' -> (repo, revision); revision defaults to 'main' (recorded as unpinned)."""
+    import argparse
+
+    repo, _, rev = text.partition("@")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo) or (rev and not _REV.match(rev)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ORG/NAME@REVISION, e.g. "
+                                         "textattack/albert-base-v2-MRPC@86655e0ce120f86e1e60ce94a602908bb9a4e128")
+    return repo, rev or "main"
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("claims", "paper claims")
+    g.addoption("--claims-checkpoint", default=None, metavar="ORG/NAME@REV", type=checkpoint_value,
+                help="measure every classification claim on this checkpoint instead of its own "
+                     "(recorded in each artifact as a protocol deviation), e.g. "
+                     "--claims-checkpoint textattack/albert-base-v2-MRPC@86655e0c...")
+    g.addoption("--claims-history", default=None, metavar="FILE",
+                help="SQLite file that keeps each run's summary for the report's history "
+                     "(default: <reports>/history.sqlite; 'off' keeps none)")
+    g.addoption("--claims-progress", default="auto", choices=("auto", "on", "off"),
+                help="live line per claim during inference (pairs done, pairs/s); auto: with -v or a terminal")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    for line in FIXED_MARKERS:
+        config.addinivalue_line("markers", line)
+    _register_catalogue_markers(config)
+    config.stash[PROGRESS_KEY] = Progress(config)
+    from harness.plugin import SESSION_KEY
+
+    cs = config.stash.get(SESSION_KEY, None)
+    value = config.getoption("claims_history")
+    if cs is not None:
+        cs.history_path = None if value == "off" else Path(value) if value else cs.reports_dir / "history.sqlite"
+
+
+# ---------------------------------------------------------------------- markers
+def _ident(text: str) -> str:
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", str(text).lower())).strip("_")
+
+
+def needs_gpu(claim) -> bool:
+    if claim.kind != "classification":
+        return False
+    m = claim.measure
+    repo = (m.get("checkpoint") or {}).get("repo", "")
+    if re.search(r"x+large", repo.lower()):
+        return True
+    size = (m.get("slice") or {}).get("size")
+    pairs = SPLIT_SIZES.get(m["dataset"].get("config"), 0) if size == "all" else size
+    return isinstance(pairs, int) and pairs > GPU_PAIRS
+
+
+def marker_names(claim) -> list[str]:
+    """Markers of one claim: paper_*, source_*, kind_*, checkpoint_*, needs_gpu."""
+    names = [f"source_{_ident(claim.citation.get('source', 'unknown'))}", f"kind_{_ident(claim.kind)}"]
+    if claim.citation.get("paper"):
+        names.append(f"paper_{_ident(claim.citation['paper'])}")
+    ckpt = claim.checkpoint or {}
+    if ckpt.get("repo"):
+        names.append(f"checkpoint_{_ident(ckpt['repo'])}")
+    if needs_gpu(claim):
+        names.append("needs_gpu")
+    return names
+
+
+def _register(config, names) -> None:
+    known = {str(line).split(":")[0].split("(")[0] for line in config.getini("markers")}
+    for name in names:
+        if name not in known:
+            config.addinivalue_line("markers", f"{name}: claims of the catalogue (added by the claims plugin)")
+            known.add(name)
+
+
+def _register_catalogue_markers(config) -> None:
+    """So that ``pytest --markers`` lists this catalogue's paper_ and checkpoint_ markers too."""
+    from harness.errors import RecordError
+
+    root = config.getoption("claims_dir") or Path(str(config.rootpath)) / "claims"
+    if not Path(root).is_dir():
+        return
+    from harness.claims.records import load_tree
+
+    try:
+        claims = load_tree(Path(root))
+    except (RecordError, OSError):
+        return   # the run itself reports a broken record
+    _register(config, sorted({n for c in claims for n in marker_names(c)}))
+
+
+def _claim(item):
+    from harness.claims.records import Claim
+
+    spec = getattr(item, "callspec", None)
+    claim = spec.params.get("claim") if spec is not None else None
+    return claim if isinstance(claim, Claim) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Before -m deselects: the checkpoint override, then every claim's markers."""
+    override = config.getoption("claims_checkpoint")
+    for item in items:
+        claim = _claim(item)
+        if claim is None:
+            continue
+        if override:
+            claim = with_checkpoint(claim, *override)
+            item.callspec.params["claim"] = claim
+        names = marker_names(claim)
+        _register(config, names)
+        for name in names:
+            item.add_marker(name)
+
+
+# ---------------------------------------------------------------------- checkpoint override
+def with_checkpoint(claim, repo: str, revision: str):
+    """The claim measured on another checkpoint, also where its own is unavailable; counts are kept."""
+    ckpt = claim.checkpoint
+    if claim.kind != "classification" or not ckpt:
+        return claim
+    record = copy.deepcopy(claim.record)
+    record["measure"]["checkpoint"] = {"repo": repo, "revision": revision, "origin": "community",
+                                       **({"model_version": ckpt["model_version"]} if "model_version" in ckpt
+                                          else {})}
+    return dataclasses.replace(claim, record=record)
+
+
+def override_deviation(config, artifact: dict) -> None:
+    """Record --claims-checkpoint in the artifact: a deviation and a proxy protocol match."""
+    override = config.getoption("claims_checkpoint")
+    if not override or (artifact.get("measurement") or {}).get("kind") == "parameter_count" \
+            or (artifact.get("claim") or {}).get("measure", {}).get("kind") != "classification":
+        return
+    repo, rev = override
+    proto = artifact.setdefault("protocol", {"match": None, "deviations": []})
+    proto["deviations"].append({"what": "checkpoint_override", "source": "the claim record's checkpoint",
+                                "here": f"{repo}@{rev}", "note": "--claims-checkpoint on the command line"})
+    proto["match"] = "proxy"
+    for v in (artifact.get("verdict"), (artifact.get("verdicts") or {}).get("post")):
+        if isinstance(v, dict):
+            v["protocol_match"] = "proxy"
+
+
+# ---------------------------------------------------------------------- JUnit properties
+def junit_properties(artifact: dict, artifact_path: str | None) -> list[tuple[str, str]]:
+    """The verdict as (name, value) pairs, values in the paper's printed units."""
+    from harness.report import summary
+
+    r = summary.row(artifact, artifact_path)
+    props = [("claim_id", r["claim"]), ("claim_status", r["status"]),
+             ("claim_measured", summary.fmt(r["measured"], r["scale"])),
+             ("claim_interval", summary.interval_text(r["interval"], r["scale"])),
+             ("claim_band", summary.interval_text(r["band"], r["scale"])),
+             ("claim_reported", summary.printed(r)),
+             ("claim_confidence", "-" if r["confidence"] is None else f"{r['confidence']:.4f}"),
+             ("claim_artifact", artifact_path or "-")]
+    if r.get("expect"):
+        props.append(("claim_expected", str(r["expect"])))
+    if r.get("post") and r["post"] != r["status"]:
+        props.append(("claim_post", str(r["post"])))
+    return props
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On the item, so that junitxml (which reads the teardown report) writes them."""
+    yield
+    if call.when != "call":
+        return
+    from harness.plugin import ARTIFACT_KEY, SESSION_KEY
+
+    artifact = item.stash.get(ARTIFACT_KEY, None)
+    if artifact is None:
+        return
+    cs = item.config.stash.get(SESSION_KEY, None)
+    name = artifact.get("_artifact_name")
+    path = str(cs.verdicts_dir / name) if cs is not None and name else None
+    try:
+        props = junit_properties(artifact, path)
+    except Exception as exc:  # noqa: BLE001 - a property is a convenience; the verdict still counts
+        props = [("claim_properties_error", f"{type(exc).__name__}: {exc}")]
+    item.user_properties.extend(props)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """The override deviation must be in the artifact before enforce() and the report see it."""
+    from harness.plugin import ARTIFACT_KEY
+
+    artifact = item.stash.get(ARTIFACT_KEY, None)
+    if artifact is not None and not item.stash.get(NOTED_KEY, False):
+        override_deviation(item.config, artifact)
+        item.stash[NOTED_KEY] = True
+    yield
+
+
+# ---------------------------------------------------------------------- progress
+class Progress:
+    """Callback for harness.measure.inference.run: one live line per claim, at most once a second."""
+
+    def __init__(self, config):
+        self.config = config
+        self.label = ""
+        self._last = 0.0
+
+    @property
+    def reporter(self):
+        if hasattr(self.config, "workerinput"):
+            return None   # xdist workers have no terminal; the controller shows pytest's own lines
+        mode = self.config.getoption("claims_progress")
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if mode == "off" or tr is None:
+            return None
+        if mode == "on" or self.config.option.verbose > 0 or getattr(tr, "isatty", False):
+            return tr
+        return None
+
+    def __call__(self, done: int, total: int, seconds: float) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 1.0:
+            return
+        self._last = now
+        tr = self.reporter
+        if tr is None:
+            return
+        rate = done / seconds if seconds > 0 else 0.0
+        line = f"  {self.label}: {done}/{total} pairs, {rate:.1f} pairs/s"
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        # pytest captures the test's output (fd 1 included); its live logging writes the same way
+        with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
+            self._write(tr, line, final=done >= total)
+
+    @staticmethod
+    def _write(tr, line: str, *, final: bool) -> None:
+        if getattr(tr, "isatty", False):
+            tr.ensure_newline()
+            tr.rewrite(line)
+            if not final:
+                return
+            tr.write("\n")
+        else:
+            tr.ensure_newline()
+            tr.write_line(line)
+        tr.currentfspath = None   # pytest writes the test's location again before its outcome
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    claim = _claim(item)
+    progress = item.config.stash.get(PROGRESS_KEY, None)
+    if claim is not None and progress is not None:
+        progress.label = claim.id
+        progress._last = 0.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Hand the progress callback to the per-process pipeline when it is built."""
+    outcome = yield
+    if fixturedef.argname != "claims_pipeline":
+        return
+    try:
+        pipeline = outcome.get_result()
+    except BaseException:  # noqa: BLE001 - pytest reports the fixture's own error
+        return
+    options = getattr(pipeline, "options", None)
+    if options is not None and hasattr(options, "progress"):
+        options.progress = request.config.stash.get(PROGRESS_KEY, None)

@@ -1,0 +1,109 @@
+"""History across runs: each run's summary kept in a local SQLite file (stdlib sqlite3).
+
+One row per (run, claim): status, measured value, interval, band, printed scale, and the
+library versions of the run, so the report can draw a claim's value over runs and mark where
+torch or transformers changed. The file lives next to the reports (``history.sqlite``) or
+where ``--claims-history`` says; a run is recorded once (keyed by its start time and folder).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL, finished TEXT, reports TEXT NOT NULL, command TEXT,
+    versions TEXT, git_commit TEXT,
+    UNIQUE (started, reports)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    claim TEXT NOT NULL, status TEXT NOT NULL, measured REAL, low REAL, high REAL,
+    reported REAL, band_low REAL, band_high REAL, scale TEXT,
+    PRIMARY KEY (run_id, claim)
+);
+"""
+VERSION_KEYS = ("torch", "transformers", "datasets", "numpy", "harness")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(str(path), timeout=30)
+    con.executescript(SCHEMA)
+    return con
+
+
+def _read(path: Path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def record_folder(reports_dir: Path, db: Path) -> int | None:
+    """Add the run in ``reports_dir`` (summary.json, manifest.json) to ``db``; returns its run id."""
+    reports_dir = Path(reports_dir)
+    summary = _read(reports_dir / "summary.json")
+    if not isinstance(summary, dict) or not summary.get("claims"):
+        return None
+    manifest = _read(reports_dir / "manifest.json") or {}
+    packages = dict(manifest.get("packages") or {}, harness=manifest.get("harness"))
+    versions = {k: packages.get(k) for k in VERSION_KEYS if packages.get(k)}
+    started = summary.get("started") or manifest.get("started") or summary.get("finished") or "?"
+    con = _connect(db)
+    try:
+        with con:
+            cur = con.execute(
+                "INSERT OR IGNORE INTO runs (started, finished, reports, command, versions, git_commit) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (started, summary.get("finished"), str(reports_dir.resolve()), json.dumps(summary.get("command")),
+                 json.dumps(versions, sort_keys=True), manifest.get("git_commit")))
+            if cur.rowcount == 0:
+                return None   # this run is already recorded
+            run_id = cur.lastrowid
+            for r in summary["claims"]:
+                iv, band = r.get("interval") or [None, None], r.get("band") or [None, None]
+                con.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (run_id, str(r.get("claim")), str(r.get("status")), r.get("measured"), iv[0], iv[1],
+                             r.get("reported"), band[0], band[1], r.get("scale")))
+        return run_id
+    finally:
+        con.close()
+
+
+def load(db: Path) -> dict[str, list[dict]]:
+    """Claim id -> its results over runs, oldest first, each with the run's versions."""
+    if db is None or not Path(db).is_file():
+        return {}
+    con = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = con.execute(
+            "SELECT r.id, r.started, r.versions, x.claim, x.status, x.measured, x.low, x.high, x.reported, "
+            "x.band_low, x.band_high, x.scale FROM results x JOIN runs r ON r.id = x.run_id "
+            "ORDER BY r.started, r.id").fetchall()
+    except sqlite3.DatabaseError:
+        return {}
+    finally:
+        con.close()
+    out: dict[str, list[dict]] = {}
+    for (run_id, started, versions, claim, status, measured, low, high, reported, blo, bhi, scale) in rows:
+        out.setdefault(claim, []).append({
+            "run": run_id, "started": started, "versions": json.loads(versions or "{}"), "status": status,
+            "measured": measured, "interval": [low, high] if low is not None and high is not None else None,
+            "reported": reported, "band": [blo, bhi] if blo is not None and bhi is not None else None,
+            "scale": scale})
+    return out
+
+
+def version_changes(points: list[dict]) -> list[tuple[int, str]]:
+    """(index, 'torch 2.12 -> 2.13') where a library version differs from the run before."""
+    out = []
+    for i in range(1, len(points)):
+        a, b = points[i - 1]["versions"], points[i]["versions"]
+        diff = [f"{k} {a.get(k)}\u2192{b.get(k)}" for k in VERSION_KEYS if a.get(k) != b.get(k)]
+        if diff:
+            out.append((i, ", ".join(diff)))
+    return out
