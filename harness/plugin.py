@@ -200,11 +200,20 @@ def pytest_cmdline_main(config):
     return (yield)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Workers parse the original command line, where `-n N` named no --dist: without this they
+    never tag items with their xdist_group, and loadgroup would scatter a checkpoint's claims."""
+    node.workerinput["claims_loadgroup"] = node.config.getoption("dist") == "loadgroup"
+
+
 def pytest_configure(config):
     """No files and no environment changes here: a run may collect no claim at all."""
     from harness.measure import offline
 
     config.addinivalue_line("markers", "xdist_group(name): claims that share a checkpoint run on one worker")
+    if (getattr(config, "workerinput", None) or {}).get("claims_loadgroup"):
+        config.option.loadgroup = True
     _pin_worker(config)
     reports = config.getoption("claims_reports") or (Path(str(config.rootpath)) / "reports")
     writer = not hasattr(config, "workerinput")

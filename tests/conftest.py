@@ -27,12 +27,21 @@ def mrpc_mirror() -> Path:
 @pytest.fixture(scope="session")
 def tiny_mirror(tmp_path_factory, mrpc_mirror) -> Path:
     """A mirror with a tiny ALBERT at models/tiny/albert-mrpc and the MRPC data beside it."""
+    from filelock import FileLock
+
     from tests.tiny_albert import build_tiny_albert
 
-    root = tmp_path_factory.mktemp("mirror")
-    build_tiny_albert(root / "models" / "tiny" / "albert-mrpc", seed=0,
-                      id2label={0: "not_equivalent", 1: "equivalent"})
-    shutil.copytree(mrpc_mirror / GLUE, root / GLUE)
+    # Built once per test session, shared by the xdist workers (read-only for the tests).
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    root = shared / "tiny-mirror"
+    with FileLock(str(shared / "tiny-mirror.lock")):
+        if not (root / "complete").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            build_tiny_albert(root / "models" / "tiny" / "albert-mrpc", seed=0,
+                              id2label={0: "not_equivalent", 1: "equivalent"})
+            shutil.copytree(mrpc_mirror / GLUE, root / GLUE)
+            (root / "complete").write_text("")
     return root
 
 

@@ -22,6 +22,9 @@ from harness.measure.offline import OFFLINE_FLAGS, Switch
 from harness.timelimit import ClaimTimeout, time_limit
 from tests.helpers import read_verdicts, tiny_claim, write_claims
 
+# Its module-scoped runs are built once: every test of the module goes to one xdist worker.
+pytestmark = pytest.mark.xdist_group("fail-closed")
+
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "ab" * 32
 MRPC = Path("datasets") / "nyu-mll" / "glue" / "mrpc" / "validation-00000-of-00001.parquet"

@@ -78,3 +78,30 @@ def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatc
     assert model_groups([claims], mirror, False) == 2                   # here + cached; absent is blocked
     assert model_groups([claims], None, False) == 1
     assert model_groups([claims], None, True) == 3
+
+
+GROUPED = '''
+import json, os
+import pytest
+
+@pytest.mark.xdist_group("{group}")
+@pytest.mark.parametrize("i", range(4))
+def test_grouped(i):
+    with open(os.environ["PLACEMENT_LOG"], "a") as fh:
+        fh.write(json.dumps(["{group}", os.environ.get("PYTEST_XDIST_WORKER")]) + "\\n")
+'''
+
+
+def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monkeypatch):
+    """Workers parse the bare command line; they must still tag items with their group (and pytest
+    must be one whose node ids xdist can tag: 9.2 silently scattered groups, pytest-xdist #1386)."""
+    log = tmp_path / "groups.log"
+    monkeypatch.setenv("PLACEMENT_LOG", str(log))
+    for g in ("ckpt-a", "ckpt-b", "ckpt-c"):
+        pytester.makepyfile(**{f"test_{g.replace('-', '_')}": GROUPED.format(group=g)})
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=12)
+    seen = [json.loads(line) for line in log.read_text().splitlines()]
+    workers = {g: {w for gg, w in seen if gg == g} for g in ("ckpt-a", "ckpt-b", "ckpt-c")}
+    assert all(len(ws) == 1 for ws in workers.values()), workers
+    assert len(set().union(*workers.values())) == 2

@@ -9,6 +9,9 @@ import pytest
 
 from tests.tiny_albert import SPECIAL_TOKEN_IDS, build_tiny_albert, training_sentences
 
+# Its module-scoped runs are built once: every test of the module goes to one xdist worker.
+pytestmark = pytest.mark.xdist_group("tiny-albert")
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 spm = pytest.importorskip("sentencepiece")

@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Its module-scoped runs are built once: every test of the module goes to one xdist worker.
+pytestmark = pytest.mark.xdist_group("user-views")
+
 ROOT = Path(__file__).resolve().parents[1]
 OTHER = "someorg/other-model@" + "a" * 40
 WRONG = {"id": "card/albert-base/params-wrong",
