@@ -200,20 +200,11 @@ def pytest_cmdline_main(config):
     return (yield)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """Workers parse the original command line, where `-n N` named no --dist: without this they
-    never tag items with their xdist_group, and loadgroup would scatter a checkpoint's claims."""
-    node.workerinput["claims_loadgroup"] = node.config.getoption("dist") == "loadgroup"
-
-
 def pytest_configure(config):
     """No files and no environment changes here: a run may collect no claim at all."""
     from harness.measure import offline
 
     config.addinivalue_line("markers", "xdist_group(name): claims that share a checkpoint run on one worker")
-    if (getattr(config, "workerinput", None) or {}).get("claims_loadgroup"):
-        config.option.loadgroup = True
     _pin_worker(config)
     reports = config.getoption("claims_reports") or (Path(str(config.rootpath)) / "reports")
     writer = not hasattr(config, "workerinput")
@@ -388,7 +379,7 @@ def claim_verdict(request, claim, claims_pipeline):
 
 # ---------------------------------------------------------------------- outcomes
 # Markers, JUnit properties, progress and --claims-checkpoint live in their own plugin module.
-pytest_plugins = ("harness.plugin_ui",)
+pytest_plugins = ("harness.plugin_ui", "harness.plugin_xdist")
 
 
 def enforce(artifact: dict) -> None:
@@ -506,10 +497,11 @@ class _Writer:
 
 
 def _param_id(nodeid: str) -> str | None:
-    """'claims/test_claims.py::test_claim[a/b/c]' -> 'a/b/c'."""
-    if "::" not in nodeid or not nodeid.endswith("]") or "[" not in nodeid:
+    """'claims/test_claims.py::test_claim[a/b/c]' -> 'a/b/c'; under xdist's loadgroup the node id
+    carries the group after the bracket ('...[a/b/c]@org/model@rev'), which is dropped."""
+    if "::" not in nodeid or "[" not in nodeid or "]" not in nodeid:
         return None
-    return nodeid[nodeid.index("[") + 1:-1]
+    return nodeid[nodeid.index("[") + 1:nodeid.rindex("]")]
 
 
 @pytest.hookimpl(trylast=True)

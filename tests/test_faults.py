@@ -232,3 +232,4 @@ def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(claims_p
     assert summary["write_errors"] == {}
     assert result.ret != 0
     assert "crashed while running 'claims/test_claims.py::test_claim[tiny/b-crash]'" in out, out
+    assert out.count("crashed while running") == 1, out     # the crash is not re-run on the next worker

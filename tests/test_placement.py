@@ -105,3 +105,12 @@ def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monke
     workers = {g: {w for gg, w in seen if gg == g} for g in ("ckpt-a", "ckpt-b", "ckpt-c")}
     assert all(len(ws) == 1 for ws in workers.values()), workers
     assert len(set().union(*workers.values())) == 2
+
+
+def test_plain_ids_drop_only_the_group():
+    from harness.plugin_xdist import plain_id
+
+    assert plain_id("claims/t.py::test_claim[a/b]@org/model@" + "0" * 12) == "claims/t.py::test_claim[a/b]"
+    assert plain_id("t.py::test_x@g") == "t.py::test_x"
+    assert plain_id("t.py::test_x[a@b]") == "t.py::test_x[a@b]"
+    assert plain_id("t.py::test_x[a@b]@g") == "t.py::test_x[a@b]"
