@@ -7,7 +7,9 @@
 - loadgroup, like loadscope, puts a crashed worker's whole unfinished group back in the queue,
   the item that crashed included, so it crashes the next worker too until the restart budget is
   spent and the rest of the group never runs. The crashed item is marked done before xdist
-  re-queues the group; its crash report is still written (an ``error`` verdict naming it).
+  re-queues the group, and groups it had finished are dropped from its workload before xdist
+  re-queues it (finished units re-queued are a reported hang, pytest-xdist #1371); the crash
+  report is still written (an ``error`` verdict naming the claim).
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ def pytest_testnodedown(node, error):
     crashed = _running(sched, node)
     if crashed is None:
         return
-    for unit in sched.assigned_work[node].values():
+    work = sched.assigned_work[node]
+    for unit in work.values():
         if crashed in unit:
             unit[crashed] = True         # not re-queued with the rest of its group
+    for scope in [scope for scope, unit in work.items() if all(unit.values())]:
+        del work[scope]                  # finished groups are not re-queued either
     node.config.stash[_CRASHED][node.gateway.id] = crashed
     if _running(sched, node) is None:    # nothing else pending: xdist will report no crash item
         _report(node.config, crashed, node)

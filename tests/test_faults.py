@@ -11,9 +11,9 @@ links the shared datasets, so nothing is rebuilt and nothing is downloaded.
 
 Worker crashes and pytest-xdist 3.8.0: LoadScopeScheduling (under loadgroup, the plugin's
 default for -n N) re-queues a dead worker's whole workload, the crashed test still pending
-and finished units too (pytest-xdist #1323, #1327, #1371, #1378). The replacement worker runs
-the crashing test again, or waits forever on an empty or one-item unit. Every run here has a
-timeout so a hung session fails the test instead of the suite.
+and finished units too (pytest-xdist #1323, #1327, #1371, #1378); harness/plugin_xdist.py marks
+the crashed test done and drops finished units first. Every run here has a timeout so a hung
+session fails the test instead of the suite.
 """
 
 from __future__ import annotations
@@ -233,3 +233,19 @@ def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(claims_p
     assert result.ret != 0
     assert "crashed while running 'claims/test_claims.py::test_claim[tiny/b-crash]'" in out, out
     assert out.count("crashed while running") == 1, out     # the crash is not re-run on the next worker
+
+
+def test_a_crash_after_a_finished_group_is_not_rerun(claims_project, tiny_mirror, pytester, tmp_path):
+    """Two checkpoints on one worker: the first group finishes, the second crashes mid-way; the
+    replacement runs the rest once (the finished group is not re-queued either)."""
+    (pytester.path / "conftest.py").write_text(CRASH_CONFTEST)
+    mirror = _mirror(tmp_path, tiny_mirror, "albert-copy")
+    write_claims(claims_project, "faults.yaml", [
+        tiny_claim("tiny/a-first", size=40, repo="tiny/albert-copy"),
+        tiny_claim("tiny/b-crash", size=40), tiny_claim("tiny/c-fine", size=40)])
+    result, reports = _run(pytester, mirror, "-n", "1", timeout=180)
+    arts = _valid(reports, ["tiny__a-first.json", "tiny__b-crash.json", "tiny__c-fine.json"])
+    assert arts["tiny__b-crash.json"]["verdict"]["status"] == "error"
+    _assert_fine(arts["tiny__a-first.json"])
+    _assert_fine(arts["tiny__c-fine.json"])
+    assert result.stdout.str().count("crashed while running") == 1
