@@ -19,6 +19,7 @@ session fails the test instead of the suite.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pytest
 from harness import schemas
 from tests.helpers import read_verdicts, tiny_claim, write_claims
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = Path("models") / "tiny" / "albert-mrpc"
 
 
@@ -59,9 +61,10 @@ def _run(pytester, mirror: Path, *args, timeout: float = RUN_TIMEOUT):
     return result, reports
 
 
-def _valid(reports: Path, expected: list[str]) -> dict[str, dict]:
+def _valid(reports: Path, expected: list[str], ignore_dirs: bool = False) -> dict[str, dict]:
     """Every artifact written, by name, each valid against the verdict schema."""
-    arts = read_verdicts(reports)
+    arts = read_verdicts(reports) if not ignore_dirs else {
+        p.name: json.loads(p.read_text()) for p in sorted((reports / "verdicts").glob("*.json")) if p.is_file()}
     assert sorted(arts) == sorted(expected), sorted(arts)
     schema = schemas.load("verdict")
     for name, art in arts.items():
@@ -85,27 +88,70 @@ def _no_hf_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("CLAIMS_DOWNLOAD", raising=False)
 
 
-# ---------------------------------------------------------------------- an exception inside a claim
-def test_exception_in_one_claim_is_an_error_verdict(claims_project, tiny_mirror, pytester, tmp_path):
-    mirror = _mirror(tmp_path, tiny_mirror, "albert-other-labels")
-    folder = mirror / "models" / "tiny" / "albert-other-labels"
-    config = json.loads((folder / "config.json").read_text())
+# ---------------------------------------------------------------------- one run, four faults
+@pytest.fixture(scope="module")
+def faults_run(tmp_path_factory, tiny_mirror):
+    """One claims run shared by the fault tests: a fine claim beside an exception inside a claim
+    (a positive label the dataset lacks; a model whose labels are not the dataset's), a truncated
+    weights file, NaN logits, and an artifact path that refuses the write."""
+    import subprocess
+    import sys
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tmp = tmp_path_factory.mktemp("faults")
+    mirror = _mirror(tmp, tiny_mirror, "albert-other-labels", "albert-truncated", "albert-nan")
+    models = mirror / "models" / "tiny"
+    config = json.loads((models / "albert-other-labels" / "config.json").read_text())
     config["id2label"] = {"0": "negative", "1": "positive"}
     config["label2id"] = {"negative": 0, "positive": 1}
-    (folder / "config.json").write_text(json.dumps(config))
+    (models / "albert-other-labels" / "config.json").write_text(json.dumps(config))
+    weights = models / "albert-truncated" / "model.safetensors"
+    with weights.open("r+b") as fh:
+        fh.truncate(weights.stat().st_size // 2)
+    weights = models / "albert-nan" / "model.safetensors"
+    tensors = load_file(str(weights))
+    assert "classifier.weight" in tensors, sorted(tensors)
+    tensors["classifier.weight"] = torch.full_like(tensors["classifier.weight"], float("nan"))
+    save_file(tensors, str(weights), metadata={"format": "pt"})
 
+    project = tmp / "project"
+    claims = project / "claims"
+    (claims / "papers").mkdir(parents=True)
+    shutil.copy(ROOT / "claims" / "test_claims.py", claims)
+    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
     bad_label = tiny_claim("tiny/bad-positive-label", size=40)
     bad_label["measure"]["dataset"]["positive_label"] = "paraphrase"
-    write_claims(claims_project, "faults.yaml", [
-        tiny_claim("tiny/fine", size=40),
-        bad_label,
+    write_claims(claims, "faults.yaml", [
+        tiny_claim("tiny/fine", size=40), bad_label,
         tiny_claim("tiny/other-labels", repo="tiny/albert-other-labels", size=40),
+        tiny_claim("tiny/truncated", repo="tiny/albert-truncated", size=40),
+        tiny_claim("tiny/nan", repo="tiny/albert-nan", size=40),
+        tiny_claim("tiny/write-refused", size=40),
     ])
-    result, reports = _run(pytester, mirror)
-    result.assert_outcomes(passed=1, failed=2)
-    arts = _valid(reports, ["tiny__bad-positive-label.json", "tiny__fine.json", "tiny__other-labels.json"])
-    _assert_fine(arts["tiny__fine.json"])
+    reports = project / "reports"
+    blocker = reports / "verdicts" / "tiny__write-refused.json"
+    blocker.mkdir(parents=True)                  # os.replace(tmp, blocker) fails: it is a directory
+    (blocker / "keep").write_text("x")
+    env = {**os.environ, "HF_HOME": str(tmp / "empty-hf-home")}
+    env.pop("CLAIMS_DOWNLOAD", None)
+    result = subprocess.run([sys.executable, "-m", "pytest", "claims", f"--claims-mirror={mirror}",
+                             f"--claims-reports={reports}", "--claims-no-cache", "-p", "no:cacheprovider", "-ra"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    return {"out": result.stdout, "ret": result.returncode, "reports": reports, "blocker": blocker}
 
+
+FAULT_ARTIFACTS = ["tiny__bad-positive-label.json", "tiny__fine.json", "tiny__nan.json", "tiny__other-labels.json",
+                   "tiny__truncated.json", "tiny__write-refused.json"]
+
+
+@pytest.mark.xdist_group("faults-run")
+def test_exception_in_one_claim_is_an_error_verdict(faults_run):
+    reports = faults_run["reports"]
+    assert "4 failed, 2 passed" in faults_run["out"], faults_run["out"]   # fine and write-refused pass (not written)
+    arts = _valid(reports, [a for a in FAULT_ARTIFACTS if a != "tiny__write-refused.json"], ignore_dirs=True)
+    _assert_fine(arts["tiny__fine.json"])
     v = arts["tiny__bad-positive-label.json"]["verdict"]
     assert v["status"] == "error" and v["confidence"] is None
     assert "positive_label 'paraphrase' is not a label of nyu-mll/glue" in v["reason"], v["reason"]
@@ -113,86 +159,48 @@ def test_exception_in_one_claim_is_an_error_verdict(claims_project, tiny_mirror,
     assert v["status"] == "error"
     assert v["reason"].startswith("MeasurementError: "), v["reason"]
     assert "'negative' is not a dataset label" in v["reason"], v["reason"]
-    assert {r["claim"]: r["status"] for r in _summary(reports)["claims"]} == {
-        "tiny/fine": "reproduced", "tiny/bad-positive-label": "error", "tiny/other-labels": "error"}
+    statuses = {r["claim"]: r["status"] for r in _summary(reports)["claims"]}
+    assert statuses == {"tiny/fine": "reproduced", "tiny/bad-positive-label": "error", "tiny/other-labels": "error",
+                        "tiny/truncated": "error", "tiny/nan": "error", "tiny/write-refused": "reproduced"}
 
 
-# ---------------------------------------------------------------------- a truncated weights file
-def test_truncated_weights_are_an_error_naming_the_checkpoint(claims_project, tiny_mirror, pytester, tmp_path):
+@pytest.mark.xdist_group("faults-run")
+def test_truncated_weights_are_an_error_naming_the_checkpoint(faults_run):
     """safetensors' own exception becomes the MeasurementError that names the checkpoint."""
-    mirror = _mirror(tmp_path, tiny_mirror, "albert-truncated")
-    weights = mirror / "models" / "tiny" / "albert-truncated" / "model.safetensors"
-    with weights.open("r+b") as fh:
-        fh.truncate(weights.stat().st_size // 2)
-    write_claims(claims_project, "faults.yaml", [
-        tiny_claim("tiny/fine", size=40),
-        tiny_claim("tiny/truncated", repo="tiny/albert-truncated", size=40),
-    ])
-    result, reports = _run(pytester, mirror)
-    result.assert_outcomes(passed=1, failed=1)
-    arts = _valid(reports, ["tiny__fine.json", "tiny__truncated.json"])
-    _assert_fine(arts["tiny__fine.json"])
-    v = arts["tiny__truncated.json"]["verdict"]
+    v = json.loads((faults_run["reports"] / "verdicts" / "tiny__truncated.json").read_text())["verdict"]
     assert v["status"] == "error", v
     assert "deserializ" in v["reason"].lower(), v["reason"]          # the cause, as safetensors states it
     assert "cannot load checkpoint tiny/albert-truncated" in v["reason"], v["reason"]
     assert not v["reason"].startswith("unexpected"), v["reason"]
 
 
-# ---------------------------------------------------------------------- NaN logits
-def test_nan_logits_are_an_error(claims_project, tiny_mirror, pytester, tmp_path):
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    mirror = _mirror(tmp_path, tiny_mirror, "albert-nan")
-    weights = mirror / "models" / "tiny" / "albert-nan" / "model.safetensors"
-    tensors = load_file(str(weights))
-    assert "classifier.weight" in tensors, sorted(tensors)
-    tensors["classifier.weight"] = torch.full_like(tensors["classifier.weight"], float("nan"))
-    save_file(tensors, str(weights), metadata={"format": "pt"})
-
-    write_claims(claims_project, "faults.yaml", [
-        tiny_claim("tiny/fine", size=40),
-        tiny_claim("tiny/nan", repo="tiny/albert-nan", size=40),
-    ])
-    result, reports = _run(pytester, mirror)
-    result.assert_outcomes(passed=1, failed=1)
-    arts = _valid(reports, ["tiny__fine.json", "tiny__nan.json"])
-    _assert_fine(arts["tiny__fine.json"])
-    art = arts["tiny__nan.json"]
+@pytest.mark.xdist_group("faults-run")
+def test_nan_logits_are_an_error(faults_run):
+    art = json.loads((faults_run["reports"] / "verdicts" / "tiny__nan.json").read_text())
     v = art["verdict"]
     assert v["status"] == "error" and v["score"] is None
     assert "non-finite logits for 40 of 40 examples" in v["reason"], v["reason"]
     assert art["measurement"] is None
-    result.stdout.fnmatch_lines(["*test_claim?tiny/nan?*", "error: *non-finite logits for 40 of 40 examples*"])
+    out = faults_run["out"]
+    assert "test_claim[tiny/nan]" in out and "error: " in out and "non-finite logits for 40 of 40 examples" in out
 
 
-# ---------------------------------------------------------------------- a write that is refused
-def test_refused_write_is_reported_and_the_rest_are_written(claims_project, tiny_mirror, pytester, tmp_path):
-    write_claims(claims_project, "faults.yaml", [tiny_claim("tiny/a", size=40), tiny_claim("tiny/b", size=40)])
-    blocker = pytester.path / "reports" / "verdicts" / "tiny__b.json"
-    blocker.mkdir(parents=True)                  # os.replace(tmp, blocker) fails: it is a directory
-    (blocker / "keep").write_text("x")
-    result, reports = _run(pytester, _mirror(tmp_path, tiny_mirror))
-
+@pytest.mark.xdist_group("faults-run")
+def test_refused_write_is_reported_and_the_rest_are_written(faults_run):
+    reports, blocker = faults_run["reports"], faults_run["blocker"]
     verdicts = reports / "verdicts"
-    assert sorted(p.name for p in verdicts.iterdir()) == ["tiny__a.json", "tiny__b.json"], \
-        "no temporary file may be left behind"
+    assert sorted(p.name for p in verdicts.iterdir()) == FAULT_ARTIFACTS, "no temporary file may be left behind"
     assert blocker.is_dir() and [p.name for p in blocker.iterdir()] == ["keep"]
-    art = json.loads((verdicts / "tiny__a.json").read_text())
-    jsonschema.validate(art, schemas.load("verdict"))
-    _assert_fine(art)
-
     summary = _summary(reports)
-    assert set(summary["write_errors"]) == {"tiny/b"}
-    assert "IsADirectoryError" in summary["write_errors"]["tiny/b"] or \
-           "directory" in summary["write_errors"]["tiny/b"].lower(), summary["write_errors"]
+    assert set(summary["write_errors"]) == {"tiny/write-refused"}
+    err = summary["write_errors"]["tiny/write-refused"]
+    assert "IsADirectoryError" in err or "directory" in err.lower(), err
     rows = {r["claim"]: r for r in summary["claims"]}
-    assert set(rows) == {"tiny/a", "tiny/b"}
-    assert rows["tiny/a"]["artifact"] == "verdicts/tiny__a.json"
-    assert rows["tiny/b"]["artifact"] is None and rows["tiny/b"]["status"] == "reproduced"
-    result.stdout.fnmatch_lines(["NOT WRITTEN tiny/b: *"])
-    assert "NOT WRITTEN tiny/a" not in result.stdout.str()
+    assert rows["tiny/fine"]["artifact"] == "verdicts/tiny__fine.json"
+    assert rows["tiny/write-refused"]["artifact"] is None and rows["tiny/write-refused"]["status"] == "reproduced"
+    assert "NOT WRITTEN tiny/write-refused: " in faults_run["out"]
+    assert "NOT WRITTEN tiny/fine" not in faults_run["out"]
+    assert faults_run["ret"] != 0
 
 
 # ---------------------------------------------------------------------- a worker that dies
