@@ -240,7 +240,7 @@ def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(claims_p
     assert summary["write_errors"] == {}
     assert result.ret != 0
     assert "crashed while running 'claims/test_claims.py::test_claim[tiny/b-crash]'" in out, out
-    assert out.count("crashed while running") == 1, out     # the crash is not re-run on the next worker
+    assert out.count("replacing crashed worker") == 1, out   # the crash is not re-run on the next worker
 
 
 def test_a_crash_after_a_finished_group_is_not_rerun(claims_project, tiny_mirror, pytester, tmp_path):
@@ -256,4 +256,4 @@ def test_a_crash_after_a_finished_group_is_not_rerun(claims_project, tiny_mirror
     assert arts["tiny__b-crash.json"]["verdict"]["status"] == "error"
     _assert_fine(arts["tiny__a-first.json"])
     _assert_fine(arts["tiny__c-fine.json"])
-    assert result.stdout.str().count("crashed while running") == 1
+    assert result.stdout.str().count("replacing crashed worker") == 1, result.stdout.str()
