@@ -125,8 +125,8 @@ def look(metric: str, y_true, y_pred, *, positive: int, population: int, band: B
         prob = fpc.proportion_probability(parts, band.contains)
         smooth = (k + 0.5) / (n + 1.0)
         sd = math.sqrt(smooth * (1.0 - smooth))
-        return Look(n, estimate, low, high, alpha, "beta-binomial (Jeffreys, finite population" + (", by label)" if strata else ")"),
-                    sd * f / math.sqrt(n), sd, f, prob, decide(low, high, band))
+        method = "beta-binomial (Jeffreys, finite population" + (", by label)" if strata else ")")
+        return Look(n, estimate, low, high, alpha, method, sd * f / math.sqrt(n), sd, f, prob, decide(low, high, band))
     unc = st.measure_uncertainty(metric, t, p, positive=positive, level=1.0 - alpha,
                                  resamples=resamples, seed=seed)
     if unc.method == "degenerate":
