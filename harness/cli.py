@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from harness.errors import HarnessError
+from harness.options import fdr
 
 
 def _import(args) -> int:
@@ -152,20 +153,10 @@ def _clear_cache(args) -> int:
     return 0
 
 
-def _fdr(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1")
-    return value
-
-
 def _gate_options(p) -> None:
     p.add_argument("--baseline", help="earlier reports folder to compare with")
     p.add_argument("--strict-blocked", action="store_true", help="blocked claims fail")
-    p.add_argument("--fdr", type=_fdr, default=0.05, help="false discovery rate, in (0, 1) (default 0.05)")
+    p.add_argument("--fdr", type=fdr, default=0.05, help="false discovery rate, in (0, 1) (default 0.05)")
     p.add_argument("--claims", help="the claim catalogue (default ./claims when it exists): verdicts of claims "
                                     "not in it are ignored, baseline claims not in it count as removed")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError, RecordError
+from harness.options import fdr
 from harness.session import ClaimsSession
 
 ARTIFACT_KEY = pytest.StashKey[dict]()
@@ -47,16 +48,6 @@ def _positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
-    return value
-
-
-def _fdr(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1")
     return value
 
 
@@ -110,7 +101,7 @@ def pytest_addoption(parser):
     g.addoption("--claims-baseline", default=None, metavar="DIR", type=_existing_dir,
                 help="earlier reports folder to compare with (implies --claims-gate)")
     g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
-    g.addoption("--claims-fdr", type=_fdr, default=0.05,
+    g.addoption("--claims-fdr", type=fdr, default=0.05,
                 help="gate: false discovery rate for not_reproduced calls, in (0, 1) (default 0.05)")
     g.addoption("--claims-shard", default=None, metavar="I/N", type=_shard_value,
                 help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated cost, "
