@@ -48,12 +48,9 @@ def tiny_mirror(tmp_path_factory, mrpc_mirror) -> Path:
 @pytest.fixture
 def claims_project(pytester):
     """A pytester project laid out like ours: claims/test_claims.py and the paper records."""
-    claims = pytester.path / "claims"
-    (claims / "papers").mkdir(parents=True)
-    shutil.copy(ROOT / "claims" / "test_claims.py", claims / "test_claims.py")
-    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers" / "1909.11942.yaml")
-    shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
-    return claims
+    from tests.helpers import claims_folder
+
+    return claims_folder(pytester.path / "claims")
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY_REVISION = "0" * 40
 
 # Python source that logs every network attempt of the process it runs in to $CLAIMS_NET_LOG;
@@ -57,3 +59,12 @@ def write_claims(folder: Path, name: str, records: list[dict], defaults: dict | 
 
 def read_verdicts(reports: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in sorted((Path(reports) / "verdicts").glob("*.json"))}
+
+
+def claims_folder(claims: Path) -> Path:
+    """A claims folder laid out like ours: test_claims.py, the paper record and the spread tables."""
+    (claims / "papers").mkdir(parents=True)
+    shutil.copy(ROOT / "claims" / "test_claims.py", claims / "test_claims.py")
+    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers" / "1909.11942.yaml")
+    shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
+    return claims

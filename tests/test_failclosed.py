@@ -20,7 +20,7 @@ from harness.atomic import FolderBusy, FolderLock, write_atomic
 from harness.measure.cache import CacheWarning, PredictionCache, default_dir
 from harness.measure.offline import OFFLINE_FLAGS, Switch
 from harness.timelimit import ClaimTimeout, time_limit
-from tests.helpers import read_verdicts, tiny_claim, write_claims
+from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
 
 # Its module-scoped runs are built once: every test of the module goes to one xdist worker.
 pytestmark = pytest.mark.xdist_group("fail-closed")
@@ -218,9 +218,7 @@ def hostile_run(tmp_path_factory, tiny_mirror):
 
     project = tmp / "project"
     claims = project / "claims"
-    (claims / "papers").mkdir(parents=True)
-    shutil.copy(ROOT / "claims" / "test_claims.py", claims)
-    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
+    claims_folder(claims)
     test_split = tiny_claim("hostile/test-split", size=40)
     test_split["measure"]["dataset"].update(repo="hostile/glue-test", split="test")
     forever = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())

@@ -27,7 +27,7 @@ import jsonschema
 import pytest
 
 from harness import schemas
-from tests.helpers import read_verdicts, tiny_claim, write_claims
+from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path("models") / "tiny" / "albert-mrpc"
@@ -118,9 +118,7 @@ def faults_run(tmp_path_factory, tiny_mirror):
 
     project = tmp / "project"
     claims = project / "claims"
-    (claims / "papers").mkdir(parents=True)
-    shutil.copy(ROOT / "claims" / "test_claims.py", claims)
-    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
+    claims_folder(claims)
     bad_label = tiny_claim("tiny/bad-positive-label", size=40)
     bad_label["measure"]["dataset"]["positive_label"] = "paraphrase"
     write_claims(claims, "faults.yaml", [

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import claims_folder
+
 # Its module-scoped runs are built once: every test of the module goes to one xdist worker.
 pytestmark = pytest.mark.xdist_group("user-views")
 
@@ -48,10 +50,7 @@ def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess:
 def runs(tmp_path_factory):
     project = tmp_path_factory.mktemp("views")
     claims = project / "claims"
-    (claims / "papers").mkdir(parents=True)
-    shutil.copy(ROOT / "claims" / "test_claims.py", claims)
-    shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers")
-    shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
+    claims_folder(claims)
     for name in ("table1-parameters.yaml", "imported-seed-verdict.yaml"):
         shutil.copy(ROOT / "claims" / "albert-1909.11942" / name, claims / name)
     (claims / "wrong.yaml").write_text(yaml.safe_dump({"claims": [WRONG]}), encoding="utf-8")
