@@ -17,10 +17,7 @@ import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not_reproduced"
-INCONCLUSIVE = "inconclusive"
-DECIDED = (REPRODUCED, NOT_REPRODUCED)
+from harness.statuses import DECIDED, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED  # noqa: F401 - re-exported
 
 
 def exact(x) -> Decimal:

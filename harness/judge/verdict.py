@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
 from harness.judge.looks import Look, Plan
 
-BLOCKED = "blocked"
-ERROR = "error"
-MISCITED = "miscited"
+from harness.statuses import BLOCKED, ERROR, MISCITED  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2      # an input could not be read or an output not written; the message names it
 # Best first; used to tell whether a status got worse.
-RANK = {"reproduced": 0, "inconclusive": 1, "blocked": 2, "not_reproduced": 3, "miscited": 3, "error": 4}
-FAILING = ("not_reproduced", "miscited", "error")
+from harness.statuses import FAILING, RANK  # noqa: F401 - re-exported
 
 
 @dataclass
