@@ -59,9 +59,9 @@ def predictions(y: np.ndarray, fp: int, fn: int, rng) -> np.ndarray:
 
 
 def score(metric: str, y, p) -> float:
-    from harness.judge import statistics as st
+    from harness.metrics import binary
 
-    return st.metric_value(metric, y, p, positive=1)
+    return binary.value(metric, y, p, positive=1)
 
 
 def errors_for(metric: str, y: np.ndarray, target: float) -> tuple[int, int]:
@@ -125,11 +125,11 @@ def run_scenario(scenario: Scenario, y: np.ndarray, theta_target: float, *, repe
 
         def observe(n, order=order, p=p):
             rows = order[:n]
-            return y[rows], p[rows]
+            return y[rows], p[rows], r
 
-        def judge(yt, yp, *, alpha, r=r):
-            return looks.look(scenario.metric, yt, yp, positive=1, population=len(y), band=band, alpha=alpha,
-                              resamples=resamples, seed=r, strata=strata)
+        def judge(yt, yp, seed, *, alpha):
+            return looks.look(scenario.metric, yt, yp, context={"positive": 1}, population=len(y), band=band, alpha=alpha,
+                              resamples=resamples, seed=seed, strata=strata)
 
         taken, stopped = looks.sequential(plan, observe, judge)
         j = from_looks(taken, plan, band, printed, stopped=stopped, spread=None)
@@ -153,7 +153,7 @@ def coverage(metric: str, y: np.ndarray, theta_target: float, n: int, *, repeats
         p = predictions(y, fp, fn, np.random.default_rng(20_000 + r))
         theta = score(metric, y, p)
         rows = slices.order(idx, y, seed=r, stratified=True)[:n]
-        lk = looks.look(metric, y[rows], p[rows], positive=1, population=len(y), band=band, alpha=1 - LEVEL,
+        lk = looks.look(metric, y[rows], p[rows], context={"positive": 1}, population=len(y), band=band, alpha=1 - LEVEL,
                         resamples=resamples, seed=r, strata={0: int((y == 0).sum()), 1: int((y == 1).sum())})
         hit += lk.low <= theta <= lk.high
     return hit / repeats
@@ -196,9 +196,9 @@ def flat_prior_calibration(metric: str, y: np.ndarray, *, repeats: int, resample
         order = slices.order(idx, y, seed=r, stratified=True)
         plan = looks.plan(50, len(y), alpha=1 - LEVEL, grow=True)
         taken, stopped = looks.sequential(
-            plan, lambda n, order=order, p=p: (y[order[:n]], p[order[:n]]),
-            lambda yt, yp, alpha, r=r: looks.look(metric, yt, yp, positive=1, population=len(y), band=printed,
-                                                  alpha=alpha, resamples=resamples, seed=r, strata=strata))
+            plan, lambda n, order=order, p=p, r=r: (y[order[:n]], p[order[:n]], r),
+            lambda yt, yp, seed, alpha: looks.look(metric, yt, yp, context={"positive": 1}, population=len(y), band=printed,
+                                                  alpha=alpha, resamples=resamples, seed=seed, strata=strata))
         j = from_looks(taken, plan, printed, printed, stopped=stopped, spread=None)
         if j.confidence is not None and taken[-1].n < len(y):   # decided on a slice, not the whole split
             out.append((j.confidence, (j.status == REPRODUCED) == printed.contains(grid[e])))

@@ -165,7 +165,7 @@ def test_whole_split_look_is_exact():
     y = np.array([1, 1, 0, 0, 1])
     p = np.array([1, 0, 0, 0, 1])
     b = Band.from_printed("80", scale=PCT, tolerance=0)
-    lk = looks.look("f1", y, p, positive=1, population=5, band=b, alpha=0.0)
+    lk = looks.look("f1", y, p, context={"positive": 1}, population=5, band=b, alpha=0.0)
     assert (lk.estimate, lk.low, lk.high, lk.status, lk.p_in_band) == (0.8, 0.8, 0.8, REPRODUCED, 1.0)
 
 
@@ -178,8 +178,8 @@ def test_sequential_grows_until_decided_and_lists_every_look():
     order = np.arange(400)
     plan = looks.plan(25, 400, grow=True)
     taken, stopped = looks.sequential(
-        plan, lambda n: (y[order[:n]], p[order[:n]]),
-        lambda yt, yp, alpha: looks.look("accuracy", yt, yp, positive=1, population=400, band=b, alpha=alpha))
+        plan, lambda n: (y[order[:n]], p[order[:n]], 0),
+        lambda yt, yp, seed, alpha: looks.look("accuracy", yt, yp, context={"positive": 1}, population=400, band=b, alpha=alpha))
     assert [lk.n for lk in taken] == [25, 50, 100, 200, 400]
     assert [lk.status for lk in taken][:-1] == [INCONCLUSIVE] * 4 and taken[-1].status == REPRODUCED
     j = from_looks(taken, plan, b, b, stopped=stopped, spread=None)
@@ -239,10 +239,10 @@ def test_a_slice_without_spread_claims_nothing():
     """A 20-pair slice with no error has a zero-width bootstrap; it must not read reproduced."""
     y = np.array([1] * 14 + [0] * 6)
     b = Band.from_printed("99.9", scale=PCT, tolerance=0)
-    lk = looks.look("f1", y, y.copy(), positive=1, population=408, band=b, alpha=0.05)
+    lk = looks.look("f1", y, y.copy(), context={"positive": 1}, population=408, band=b, alpha=0.05)
     assert (lk.low, lk.high, lk.status) == (0.0, 1.0, INCONCLUSIVE)
     assert lk.p_in_band is None and "degenerate" in lk.method
     j = from_looks([lk], looks.plan(20, 408), b, b, stopped="fixed slice", spread=None)
     assert j.confidence is None and j.decision()["rule"]["p_in_band"] is None
-    whole = looks.look("f1", y, y.copy(), positive=1, population=20, band=b, alpha=0.0)
+    whole = looks.look("f1", y, y.copy(), context={"positive": 1}, population=20, band=b, alpha=0.0)
     assert whole.status == NOT_REPRODUCED and whole.low == whole.high == 1.0   # 100 > 99.95: exact

@@ -21,7 +21,9 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from harness.errors import MeasurementError
+from harness import metrics
 from harness.judge import statistics as S
+from harness.metrics import binary
 from harness.judge.band import NOT_REPRODUCED, REPRODUCED, Band, decide
 
 PROPERTY = settings(
@@ -35,6 +37,8 @@ PROPERTY = settings(
 B_PROP = 200
 
 LABEL_PAIRS = [(0, 1), (1, 0), (3, 7)]  # (negative, positive) label ids
+METRICS = ("f1", "accuracy", "matthews_corrcoef")
+BOOTSTRAPPED = ("f1", "matthews_corrcoef")  # accuracy is a proportion: finite_population.py
 
 
 @st.composite
@@ -65,17 +69,13 @@ def sklearn_metric(metric, y_true, y_pred, positive):
 
 def check_interval(unc: S.Uncertainty, metric: str) -> None:
     """What holds for every interval, whatever the slice."""
-    lo_bound, hi_bound = S.METRIC_BOUNDS[metric]
+    lo_bound, hi_bound = metrics.range_of(metric)
     values = (unc.estimate, unc.low, unc.high, unc.standard_error)
     assert all(math.isfinite(v) for v in values), unc
     assert lo_bound <= unc.low <= unc.high <= hi_bound, unc
     assert lo_bound <= unc.estimate <= hi_bound
     assert unc.standard_error >= 0
-    if unc.method == "wilson":
-        # The Wilson interval always contains the observed proportion.
-        assert unc.low <= unc.estimate <= unc.high
-        assert unc.resamples is None and unc.seed is None
-    elif unc.method == "degenerate":
+    if unc.method == "degenerate":
         assert unc.low == unc.high == unc.estimate
         assert unc.standard_error == 0.0
     else:
@@ -83,10 +83,7 @@ def check_interval(unc: S.Uncertainty, metric: str) -> None:
         # estimate (BCa shifts with the bias correction; discrete replicates can all sit
         # on one side of it), so that is deliberately not asserted.
         assert unc.method in ("bootstrap-bca", "bootstrap-percentile")
-        reps = unc._replicates
-        assert reps.size == unc.resamples
-        assert reps.min() <= unc.low <= unc.high <= reps.max()
-        assert unc.prob_within(unc.low, unc.high) > 0
+        assert unc.low <= unc.high and unc.standard_error > 0   # discrete replicates may share a quantile
 
 
 # ---------------------------------------------------------------------------------------
@@ -99,11 +96,11 @@ def check_interval(unc: S.Uncertainty, metric: str) -> None:
 def test_vectorized_metrics_equal_sklearn(data):
     y_true, y_pred, pos = data
     t, p = y_true == pos, y_pred == pos
-    for metric in S.METRICS:
+    for metric in METRICS:
         expected = sklearn_metric(metric, y_true, y_pred, pos)
-        stat = S.vectorized_statistic(metric)
+        stat = binary.vectorized_statistic(metric)
         got = stat(t, p)
-        assert S.metric_value(metric, y_true, y_pred, positive=pos) == expected
+        assert binary.value(metric, y_true, y_pred, positive=pos) == expected
         if metric == "matthews_corrcoef":  # covariance form vs count form: last bits differ
             assert got == pytest.approx(expected, abs=1e-12)
         else:  # both are one correctly rounded division of the same integers
@@ -119,25 +116,27 @@ def test_vectorized_metrics_equal_sklearn(data):
 
 def test_metric_value_conventions():
     # No positive anywhere: f1 is 0 (zero_division=0.0), MCC 0 (a margin is empty).
-    assert S.metric_value("f1", [0, 0, 0], [0, 0, 0]) == 0.0
-    assert S.metric_value("matthews_corrcoef", [1, 1, 1], [1, 1, 1]) == 0.0
-    assert S.metric_value("accuracy", [1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
-    assert S.metric_value("f1", [1, 1, 0, 0], [1, 0, 1, 0]) == 0.5
-    assert S.metric_value("f1", [0, 0, 1], [0, 1, 1], positive=0) == pytest.approx(2 / 3)
-    assert S.metric_value("matthews_corrcoef", [1, 0, 1, 0], [0, 1, 0, 1]) == -1.0
+    assert binary.value("f1", [0, 0, 0], [0, 0, 0]) == 0.0
+    assert binary.value("matthews_corrcoef", [1, 1, 1], [1, 1, 1]) == 0.0
+    assert binary.value("accuracy", [1, 0, 1, 1], [1, 1, 1, 0]) == 0.5
+    assert binary.value("f1", [1, 1, 0, 0], [1, 0, 1, 0]) == 0.5
+    assert binary.value("f1", [0, 0, 1], [0, 1, 1], positive=0) == pytest.approx(2 / 3)
+    assert binary.value("matthews_corrcoef", [1, 0, 1, 0], [0, 1, 0, 1]) == -1.0
 
 
 def test_unknown_metric_and_bad_slices():
     with pytest.raises(ValueError, match="'auroc'"):
-        S.metric_value("auroc", [0, 1], [0, 1])
-    with pytest.raises(ValueError, match="'f2'"):
+        binary.value("auroc", [0, 1], [0, 1])
+    with pytest.raises(KeyError, match="'f2'"):
         S.measure_uncertainty("f2", [0, 1], [0, 1])
+    with pytest.raises(ValueError, match="not bootstrapped"):
+        S.measure_uncertainty("accuracy", [0, 1], [0, 1])
     with pytest.raises(MeasurementError, match="labels but"):
         S.measure_uncertainty("f1", [0, 1, 1], [0, 1])
     with pytest.raises(MeasurementError, match="empty"):
-        S.measure_uncertainty("accuracy", [], [])
+        S.measure_uncertainty("f1", [], [])
     with pytest.raises(MeasurementError, match="other labels"):
-        S.metric_value("f1", [0, 1, 2], [0, 1, 1])
+        binary.value("f1", [0, 1, 2], [0, 1, 1])
     with pytest.raises(MeasurementError, match="other labels"):
         S.measure_uncertainty("f1", [0, 2, 2], [0, 2, 0], positive=1)
     with pytest.raises(ValueError, match="level"):
@@ -152,17 +151,17 @@ def test_unknown_metric_and_bad_slices():
 
 
 @PROPERTY
-@given(slices(), st.sampled_from(S.METRICS), st.sampled_from([0.8, 0.95]))
+@given(slices(), st.sampled_from(BOOTSTRAPPED), st.sampled_from([0.8, 0.95]))
 def test_interval_inside_metric_bounds(data, metric, level):
     y_true, y_pred, pos = data
     unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, level=level, resamples=B_PROP)
     check_interval(unc, metric)
     assert unc.n == len(y_true) and unc.level == level
-    assert unc.estimate == S.metric_value(metric, y_true, y_pred, positive=pos)
+    assert unc.estimate == binary.value(metric, y_true, y_pred, positive=pos)
 
 
 @PROPERTY
-@given(slices(min_size=2), st.sampled_from(S.METRICS), st.randoms(use_true_random=False))
+@given(slices(min_size=2), st.sampled_from(BOOTSTRAPPED), st.randoms(use_true_random=False))
 def test_invariant_to_order_of_examples(data, metric, rnd):
     y_true, y_pred, pos = data
     order = list(range(len(y_true)))
@@ -171,8 +170,7 @@ def test_invariant_to_order_of_examples(data, metric, rnd):
     b = S.measure_uncertainty(
         metric, y_true[order], y_pred[order], positive=pos, resamples=B_PROP, seed=3
     )
-    assert a == b  # every public field, exactly
-    np.testing.assert_array_equal(a._replicates, b._replicates)
+    assert a == b  # every field, exactly
 
 
 @PROPERTY
@@ -182,37 +180,17 @@ def test_invariant_to_order_of_examples(data, metric, rnd):
         slices(pred_const=True),
         slices(true_const=True, pred_const=True),
     ),
-    st.sampled_from(S.METRICS),
+    st.sampled_from(BOOTSTRAPPED),
 )
 def test_one_class_slices_are_finite(data, metric):
     y_true, y_pred, pos = data
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing may leak: no warning, no exception
         unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, resamples=B_PROP)
-        base = S.trivial_baseline(metric, y_true, positive=pos)
+        base = binary.baseline(metric, y_true, positive=pos)
     check_interval(unc, metric)
     assert math.isfinite(base["value"])
     json.dumps(unc.to_dict())
-
-
-@PROPERTY
-@given(
-    slices(),
-    st.sampled_from(S.METRICS),
-    st.floats(-1.2, 1.2),
-    st.floats(0, 0.6),
-    st.floats(0, 0.3),
-    st.floats(0, 0.3),
-)
-def test_prob_within_is_a_monotone_probability(data, metric, centre, width, grow_low, grow_high):
-    y_true, y_pred, pos = data
-    unc = S.measure_uncertainty(metric, y_true, y_pred, positive=pos, resamples=B_PROP)
-    lo, hi = centre - width / 2, centre + width / 2
-    inner = unc.prob_within(lo, hi)
-    outer = unc.prob_within(lo - grow_low, hi + grow_high)
-    assert 0.0 <= inner <= outer <= 1.0
-    assert unc.prob_within(*S.METRIC_BOUNDS[metric]) == pytest.approx(1.0)
-    assert unc.prob_within(hi, lo - 1e-9) == 0.0  # an empty range holds nothing
 
 
 @pytest.mark.parametrize("metric", ["f1", "matthews_corrcoef"])
@@ -222,15 +200,15 @@ def test_pair_codes_are_the_paired_bootstrap(metric, method):
     rng = np.random.default_rng(5)
     t = rng.random(120) < 0.6
     p = np.where(rng.random(120) < 0.8, t, ~t)
-    codes = S.pair_codes(t, p)
+    codes = binary.pair_codes(t, p)
     np.testing.assert_array_equal(codes >> 1, t)
     np.testing.assert_array_equal(codes & 1, p)
     common = dict(vectorized=True, n_resamples=300, method=method)
     a = stats.bootstrap(
-        (t, p), S.vectorized_statistic(metric), paired=True, rng=np.random.default_rng(9), **common
+        (t, p), binary.vectorized_statistic(metric), paired=True, rng=np.random.default_rng(9), **common
     )
     b = stats.bootstrap(
-        (codes,), S.pair_code_statistic(metric), rng=np.random.default_rng(9), **common
+        (codes,), binary.pair_code_statistic(metric), rng=np.random.default_rng(9), **common
     )
     np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
     assert tuple(a.confidence_interval) == tuple(b.confidence_interval)
@@ -245,7 +223,6 @@ def test_deterministic_for_a_seed():
         b = S.measure_uncertainty(metric, y, yp, seed=11)
         c = S.measure_uncertainty(metric, y, yp, seed=12)
         assert a == b and a.method == "bootstrap-bca"
-        np.testing.assert_array_equal(a._replicates, b._replicates)
         assert (a.low, a.high) != (c.low, c.high)
         assert a.low < a.estimate < a.high
 
@@ -254,7 +231,6 @@ def test_degenerate_and_fallback_methods():
     # No positive label anywhere in the slice: F1 is 0 in every resample.
     unc = S.measure_uncertainty("f1", [0, 0, 0, 0], [0, 1, 0, 1])
     assert unc.method == "degenerate" and unc.low == unc.high == unc.estimate == 0.0
-    assert unc.prob_within(0, 0) == 1.0 and unc.prob_within(0.1, 1) == 0.0
     # Single example.
     unc = S.measure_uncertainty("matthews_corrcoef", [1], [1])
     assert unc.method == "degenerate" and unc.resamples == 2000
@@ -263,59 +239,26 @@ def test_degenerate_and_fallback_methods():
     # the interval falls back to the percentile one.
     unc = S.measure_uncertainty("f1", [1, 1, 0], [1, 1, 0])
     assert unc.method == "bootstrap-percentile"
-    assert unc.high == 1.0 and 0.0 <= unc.low <= 1.0
-    assert set(np.unique(unc._replicates)) == {0.0, 1.0}
-
-
-def test_wilson_for_accuracy():
-    y = np.array([1] * 60 + [0] * 40)
-    yp = y.copy()
-    yp[:20] = 0  # 80 of 100 right
-    unc = S.measure_uncertainty("accuracy", y, yp)
-    ci = stats.binomtest(80, 100).proportion_ci(confidence_level=0.95, method="wilson")
-    assert (unc.method, unc.estimate, unc.low, unc.high) == ("wilson", 0.8, ci.low, ci.high)
-    assert unc.standard_error == pytest.approx(0.04)
-    # prob_within uses the Jeffreys posterior Beta(80.5, 20.5).
-    assert unc.prob_within(unc.low, unc.high) == pytest.approx(0.95, abs=0.01)
-    assert unc.prob_within(0.8, 1.0) == pytest.approx(0.5, abs=0.05)
-    # All correct: the posterior keeps its spread where a bootstrap would not.
-    perfect = S.measure_uncertainty("accuracy", y, y)
-    assert perfect.high == 1.0 and perfect.low < 0.97
-    assert 0.0 < perfect.prob_within(0.0, 0.99) < 0.5
+    assert unc.high == 1.0 and 0.0 <= unc.low < 1.0
 
 
 def test_to_dict_is_json_ready():
     y = [1, 0, 1, 1, 0, 1, 0, 1]
     yp = [1, 0, 0, 1, 1, 1, 0, 1]
-    for metric in S.METRICS:
+    for metric in BOOTSTRAPPED:
         d = S.measure_uncertainty(metric, np.array(y), np.array(yp)).to_dict()
         assert set(d) == {
             "estimate", "low", "high", "level", "method",
             "resamples", "standard_error", "seed", "n",
         }
         for value in d.values():
-            assert value is None or type(value) in (int, float, str)
+            assert type(value) in (int, float, str)
         assert json.loads(json.dumps(d)) == d
-    assert "_replicates" not in repr(S.measure_uncertainty("f1", y, yp))
 
 
 # ---------------------------------------------------------------------------------------
 # Sizes and baselines
 # ---------------------------------------------------------------------------------------
-
-
-def _fake(se, n=400):
-    return S.Uncertainty(
-        estimate=0.9, low=0.88, high=0.92, level=0.95, method="bootstrap-bca",
-        resamples=2000, standard_error=se, seed=0, n=n,
-    )
-
-
-def test_minimum_detectable_difference():
-    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)  # 2.8016
-    assert S.minimum_detectable_difference(_fake(0.01)) == pytest.approx(z * 0.01)
-    assert S.minimum_detectable_difference(_fake(0.0)) == 0.0
-    assert S.minimum_detectable_difference(_fake(0.01), power=0.9) > z * 0.01
 
 
 @PROPERTY
@@ -339,17 +282,29 @@ def test_planned_slice_size_values():
 
 
 def test_trivial_baseline():
-    assert S.trivial_baseline("accuracy", [0, 0, 1]) == {
+    assert binary.baseline("accuracy", [0, 0, 1]) == {
         "predictor": "majority class 0", "value": pytest.approx(2 / 3)
     }
-    assert S.trivial_baseline("f1", [0, 0, 1])["value"] == 0.0
-    assert S.trivial_baseline("f1", [1, 1, 0])["value"] == pytest.approx(0.8)
-    assert S.trivial_baseline("matthews_corrcoef", [1, 1, 0])["value"] == 0.0
-    tie = S.trivial_baseline("accuracy", np.array([7, 3, 7, 3]), positive=7)
+    assert binary.baseline("f1", [0, 0, 1])["value"] == 0.0
+    assert binary.baseline("f1", [1, 1, 0])["value"] == pytest.approx(0.8)
+    assert binary.baseline("matthews_corrcoef", [1, 1, 0])["value"] == 0.0
+    tie = binary.baseline("accuracy", np.array([7, 3, 7, 3]), positive=7)
     assert tie["predictor"] == "majority class 3" and tie["value"] == 0.5
     assert type(tie["value"]) is float
     with pytest.raises(ValueError, match="'bleu'"):
-        S.trivial_baseline("bleu", [0, 1])
+        binary.baseline("bleu", [0, 1])
+
+
+def test_registry_entries_for_binary_metrics():
+    """Each classification metric: its registry entry computes sklearn's value and its interval kind."""
+    y, yp = [1, 0, 1, 1, 0, 1, 0, 1], [1, 0, 0, 1, 1, 1, 0, 1]
+    for name, uncertainty in (("f1", "bootstrap"), ("accuracy", "proportion"), ("matthews_corrcoef", "bootstrap")):
+        entry = metrics.get(f"binary.{name}")
+        assert (entry.name, entry.uncertainty) == (name, uncertainty)
+        assert entry.value(y, yp, positive=1) == pytest.approx(sklearn_metric(name, np.array(y), np.array(yp), 1))
+        assert entry.baseline(y, positive=1) == binary.baseline(name, y, positive=1)
+    (right,) = metrics.get("binary.accuracy").samples(y, yp, positive=1)
+    assert right.tolist() == [True, True, False, True, False, True, True, True]
 
 
 # ---------------------------------------------------------------------------------------

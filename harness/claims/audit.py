@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from harness.claims.papers import METRIC_LABELS, UNIT_SCALE, Paper, Value
+from harness import metrics
+from harness.claims.papers import UNIT_SCALE, Paper, Value
 from harness.claims.records import Claim
 
 VERIFIED = "citation_verified"
@@ -33,7 +34,7 @@ class Audit:
 
 
 def _label(value: Value) -> str:
-    return METRIC_LABELS.get(value.metric, value.metric)
+    return metrics.label_of(value.metric)
 
 
 def _split_column(name: str) -> tuple[str, str | None]:

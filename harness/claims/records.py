@@ -17,7 +17,8 @@ import yaml
 
 from harness import schemas
 from harness.errors import ClaimFileError
-from harness.metrics import MAX_BAND_SHARE, RANGES, SCALES as EXACT_SCALES
+from harness import metrics
+from harness.metrics import MAX_BAND_SHARE, SCALES as EXACT_SCALES
 
 PAPERS_DIR = "papers"
 SPREADS_DIR = "spreads"
@@ -232,7 +233,7 @@ def _check_band(claim: Claim) -> None:
     half = Decimal(5).scaleb(exponent - 1) if exponent <= 0 else Decimal(0)
     scale = EXACT_SCALES[rep["scale"]]
     width = 2 * (half + tol) * scale
-    low, high = RANGES.get(rep["metric"], (None, None))
+    low, high = metrics.range_of(rep["metric"])
     span = Decimal(repr(high - low)) if high is not None else abs(value * scale)
     if claim.record["tolerance"].get("allow_wide_band"):
         return

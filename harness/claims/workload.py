@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness import kinds
 from harness.claims.records import load_tree
 
 
@@ -35,7 +36,7 @@ def model_groups(roots: list[Path], mirror: Path | None, allow_download: bool) -
     for root in roots:
         for claim in load_tree(root):
             ckpt = claim.checkpoint or {}
-            if claim.kind != "parameter_count" and "repo" in ckpt and \
+            if kinds.uses_model(claim.kind) and "repo" in ckpt and \
                     likely_available(ckpt["repo"], mirror, allow_download):
                 groups.add(claim.group)
     return len(groups)
@@ -87,7 +88,7 @@ def _split_rows(ds: dict, mirror: Path | None) -> int:
 def claim_seconds(claim, mirror: Path | None, allow_download: bool) -> float:
     """Estimated seconds: encoder FLOPs per token x tokens at a nominal rate, plus a fixed cost."""
     ckpt = claim.checkpoint or {}
-    if claim.kind == "parameter_count" or "repo" not in ckpt or not likely_available(ckpt["repo"], mirror,
+    if not kinds.uses_model(claim.kind) or "repo" not in ckpt or not likely_available(ckpt["repo"], mirror,
                                                                                       allow_download):
         return FIXED_SECONDS
     cfg = {**BASE_CONFIG, **_config(ckpt["repo"], mirror)}

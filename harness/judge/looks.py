@@ -103,43 +103,50 @@ def _z(alpha: float) -> float:
     return float(special.ndtri(1.0 - alpha / 2.0)) if alpha > 0 else math.inf
 
 
-def look(metric: str, y_true, y_pred, *, positive: int, population: int, band: Band, alpha: float,
+def look(metric, y_true, y_pred, *, population: int, band: Band, alpha: float, context: dict | None = None,
          resamples: int = 2000, seed: int = 0, strata: dict | None = None) -> Look:
     """Judge one slice: its estimate, its interval at 1 - alpha, and the band's verdict on it.
 
-    ``strata``: the split's row count per label when the slice is stratified by label.
+    ``metric``: a registry Metric; its uncertainty picks the interval (exact finite-population
+    posterior for a proportion, corrected bootstrap otherwise). ``context``: what the metric's
+    functions need (the positive label). ``strata``: the split's row count per label when the
+    slice is stratified by label.
     """
+    from harness import metrics as registry
     from harness.judge import statistics as st
 
-    t, p = np.asarray(y_true), np.asarray(y_pred)
-    n = int(t.shape[0])
+    metric = st.resolve(metric)
+    context = context or {}
+    estimate = float(metric.value(y_true, y_pred, **context))
+    n = len(y_true)
     f = fpc.factor(n, population)
-    estimate = st.metric_value(metric, t, p, positive=positive)
     if n >= population:
         return Look(n, estimate, estimate, estimate, 0.0, "whole split (exact)", 0.0, None, 0.0,
                     1.0 if band.contains(estimate) else 0.0, decide(estimate, estimate, band))
-    if metric == "accuracy":
-        k = int(np.count_nonzero(t == p))
-        parts = fpc.strata_of(t == p, t, strata, population)
+    if metric.uncertainty == registry.PROPORTION:
+        (right,) = metric.samples(y_true, y_pred, **context)
+        right = np.asarray(right, dtype=bool)
+        k = int(np.count_nonzero(right))
+        stratified = strata if metric.stratified else None
+        parts = fpc.strata_of(right, np.asarray(y_true) if stratified else None, stratified, population)
         low, high = fpc.proportion_interval(parts, alpha)
         prob = fpc.proportion_probability(parts, band.contains)
         smooth = (k + 0.5) / (n + 1.0)
         sd = math.sqrt(smooth * (1.0 - smooth))
-        method = "beta-binomial (Jeffreys, finite population" + (", by label)" if strata else ")")
+        method = "beta-binomial (Jeffreys, finite population" + (", by label)" if stratified else ")")
         return Look(n, estimate, low, high, alpha, method, sd * f / math.sqrt(n), sd, f, prob, decide(low, high, band))
-    unc = st.measure_uncertainty(metric, t, p, positive=positive, level=1.0 - alpha,
-                                 resamples=resamples, seed=seed)
+    unc = st.measure_uncertainty(metric, y_true, y_pred, level=1.0 - alpha, resamples=resamples, seed=seed,
+                                 **context)
     if unc.method == "degenerate":
         # Every resample equal (e.g. no error in the slice): the slice shows no spread, which
         # says nothing about the unseen rows. Claim nothing rather than a zero-width interval.
-        lo_b, hi_b = st.METRIC_BOUNDS[metric]
+        lo_b, hi_b = metric.range
         return Look(n, estimate, lo_b, hi_b, alpha, "degenerate slice (no spread seen): the metric's range",
-                    (hi_b - lo_b) / 4, None, f, None, decide(lo_b, hi_b, band),
-                    unc.resamples, unc.seed)
+                    (hi_b - lo_b) / 4, None, f, None, decide(lo_b, hi_b, band), unc.resamples, unc.seed)
     low, high = fpc.shrink(unc.estimate, unc.low, unc.high, f)
-    se = (unc.standard_error or 0.0) * f
+    se = unc.standard_error * f
     prob = _two_piece_probability(estimate, low, high, _z(alpha), band)
-    sd = (unc.standard_error or 0.0) * math.sqrt(n)
+    sd = unc.standard_error * math.sqrt(n)
     return Look(n, estimate, low, high, alpha, unc.method + " (finite-population corrected)", se, sd, f, prob,
                 decide(low, high, band), unc.resamples, unc.seed)
 
@@ -169,14 +176,13 @@ def _two_piece_probability(estimate: float, low: float, high: float, z: float, b
 def sequential(schedule: Plan, observe: Callable[[int], tuple], judge_look: Callable[..., Look]) -> tuple[list[Look], str]:
     """Look at each planned size until a look decides; returns the looks and why it stopped.
 
-    ``observe(n)`` gives (labels, predictions) of the first n pairs of the nested order (running
-    inference on the new ones); ``judge_look(y_true, y_pred, alpha=..)`` judges them.
+    ``observe(n)`` gives (labels, predictions, seed) of the first n pairs of the nested order
+    (running inference on the new ones); ``judge_look(y_true, y_pred, seed, alpha=..)`` judges them.
     """
     looks: list[Look] = []
     start = time.monotonic()
     for j, (n, alpha) in enumerate(zip(schedule.sizes, schedule.alphas)):
-        y_true, y_pred = observe(n)
-        looks.append(judge_look(y_true, y_pred, alpha=alpha))
+        looks.append(judge_look(*observe(n), alpha=alpha))
         if looks[-1].status in DECIDED:
             return looks, "decided"
         last = j == len(schedule.sizes) - 1

@@ -111,7 +111,7 @@ def exact(value: float, band: Band, printed_band: Band, *, method: str = "exact 
     status = decide(value, value, band)
     return Judgement(value, value, value, status, 1.0 if band.contains(value) else 0.0, band, printed_band,
                      method=method, extra={"minimum_detectable_difference": 0.0, "slice_size_needed": None,
-                                           "slice_size_needed_fits_split": None})
+                                           "slice_size_needed_fits_split": None, "trivial_baseline": None})
 
 
 def from_looks(looks: list[Look], plan: Plan, band: Band, printed_band: Band, *, stopped: str,
@@ -120,6 +120,42 @@ def from_looks(looks: list[Look], plan: Plan, band: Band, printed_band: Band, *,
     return Judgement(last.estimate, last.low, last.high, last.status, last.p_in_band, band, printed_band,
                      looks=tuple(looks), plan=plan, stopped=stopped, method=last.method, spread=spread,
                      extra={**sizing(last, band, plan), **(extra or {})})
+
+
+def bands_of(claim, level: float) -> tuple[Band, Band, dict | None]:
+    """The printed band (rounding and tolerance), the judged one (plus the run margin), and the
+    run spread as the artifact states it."""
+    printed = Band.from_printed(claim.reported["value"], scale=claim.scale_exact,
+                                tolerance=claim.record["tolerance"]["value"])
+    spread = claim.run_spread
+    if spread is None:
+        return printed, printed, None
+    return printed, printed.widened(spread.margin(level)), dict(spread.to_dict(level, claim.scale_exact), level=level)
+
+
+def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None = None,
+          strata: dict | None = None, resamples: int = 2000) -> Judgement:
+    """The whole judgement of a sampled claim: looks along the schedule until one decides.
+
+    ``observe(n) -> (y_true, y_pred, seed)`` gives the first n examples of the nested order (the
+    caller runs the model on the new ones); ``bands``: ``bands_of(claim, level)``. The result
+    carries the estimate, the interval, its components, the decision, the sizing of a slice that
+    would decide, and the metric's trivial baseline on the final slice.
+    """
+    from harness.judge import looks
+
+    printed, band, spread = bands
+    finals: dict = {}
+
+    def judge_look(y_true, y_pred, seed, *, alpha):
+        finals["y_true"] = y_true
+        return looks.look(metric, y_true, y_pred, population=schedule.population, band=band, alpha=alpha,
+                          context=context, resamples=resamples, seed=seed, strata=strata)
+
+    taken, stopped = looks.sequential(schedule, observe, judge_look)
+    baseline = metric.baseline(finals["y_true"], **(context or {})) if metric.baseline else None
+    return from_looks(taken, schedule, band, printed, stopped=stopped, spread=spread,
+                      extra={"trivial_baseline": baseline})
 
 
 def sizing(last: Look, band: Band, plan: Plan) -> dict:
@@ -143,4 +179,4 @@ def sizing(last: Look, band: Band, plan: Plan) -> dict:
 
 
 __all__ = ["BLOCKED", "ERROR", "INCONCLUSIVE", "MISCITED", "NOT_REPRODUCED", "REPRODUCED", "Judgement",
-           "exact", "from_looks"]
+           "bands_of", "exact", "from_looks", "judge"]

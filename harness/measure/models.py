@@ -48,19 +48,25 @@ class Loaded:
     info: dict
 
 
-def load(asset: Asset, device: str, dtype: str) -> Loaded:
+#: The transformers auto class of each head a kind asks for.
+HEADS = {"sequence_classification": "AutoModelForSequenceClassification",
+         "question_answering": "AutoModelForQuestionAnswering"}
+
+
+def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classification") -> Loaded:
     import time
 
     import torch
     from safetensors import SafetensorError
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    import transformers
+    from transformers import AutoTokenizer
 
     start = time.perf_counter()
     folder = Path(asset.path)
     weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model = getattr(transformers, HEADS[head]).from_pretrained(
             str(folder), trust_remote_code=False, weights_only=True,
             use_safetensors=True if weights == "model.safetensors" else None,
             dtype=getattr(torch, dtype))
@@ -82,9 +88,9 @@ class ModelPool:
         self._loaded: dict[tuple, Loaded] = {}
         self.loads = 0
 
-    def get(self, asset: Asset, device: str, dtype: str) -> Loaded:
-        key = (asset.path, device, dtype)
+    def get(self, asset: Asset, device: str, dtype: str, head: str = "sequence_classification") -> Loaded:
+        key = (asset.path, device, dtype, head)
         if key not in self._loaded:
-            self._loaded[key] = load(asset, device, dtype)
+            self._loaded[key] = load(asset, device, dtype, head)
             self.loads += 1
         return self._loaded[key]

@@ -41,11 +41,11 @@ def order(idx, labels, *, seed: int, stratified: bool) -> np.ndarray:
     keeps every pair of the smaller one.
     """
     idx = np.asarray(idx, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
     by_idx = np.argsort(idx, kind="stable")          # row positions by idx
     rng = np.random.default_rng(seed)
     if not stratified:
         return by_idx[rng.permutation(len(idx))]
+    labels = np.asarray(labels, dtype=np.int64)
     keys, rows = [], []
     for k in np.unique(labels):
         members = by_idx[labels[by_idx] == k]

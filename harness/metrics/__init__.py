@@ -1,23 +1,24 @@
-"""What each metric is: its range and how it is printed. Data only, importable by every layer.
+"""The metric registry: what each metric is, how it is computed and how its uncertainty is found.
 
-Claim loading checks bands against these ranges, the statistics clip intervals to them, and
-reports label them; one table, so a new metric is added here once.
+One ``Metric`` record per metric, defined in a module of this package (``binary.py``,
+``correlation.py``, ``squad.py``, ``counts.py``) and found by ``discover()``; claim schemas,
+band checks, statistics, reports and the importer all read from here, so a new metric is one
+module (or one entry) plus its test. Importing this package imports nothing heavy: the metric
+functions import numpy, scikit-learn or scipy when they are called.
+
+A metric is named as papers and claims write it (``f1``, ``accuracy``, ``pearson``); the same
+name may mean different computations in different measurement kinds (binary-class F1 for
+classification, token-overlap F1 for SQuAD), so kinds pick their metrics by ``key`` and the
+registry checks that one name always has one range and one label.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
 from decimal import Decimal
-
-#: Closed range each metric can take (None: unbounded above, e.g. a parameter count).
-RANGES: dict[str, tuple[float, float | None]] = {
-    "f1": (0.0, 1.0),
-    "accuracy": (0.0, 1.0),
-    "matthews_corrcoef": (-1.0, 1.0),
-    "parameter_count": (0.0, None),
-}
-
-LABELS = {"f1": "F1", "exact_match": "EM", "accuracy": "accuracy", "matthews_corrcoef": "Matthews corr.",
-          "pearson": "Pearson", "parameter_count": "parameters"}
+from typing import Callable
 
 #: Natural units per printed unit, exact (percent: 89.3 printed is 0.893).
 SCALES: dict[str, Decimal] = {"percent": Decimal("0.01"), "fraction": Decimal(1), "millions": Decimal(1_000_000),
@@ -27,3 +28,111 @@ SCALES: dict[str, Decimal] = {"percent": Decimal("0.01"), "fraction": Decimal(1)
 #: range (of the reported value for unbounded metrics). A wider band judges nothing: any model
 #: would be "reproduced" (the reference system's 0.893-read-as-percent failure).
 MAX_BAND_SHARE = Decimal("0.2")
+
+#: How a metric's sampling uncertainty is estimated (harness.judge.looks):
+EXACT = "exact"            # a count: no sampling at all
+PROPORTION = "proportion"  # mean of 0/1 outcomes: exact finite-population beta-binomial
+BOOTSTRAP = "bootstrap"    # anything else: paired BCa bootstrap, finite-population rescaled
+UNCERTAINTIES = (EXACT, PROPORTION, BOOTSTRAP)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its name and range, the library call that computes it, and its uncertainty.
+
+    ``value(y_true, y_pred, **context)`` returns the number (scikit-learn or scipy);
+    ``samples(y_true, y_pred, **context)`` returns the per-example arrays the interval is built
+    from: for PROPORTION one boolean array (the example counts as a success), for BOOTSTRAP the
+    tuple of paired arrays that ``statistic(*arrays, axis=-1)`` reduces (vectorized, the form
+    ``scipy.stats.bootstrap`` calls). ``baseline(y_true, **context)`` scores a trivial predictor
+    (``{"predictor", "value"}``), or is None where none is meaningful.
+    """
+
+    key: str                                   # unique in the registry
+    name: str                                  # as claims and papers write it
+    label: str
+    range: tuple[float, float | None]
+    summary: str
+    uncertainty: str
+    value: Callable[..., float] | None = None
+    samples: Callable[..., tuple] | None = None
+    statistic: Callable[..., object] | None = None
+    baseline: Callable[..., dict] | None = None
+    stratified: bool = False                  # PROPORTION: the slice may be stratified by label
+    context: tuple[str, ...] = field(default=())   # keyword arguments value/samples need
+
+    def __post_init__(self):
+        if self.uncertainty not in UNCERTAINTIES:
+            raise ValueError(f"metric {self.key}: uncertainty {self.uncertainty!r} is not one of {UNCERTAINTIES}")
+        if self.uncertainty != EXACT and (self.value is None or self.samples is None):
+            raise ValueError(f"metric {self.key}: a sampled metric needs value() and samples()")
+        if self.uncertainty == BOOTSTRAP and self.statistic is None:
+            raise ValueError(f"metric {self.key}: a bootstrapped metric needs a vectorized statistic()")
+
+    @property
+    def bounded(self) -> bool:
+        return self.range[1] is not None
+
+
+_REGISTRY: dict[str, Metric] = {}
+
+
+def register(*metrics: Metric) -> None:
+    """Add metrics; a key used twice, or one name with two ranges or labels, is a bug."""
+    for metric in metrics:
+        if metric.key in _REGISTRY and _REGISTRY[metric.key] is not metric:
+            raise ValueError(f"metric key {metric.key!r} is registered twice")
+        for other in _REGISTRY.values():
+            if other.name == metric.name and (other.range, other.label) != (metric.range, metric.label):
+                raise ValueError(f"metric name {metric.name!r}: {other.key} and {metric.key} disagree on "
+                                 "range or label")
+        _REGISTRY[metric.key] = metric
+
+
+def discover() -> dict[str, Metric]:
+    """Every metric, from each module of this package that defines ``METRICS`` (imported once)."""
+    if not _REGISTRY:
+        for info in pkgutil.iter_modules(__path__):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            register(*getattr(module, "METRICS", ()))
+    return dict(_REGISTRY)
+
+
+def get(key: str) -> Metric:
+    found = discover().get(key)
+    if found is None:
+        raise KeyError(f"unknown metric {key!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return found
+
+
+def names() -> list[str]:
+    """Every metric name a claim may report, sorted."""
+    return sorted({m.name for m in discover().values()})
+
+
+def by_name(name: str) -> Metric:
+    """Any metric of that name: for its range and label, which every metric of one name shares."""
+    for metric in discover().values():
+        if metric.name == name:
+            return metric
+    raise KeyError(f"unknown metric {name!r}; known: {', '.join(names())}")
+
+
+def range_of(name: str) -> tuple[float, float | None]:
+    return by_name(name).range
+
+
+def label_of(name: str) -> str:
+    try:
+        return by_name(name).label
+    except KeyError:
+        return name
+
+
+def __getattr__(attr: str):
+    """``RANGES`` and ``LABELS``: the registry as plain name -> value tables, for code that only reads."""
+    if attr == "RANGES":
+        return {m.name: m.range for m in discover().values()}
+    if attr == "LABELS":
+        return {m.name: m.label for m in discover().values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -1,4 +1,9 @@
-"""JSON Schemas shipped with the harness, loaded by name."""
+"""JSON Schemas shipped with the harness, loaded by name.
+
+The claim schema's kind-specific parts are not written in the JSON file: the metric names and
+each kind's ``measure`` block come from the registries (harness.metrics, harness.kinds), so a
+new kind or metric is valid in claim files as soon as it is registered.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,29 @@ from importlib import resources
 @lru_cache(maxsize=None)
 def load(name: str) -> dict:
     """The schema ``<name>.schema.json`` as a dict."""
-    return json.loads(resources.files(__name__).joinpath(f"{name}.schema.json").read_text("utf-8"))
+    schema = json.loads(resources.files(__name__).joinpath(f"{name}.schema.json").read_text("utf-8"))
+    if name == "claim":
+        _fill_claim(schema)
+    return schema
+
+
+def _fill_claim(schema: dict) -> None:
+    """Metric names, one ``measure`` branch per kind, and run_spread for kinds that train models."""
+    from harness import kinds, metrics
+
+    schema["properties"]["reported"]["properties"]["metric"]["enum"] = metrics.names()
+    measure = schema["properties"]["measure"]
+    measure["properties"]["kind"]["enum"] = kinds.names()
+    for kind in kinds.discover().values():
+        branch = {"$ref": f"#/$defs/kind_{kind.name}"}
+        schema["$defs"][f"kind_{kind.name}"] = kind.schema
+        measure["allOf"].append({"if": {"properties": {"kind": {"const": kind.name}}}, "then": branch})
+        by_kind = {"properties": {"measure": {"properties": {"kind": {"const": kind.name}}}},
+                   "required": ["measure"]}
+        metric_names = {"properties": {"reported": {"properties": {"metric": {"enum": sorted(kind.metrics)}}}}}
+        schema["allOf"].append({"if": by_kind, "then": metric_names})
+        if kind.uses_model:   # a trained model's score varies run to run: say by how much
+            schema["allOf"].append({"if": by_kind, "then": {"required": ["run_spread"]}})
 
 
 @lru_cache(maxsize=None)

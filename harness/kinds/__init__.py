@@ -1,0 +1,85 @@
+"""The measurement-kind registry: what a claim's ``measure.kind`` loads, predicts and stores.
+
+Each module of this package that defines ``KIND`` is one kind (``parameter_count``,
+``classification``, ``regression``, ``span_extraction``); ``discover()`` finds them. A kind
+names the metrics it can report (claim name -> registry key in harness.metrics), the JSON
+schema of its ``measure`` block (the claim schema is assembled from these), whether it loads a
+checkpoint, and its ``measure(pipeline, claim) -> Measured``. Kind modules import nothing heavy
+at import time, so the plugin, the schema and the importer can read the registry freely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from harness import metrics as metric_registry
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a kind hands back: the measurement facts, the judgement, and the slice (or None)."""
+
+    measurement: dict
+    judgement: Any
+    slice: Any = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    summary: str
+    metrics: dict[str, str]                 # claim metric name -> metric registry key
+    schema: dict                            # JSON schema of the claim's measure block
+    measure: Callable[..., Measured]        # measure(pipeline, claim)
+    uses_model: bool = True                 # loads a checkpoint and a dataset split
+    stratifies: bool = False                # slices may be stratified by a class label
+    example: dict = field(default_factory=dict)   # a measure block for `harness new`
+
+    def metric(self, name: str) -> metric_registry.Metric:
+        """The registry metric this kind computes for a claim's ``reported.metric``."""
+        if name not in self.metrics:
+            raise KeyError(f"kind {self.name!r} does not measure {name!r} (it measures "
+                           f"{', '.join(sorted(self.metrics))})")
+        return metric_registry.get(self.metrics[name])
+
+
+_REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> None:
+    if kind.name in _REGISTRY and _REGISTRY[kind.name] is not kind:
+        raise ValueError(f"measurement kind {kind.name!r} is registered twice")
+    for key in kind.metrics.values():
+        metric_registry.get(key)       # a kind naming an unknown metric is a bug: fail at import
+    _REGISTRY[kind.name] = kind
+
+
+def discover() -> dict[str, Kind]:
+    if not _REGISTRY:
+        for info in pkgutil.iter_modules(__path__):
+            if info.name.startswith("_"):
+                continue
+            kind = getattr(importlib.import_module(f"{__name__}.{info.name}"), "KIND", None)
+            if kind is not None:
+                register(kind)
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Kind:
+    found = discover().get(name)
+    if found is None:
+        raise KeyError(f"unknown measurement kind {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return found
+
+
+def names() -> list[str]:
+    return sorted(discover())
+
+
+def uses_model(name: str) -> bool:
+    """Whether claims of this kind load a checkpoint (unknown kinds: no)."""
+    kind = discover().get(name)
+    return bool(kind and kind.uses_model)

@@ -1,0 +1,180 @@
+"""What every kind that measures a checkpoint on a dataset split shares.
+
+The schema pieces of its ``measure`` block, resolving the two assets (both missing ones named
+in one "blocked" verdict), and the growing-slice loop: the nested order, the look schedule,
+inference only on each look's new rows, and the facts every such measurement records. A kind
+supplies how to read its split, how to predict a batch of rows and what it keeps per example.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from harness.errors import AssetUnavailable
+
+CHECKPOINT = {"$ref": "#/$defs/checkpoint"}
+MAX_LENGTH = {"$ref": "#/$defs/max_length"}
+SLICE = {"$ref": "#/$defs/slice"}
+BASE_DATASET = {"repo": {"$ref": "#/$defs/repo"}, "config": {"type": "string"}, "split": {"type": "string"},
+                "revision": {"type": "string"}}
+
+
+def schema(kind: str, dataset: dict, required: list[str], extra: dict | None = None) -> dict:
+    """The measure block of a model kind: dataset (common fields + ``dataset``), checkpoint, length, slice."""
+    return {
+        "additionalProperties": False,
+        "required": ["kind", "dataset", "checkpoint", "max_length", "slice", *(extra or {}).get("required", [])],
+        "properties": {
+            "kind": {"const": kind},
+            "dataset": {"type": "object", "additionalProperties": False,
+                        "required": ["repo", "config", "split", "revision", *required],
+                        "properties": {**BASE_DATASET, **dataset}},
+            "checkpoint": CHECKPOINT, "max_length": MAX_LENGTH, "slice": SLICE,
+            **(extra or {}).get("properties", {}),
+        },
+    }
+
+
+def assets(pipeline, claim):
+    """(model asset, dataset asset), or one AssetUnavailable naming everything missing."""
+    from harness.measure import assets as found
+
+    m, opts = claim.measure, pipeline.options
+    ckpt, ds = m["checkpoint"], m["dataset"]
+    missing: list[AssetUnavailable] = []
+    model = data = None
+    if "unavailable" in ckpt:
+        missing.append(AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()]))
+    else:
+        try:
+            model = found.resolve_model(ckpt["repo"], ckpt["revision"], mirror=opts.mirror,
+                                        allow_download=opts.allow_download)
+        except AssetUnavailable as exc:
+            missing.append(exc)
+    try:
+        data = found.resolve_dataset(ds["repo"], ds["config"], ds["revision"], mirror=opts.mirror,
+                                     allow_download=opts.allow_download)
+    except AssetUnavailable as exc:
+        missing.append(exc)
+    if missing:
+        raise _combine(missing)
+    return model, data
+
+
+def _combine(missing: list[AssetUnavailable]) -> AssetUnavailable:
+    if len(missing) == 1:
+        return missing[0]
+    return AssetUnavailable(" and ".join(m.missing for m in missing),
+                            list(dict.fromkeys(t for m in missing for t in m.tried)),
+                            " ".join(dict.fromkeys(m.hint for m in missing if m.hint)))
+
+
+@dataclass
+class Looked:
+    """The outcome of the looks: the judgement, the final slice, its examples, the inference parts."""
+
+    judgement: object
+    slice: object
+    y_true: list
+    y_pred: list
+    parts: list = field(default_factory=list)
+    data_seconds: float = 0.0
+
+
+def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tuple[list, dict]], *,
+              context: dict | None = None, stratify: bool = False) -> Looked:
+    """Grow the slice along its schedule until a look decides.
+
+    ``split``: ``idx``, ``targets`` (one per row: what the metric compares predictions with) and
+    ``fingerprint``; ``predict(positions) -> (predictions, part)`` runs the model on new rows
+    only (``part``: what the inference reports, cache and timings). Stratified slices keep each
+    class's share in every prefix (for kinds whose targets are class ids).
+    """
+    from harness.judge import looks, statistics, verdict
+    from harness.measure import slices
+
+    t0 = time.perf_counter()
+    m, opts = claim.measure, pipeline.options
+    ds = m["dataset"]
+    bands = verdict.bands_of(claim, opts.level)
+    targets = split["targets"]
+    population = len(split["idx"])
+    size = m["slice"]["size"]
+    if size == "auto":
+        size = statistics.planned_slice_size(min(max(bands[1].reported_natural, 0.01), 0.99), bands[1].half_width,
+                                             level=opts.level)
+    size = population if size == "all" else int(size)
+    grow = m["slice"].get("grow", False)
+    cap = grow if isinstance(grow, dict) else {}
+    schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=bool(grow),
+                          max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"))
+    key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
+    seed = m["slice"]["seed"]
+    stratified = stratify and m["slice"].get("stratified", True)
+    order = slices.order(split["idx"], targets if stratified else None, seed=seed, stratified=stratified)
+    strata = None
+    if stratified:
+        import numpy as np
+
+        strata = {int(k): int(v) for k, v in zip(*np.unique(targets, return_counts=True))}
+    seen: dict = {"positions": [], "predictions": [], "parts": []}
+    data_seconds = time.perf_counter() - t0
+
+    def observe(n: int):
+        new = [int(p) for p in order[len(seen["positions"]):n]]
+        if new:
+            predictions, part = predict(new)
+            seen["positions"] += new
+            seen["predictions"] += list(predictions)
+            seen["parts"].append(part)
+        chosen = seen["positions"][:n]
+        sid = slices.slice_id(key, sorted(int(split["idx"][p]) for p in chosen))
+        return [targets[p] for p in chosen], seen["predictions"][:n], int(sid[:8], 16)
+
+    judgement = verdict.judge(metric, schedule, observe, bands=bands, context=context, strata=strata,
+                              resamples=opts.resamples)
+    n = judgement.looks[-1].n
+    sl = slices.from_positions(split["idx"], seen["positions"][:n], seed=seed, stratified=stratified,
+                               dataset_key=key)
+    by_position = dict(zip(seen["positions"][:n], seen["predictions"][:n]))
+    return Looked(judgement, sl, [targets[p] for p in sl.positions], [by_position[p] for p in sl.positions],
+                  seen["parts"], data_seconds)
+
+
+def facts(pipeline, claim, looked: Looked, model_asset, data_asset, split: dict) -> dict:
+    """What every model measurement records: slice, device, files, cache, timings, tokens."""
+    from harness.measure import devices
+
+    m = claim.measure
+    sl, parts, judgement = looked.slice, looked.parts, looked.judgement
+    first = parts[0]
+    timings = {"data_seconds": round(looked.data_seconds, 4)}
+    for part in parts:
+        for name, value in part["timings"].items():
+            if name.endswith("_seconds"):
+                timings[name] = round(timings.get(name, 0.0) + value, 4)
+    if timings.get("inference_seconds"):
+        timings["pairs_per_second"] = round(sum(p["rows"] for p in parts) / timings["inference_seconds"], 2)
+    return {
+        "kind": claim.kind,
+        "value": judgement.estimate,
+        "n": sl.size,
+        "slice_id": sl.slice_id,
+        "slice": {"size": sl.size, "split_size": sl.split_size, "seed": sl.seed, "stratified": sl.stratified,
+                  "whole_split": sl.whole_split, "looks": len(judgement.looks), "grows": judgement.plan.grows},
+        "idx": list(sl.idx),
+        "device": pipeline.device,
+        "device_name": devices.describe(pipeline.device),
+        "dtype": pipeline.options.dtype,
+        "max_length": m["max_length"],
+        "batch_size": first["batch_size"],
+        "checkpoint": dict(model_asset.to_dict(), **first["files"]),
+        "cache": {"hit": all(p["cache"]["hit"] for p in parts), "key": first["cache"]["key"],
+                  "keys": [p["cache"]["key"] for p in parts]},   # one per look's new rows
+        "dataset": dict(data_asset.to_dict(), config=m["dataset"]["config"], split=m["dataset"]["split"],
+                        fingerprint=split["fingerprint"]),
+        "tokens": {"real": sum(p["tokens"]["real"] for p in parts), "padded": sum(p["tokens"]["padded"] for p in parts)},
+        "timings": timings,
+    }

@@ -1,0 +1,9 @@
+"""Counted quantities: exact numbers with no sampling (a model's parameter count)."""
+
+from __future__ import annotations
+
+from harness.metrics import EXACT, Metric
+
+PARAMETER_COUNT = Metric(key="count.parameters", name="parameter_count", label="parameters", range=(0.0, None),
+                         summary="parameters of the architecture, counted on the meta device", uncertainty=EXACT)
+METRICS = (PARAMETER_COUNT,)
