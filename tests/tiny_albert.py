@@ -18,7 +18,7 @@ import io
 import pathlib
 import random
 
-__all__ = ["training_sentences", "build_tiny_albert", "SPECIAL_TOKEN_IDS"]
+__all__ = ["training_sentences", "generate_sentences", "build_tiny_albert", "SPECIAL_TOKEN_IDS"]
 
 #: Large-ish init so a random model gives varied (not single-class) predictions.
 _INITIALIZER_RANGE = 0.5
@@ -133,10 +133,15 @@ def _sentence(rng: random.Random) -> str:
     return text + punct
 
 
+def generate_sentences(n: int, seed: int) -> list[str]:
+    """``n`` English-like sentences from the same generator, determined by ``seed``."""
+    rng = random.Random(seed)
+    return [_sentence(rng) for _ in range(n)]
+
+
 def training_sentences() -> list[str]:
     """A few hundred deterministic English-like sentences (seeded, generated in code)."""
-    rng = random.Random(12345)
-    return [_sentence(rng) for _ in range(400)]
+    return generate_sentences(400, 12345)
 
 
 def _train_spiece(sentences: list[str], vocab_size: int) -> bytes:
@@ -216,11 +221,14 @@ def build_tiny_albert(
     id2label: dict[int, str] | None = None,
     vocab_size: int = 400,
     extra_sentences: list[str] | None = None,
+    regression: bool = False,
 ) -> pathlib.Path:
     """Build and save a tiny random ALBERT sequence classifier (model + tokenizer) into ``dest``.
 
     ``id2label=None`` keeps the config default (``LABEL_0``/``LABEL_1``); otherwise
     ``id2label``/``label2id`` are set (and ``num_labels`` follows ``len(id2label)``).
+    ``regression=True`` gives a one-output regression head instead (``num_labels=1``,
+    ``problem_type="regression"``, as an STS-B checkpoint); it takes no ``id2label``.
     Same ``seed`` (and same arguments) gives identical weights, ``spiece.model`` bytes
     and tokenizer output.  Returns ``dest``.
     """
@@ -248,7 +256,12 @@ def build_tiny_albert(
     tokenizer.model_max_length = 128
 
     config_kwargs = {}
-    if id2label is not None:
+    if regression:
+        if id2label is not None:
+            raise ValueError("a regression head has one output and no labels: pass id2label=None")
+        config_kwargs["num_labels"] = 1
+        config_kwargs["problem_type"] = "regression"
+    elif id2label is not None:
         id2label = {int(k): str(v) for k, v in id2label.items()}
         config_kwargs["id2label"] = id2label
         config_kwargs["label2id"] = {v: k for k, v in id2label.items()}

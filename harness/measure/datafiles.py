@@ -46,20 +46,34 @@ def _read(path: Path):
                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
 
 
-def load_split(folder: Path, ds_cfg: dict) -> dict:
-    """Texts, idx, labels, label names and the digest of the split's files."""
-    import datasets
+def _table(folder: Path, ds_cfg: dict):
+    """(files, the split as one arrow table) with the label and text columns in every file."""
     import pyarrow as pa
 
-    repo, label_field = ds_cfg["repo"], ds_cfg["label_field"]
     files = split_files(folder, ds_cfg["config"], ds_cfg["split"])
     tables = [_read(p) for p in files]
     for path, table in zip(files, tables):
-        for column in [label_field, *ds_cfg["text_fields"]]:
+        for column in [ds_cfg["label_field"], *ds_cfg["text_fields"]]:
             if column not in table.column_names:
                 raise DatasetError(f"{path}: no column {column!r} (has {', '.join(table.column_names)}); "
                                    f"check measure.dataset of the claim")
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return files, (pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+
+
+def _columns(folder: Path, ds_cfg: dict, files: list[Path], table, labels: list) -> dict:
+    """The fields every split loader returns: texts, idx, labels, fingerprint, files."""
+    cols = {f: table.column(f).to_pylist() for f in ds_cfg["text_fields"]}
+    idx = table.column("idx").to_pylist() if "idx" in table.column_names else list(range(len(labels)))
+    return {"texts": cols, "idx": idx, "labels": labels,
+            "fingerprint": digest(files, folder), "files": [p.relative_to(folder).as_posix() for p in files]}
+
+
+def load_split(folder: Path, ds_cfg: dict) -> dict:
+    """Texts, idx, labels, label names and the digest of the split's files."""
+    import datasets
+
+    repo, label_field = ds_cfg["repo"], ds_cfg["label_field"]
+    files, table = _table(folder, ds_cfg)
     features = datasets.Features.from_arrow_schema(table.schema)
     names = list(getattr(features.get(label_field), "names", None) or [])
     if not names:
@@ -71,7 +85,47 @@ def load_split(folder: Path, ds_cfg: dict) -> dict:
                            "(-1 or empty; GLUE test labels are hidden); measure on a labelled split")
     if any(v >= len(names) for v in labels):
         raise DatasetError(f"{repo} split {ds_cfg['split']!r}: labels outside 0..{len(names) - 1}")
-    cols = {f: table.column(f).to_pylist() for f in ds_cfg["text_fields"]}
-    idx = table.column("idx").to_pylist() if "idx" in table.column_names else list(range(len(labels)))
-    return {"texts": cols, "idx": idx, "labels": labels, "label_names": names,
-            "fingerprint": digest(files, folder), "files": [p.relative_to(folder).as_posix() for p in files]}
+    return dict(_columns(folder, ds_cfg, files, table, labels), label_names=names)
+
+
+#: What GLUE (and the hub's other benchmark mirrors) write where a split's labels are hidden.
+HIDDEN_LABEL = -1
+
+
+def load_scores_split(folder: Path, ds_cfg: dict, *, score_range: tuple[float, float] | None = None) -> dict:
+    """A split whose label is a number per example (a regression target such as STS-B's 0..5).
+
+    Returns texts, idx, labels (Python floats, each the stored value widened exactly: GLUE's
+    float32 3.8 is 3.799999952316284), fingerprint and files, as ``load_split`` without
+    ``label_names``. ``ds_cfg`` has the keys ``load_split`` reads. DatasetError (naming the
+    file or repo, split and column) when the label column is a class label (a classification
+    split given to a regression claim) or not numeric, when any row has no label (empty, NaN,
+    or -1: GLUE hides its test labels as -1), and when ``score_range`` (closed) is given and a
+    label falls outside it.
+    """
+    import math
+
+    import datasets
+
+    repo, label_field, split = ds_cfg["repo"], ds_cfg["label_field"], ds_cfg["split"]
+    files, table = _table(folder, ds_cfg)
+    feature = datasets.Features.from_arrow_schema(table.schema).get(label_field)
+    where = f"{repo} split {split!r}, column {label_field!r}"
+    if isinstance(feature, datasets.ClassLabel):
+        raise DatasetError(f"{where} is a class label ({', '.join(feature.names)}), not a score: "
+                           "this split is for classification")
+    dtype = getattr(feature, "dtype", None)
+    if not (isinstance(feature, datasets.Value) and (dtype.startswith(("float", "int", "uint")))):
+        raise DatasetError(f"{where} holds {feature!r}, not numbers: a score column must be float or int")
+    labels = table.column(label_field).to_pylist()
+    unlabeled = sum(1 for v in labels if v is None or math.isnan(v) or v == HIDDEN_LABEL)
+    if unlabeled:
+        raise DatasetError(f"{where}: {unlabeled} of {len(labels)} rows have no label "
+                           "(-1, NaN or empty; GLUE test labels are hidden); measure on a labelled split")
+    if score_range is not None:
+        low, high = score_range
+        outside = [v for v in labels if not low <= v <= high]
+        if outside:
+            raise DatasetError(f"{where}: {len(outside)} of {len(labels)} labels outside {low}..{high} "
+                               f"(e.g. {outside[0]!r})")
+    return _columns(folder, ds_cfg, files, table, [float(v) for v in labels])

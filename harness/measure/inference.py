@@ -119,3 +119,45 @@ def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int, progress=N
         bad = int((~np.isfinite(out)).any(axis=1).sum())
         raise MeasurementError(f"the model produced non-finite logits for {bad} of {n} examples")
     return Output(out, int(enc.lengths.sum()), int(padded), batches, size, seconds)
+
+
+def scores_from_logits(logits) -> np.ndarray:
+    """One float64 score per example from a regression head's (N, 1) logits.
+
+    A regression checkpoint (``num_labels=1``, ``problem_type="regression"``, as STS-B's)
+    gives one output per example, and ``run`` returns it as an (N, 1) array. Anything else is
+    the wrong kind of model for a score claim (two or more columns: a classification head)
+    and raises MeasurementError naming ``num_labels``, not a silently chosen column.
+    """
+    out = np.asarray(logits)
+    if out.ndim != 2 or out.shape[1] != 1:
+        width = out.shape[1] if out.ndim == 2 else None
+        what = (f"{width} outputs per example (num_labels={width}): a classification head"
+                if width is not None else f"an array of shape {out.shape}")
+        raise MeasurementError(f"a regression claim needs one score per example (a head with num_labels=1, "
+                               f"problem_type='regression'); the model gave {what}")
+    scores = out[:, 0].astype(np.float64)
+    if not np.isfinite(scores).all():
+        bad = int((~np.isfinite(scores)).sum())
+        raise MeasurementError(f"the model produced non-finite scores for {bad} of {len(scores)} examples")
+    return scores
+
+
+def require_regression_head(config) -> None:
+    """Fail before inference when a model config is not a one-output regression head.
+
+    Checks what ``scores_from_logits`` would find after the run: ``num_labels`` must be 1,
+    and ``problem_type``, where the config sets it, must be "regression" (older checkpoints
+    such as textattack's leave it unset; transformers then infers regression from
+    num_labels=1).
+    """
+    num_labels = getattr(config, "num_labels", None)
+    problem = getattr(config, "problem_type", None)
+    if num_labels != 1:
+        labels = ", ".join(str(v) for v in (getattr(config, "id2label", None) or {}).values())
+        raise MeasurementError(f"a regression claim needs a model with num_labels=1; this one has "
+                               f"num_labels={num_labels}" + (f" ({labels})" if labels else "")
+                               + ": a classification checkpoint")
+    if problem not in (None, "regression"):
+        raise MeasurementError(f"a regression claim needs problem_type 'regression' (or unset); "
+                               f"this model has {problem!r}")
