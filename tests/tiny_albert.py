@@ -18,7 +18,7 @@ import io
 import pathlib
 import random
 
-__all__ = ["training_sentences", "build_tiny_albert", "SPECIAL_TOKEN_IDS"]
+__all__ = ["training_sentences", "build_tiny_albert", "build_tokenizer", "tiny_config", "SPECIAL_TOKEN_IDS"]
 
 #: Large-ish init so a random model gives varied (not single-class) predictions.
 _INITIALIZER_RANGE = 0.5
@@ -209,29 +209,16 @@ def _center_classifier_bias(model, tokenizer, sentences: list[str]) -> None:
         model.classifier.bias -= shift.to(model.classifier.bias.dtype)
 
 
-def build_tiny_albert(
-    dest: pathlib.Path,
-    *,
-    seed: int = 0,
-    id2label: dict[int, str] | None = None,
-    vocab_size: int = 400,
-    extra_sentences: list[str] | None = None,
-) -> pathlib.Path:
-    """Build and save a tiny random ALBERT sequence classifier (model + tokenizer) into ``dest``.
+def build_tokenizer(dest: pathlib.Path, sentences: list[str], vocab_size: int):
+    """Train the sentencepiece model on ``sentences``, write ``spiece.model`` into ``dest``, load it.
 
-    ``id2label=None`` keeps the config default (``LABEL_0``/``LABEL_1``); otherwise
-    ``id2label``/``label2id`` are set (and ``num_labels`` follows ``len(id2label)``).
-    Same ``seed`` (and same arguments) gives identical weights, ``spiece.model`` bytes
-    and tokenizer output.  Returns ``dest``.
+    The tokenizer's vocabulary and special ids are checked against the sentencepiece model.
     """
     import sentencepiece as spm
-    import torch
-    from transformers import AlbertConfig, AlbertForSequenceClassification, AlbertTokenizer
+    from transformers import AlbertTokenizer
 
     dest = pathlib.Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-
-    sentences = training_sentences() + list(extra_sentences or [])
     spiece = _train_spiece(sentences, vocab_size)
     (dest / "spiece.model").write_bytes(spiece)
     n_pieces = spm.SentencePieceProcessor(model_proto=spiece).get_piece_size()
@@ -246,18 +233,15 @@ def build_tiny_albert(
         if got != want:
             raise RuntimeError(f"tokenizer maps {piece!r} to {got}, expected {want}")
     tokenizer.model_max_length = 128
+    return tokenizer
 
-    config_kwargs = {}
-    if id2label is not None:
-        id2label = {int(k): str(v) for k, v in id2label.items()}
-        config_kwargs["id2label"] = id2label
-        config_kwargs["label2id"] = {v: k for k, v in id2label.items()}
-        config_kwargs["num_labels"] = len(id2label)
-    else:
-        config_kwargs["num_labels"] = 2
 
-    config = AlbertConfig(
-        vocab_size=n_pieces,
+def tiny_config(vocab_size: int, **kwargs):
+    """The tiny ALBERT architecture (2 layers, hidden 32) over a vocabulary of ``vocab_size``."""
+    from transformers import AlbertConfig
+
+    return AlbertConfig(
+        vocab_size=vocab_size,
         embedding_size=16,
         hidden_size=32,
         num_hidden_layers=2,
@@ -275,8 +259,42 @@ def build_tiny_albert(
         pad_token_id=SPECIAL_TOKEN_IDS["<pad>"],
         bos_token_id=SPECIAL_TOKEN_IDS["[CLS]"],
         eos_token_id=SPECIAL_TOKEN_IDS["[SEP]"],
-        **config_kwargs,
+        **kwargs,
     )
+
+
+def build_tiny_albert(
+    dest: pathlib.Path,
+    *,
+    seed: int = 0,
+    id2label: dict[int, str] | None = None,
+    vocab_size: int = 400,
+    extra_sentences: list[str] | None = None,
+) -> pathlib.Path:
+    """Build and save a tiny random ALBERT sequence classifier (model + tokenizer) into ``dest``.
+
+    ``id2label=None`` keeps the config default (``LABEL_0``/``LABEL_1``); otherwise
+    ``id2label``/``label2id`` are set (and ``num_labels`` follows ``len(id2label)``).
+    Same ``seed`` (and same arguments) gives identical weights, ``spiece.model`` bytes
+    and tokenizer output.  Returns ``dest``.
+    """
+    import torch
+    from transformers import AlbertForSequenceClassification
+
+    dest = pathlib.Path(dest)
+    sentences = training_sentences() + list(extra_sentences or [])
+    tokenizer = build_tokenizer(dest, sentences, vocab_size)
+
+    config_kwargs = {}
+    if id2label is not None:
+        id2label = {int(k): str(v) for k, v in id2label.items()}
+        config_kwargs["id2label"] = id2label
+        config_kwargs["label2id"] = {v: k for k, v in id2label.items()}
+        config_kwargs["num_labels"] = len(id2label)
+    else:
+        config_kwargs["num_labels"] = 2
+
+    config = tiny_config(len(tokenizer), **config_kwargs)
     if id2label is not None:
         # Re-assert after construction in case num_labels handling regenerated defaults.
         config.id2label = id2label
