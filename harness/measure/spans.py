@@ -125,8 +125,9 @@ def best_answers(start_logits: Sequence[np.ndarray], end_logits: Sequence[np.nda
                                f"for {len(features)} features")
     covered = set(features.example)
     if covered != set(range(len(contexts))):
-        raise MeasurementError(f"the features cover {len(covered)} questions (#{min(covered, default=None)}..#{max(covered, default=None)}), "
-                               f"not the {len(contexts)} given: were they encoded from these contexts?")
+        span = f"#{min(covered)}..#{max(covered)}" if covered else "none"
+        raise MeasurementError(f"the features cover {len(covered)} questions ({span}), not the {len(contexts)} "
+                               "given: were they encoded from these contexts?")
     cands: list[list[tuple]] = [[] for _ in contexts]
     nulls: list[tuple | None] = [None] * len(contexts)
     for i, (starts, ends, offsets) in enumerate(zip(start_logits, end_logits, features.offsets)):
