@@ -136,8 +136,9 @@ def best_answers(start_logits: Sequence[np.ndarray], end_logits: Sequence[np.nda
         null = (starts[0] + ends[0], 0, 0)
         if nulls[j] is None or nulls[j][0] > null[0]:      # the feature with the smallest null score
             nulls[j] = null
+        top_ends = _top(ends, n_best)
         for s in _top(starts, n_best):
-            for e in _top(ends, n_best):
+            for e in top_ends:
                 if offsets[s] is None or offsets[e] is None:    # outside the context
                     continue
                 if e < s or e - s + 1 > max_answer_length:
