@@ -18,7 +18,8 @@ import io
 import pathlib
 import random
 
-__all__ = ["training_sentences", "generate_sentences", "build_tiny_albert", "SPECIAL_TOKEN_IDS"]
+__all__ = ["training_sentences", "generate_sentences", "build_tiny_albert", "build_tokenizer", "tiny_config",
+           "SPECIAL_TOKEN_IDS"]
 
 #: Large-ish init so a random model gives varied (not single-class) predictions.
 _INITIALIZER_RANGE = 0.5
@@ -214,6 +215,60 @@ def _center_classifier_bias(model, tokenizer, sentences: list[str]) -> None:
         model.classifier.bias -= shift.to(model.classifier.bias.dtype)
 
 
+def build_tokenizer(dest: pathlib.Path, sentences: list[str], vocab_size: int):
+    """Train the sentencepiece model on ``sentences``, write ``spiece.model`` into ``dest``, load it.
+
+    The tokenizer's vocabulary and special ids are checked against the sentencepiece model.
+    """
+    import sentencepiece as spm
+    from transformers import AlbertTokenizer
+
+    dest = pathlib.Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    spiece = _train_spiece(sentences, vocab_size)
+    (dest / "spiece.model").write_bytes(spiece)
+    n_pieces = spm.SentencePieceProcessor(model_proto=spiece).get_piece_size()
+
+    tokenizer = AlbertTokenizer.from_pretrained(str(dest))
+    if len(tokenizer) != n_pieces:
+        raise RuntimeError(
+            f"tokenizer vocabulary has {len(tokenizer)} entries, spiece model has {n_pieces}"
+        )
+    for piece, want in SPECIAL_TOKEN_IDS.items():
+        got = tokenizer.convert_tokens_to_ids(piece)
+        if got != want:
+            raise RuntimeError(f"tokenizer maps {piece!r} to {got}, expected {want}")
+    tokenizer.model_max_length = 128
+    return tokenizer
+
+
+def tiny_config(vocab_size: int, **kwargs):
+    """The tiny ALBERT architecture (2 layers, hidden 32) over a vocabulary of ``vocab_size``."""
+    from transformers import AlbertConfig
+
+    return AlbertConfig(
+        vocab_size=vocab_size,
+        embedding_size=16,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_hidden_groups=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        inner_group_num=1,
+        hidden_act="gelu_new",
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        classifier_dropout_prob=0.1,
+        max_position_embeddings=128,
+        type_vocab_size=2,
+        initializer_range=_INITIALIZER_RANGE,
+        pad_token_id=SPECIAL_TOKEN_IDS["<pad>"],
+        bos_token_id=SPECIAL_TOKEN_IDS["[CLS]"],
+        eos_token_id=SPECIAL_TOKEN_IDS["[SEP]"],
+        **kwargs,
+    )
+
+
 def build_tiny_albert(
     dest: pathlib.Path,
     *,
@@ -232,28 +287,12 @@ def build_tiny_albert(
     Same ``seed`` (and same arguments) gives identical weights, ``spiece.model`` bytes
     and tokenizer output.  Returns ``dest``.
     """
-    import sentencepiece as spm
     import torch
-    from transformers import AlbertConfig, AlbertForSequenceClassification, AlbertTokenizer
+    from transformers import AlbertForSequenceClassification
 
     dest = pathlib.Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-
     sentences = training_sentences() + list(extra_sentences or [])
-    spiece = _train_spiece(sentences, vocab_size)
-    (dest / "spiece.model").write_bytes(spiece)
-    n_pieces = spm.SentencePieceProcessor(model_proto=spiece).get_piece_size()
-
-    tokenizer = AlbertTokenizer.from_pretrained(str(dest))
-    if len(tokenizer) != n_pieces:
-        raise RuntimeError(
-            f"tokenizer vocabulary has {len(tokenizer)} entries, spiece model has {n_pieces}"
-        )
-    for piece, want in SPECIAL_TOKEN_IDS.items():
-        got = tokenizer.convert_tokens_to_ids(piece)
-        if got != want:
-            raise RuntimeError(f"tokenizer maps {piece!r} to {got}, expected {want}")
-    tokenizer.model_max_length = 128
+    tokenizer = build_tokenizer(dest, sentences, vocab_size)
 
     config_kwargs = {}
     if regression:
@@ -269,27 +308,7 @@ def build_tiny_albert(
     else:
         config_kwargs["num_labels"] = 2
 
-    config = AlbertConfig(
-        vocab_size=n_pieces,
-        embedding_size=16,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_hidden_groups=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        inner_group_num=1,
-        hidden_act="gelu_new",
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-        classifier_dropout_prob=0.1,
-        max_position_embeddings=128,
-        type_vocab_size=2,
-        initializer_range=_INITIALIZER_RANGE,
-        pad_token_id=SPECIAL_TOKEN_IDS["<pad>"],
-        bos_token_id=SPECIAL_TOKEN_IDS["[CLS]"],
-        eos_token_id=SPECIAL_TOKEN_IDS["[SEP]"],
-        **config_kwargs,
-    )
+    config = tiny_config(len(tokenizer), **config_kwargs)
     if id2label is not None:
         # Re-assert after construction in case num_labels handling regenerated defaults.
         config.id2label = id2label
