@@ -9,7 +9,21 @@ import pytest
 from scipy import stats
 
 from harness.errors import MeasurementError
+from harness import metrics
+from harness.judge import statistics as S
 from harness.metrics import correlation as corr
+
+
+def _metric(name: str):
+    return metrics.get(f"correlation.{name}")
+
+
+def _value(name: str, y_true, y_pred) -> float:
+    return _metric(name).value(y_true, y_pred)
+
+
+def _interval(name: str, y_true, y_pred, **options):
+    return S.measure_uncertainty(f"correlation.{name}", y_true, y_pred, **options)
 
 
 def _related(n: int, seed: int, noise: float = 1.0):
@@ -42,7 +56,8 @@ def test_values_are_scipys(seed):
     t, p = _related(60, seed)
     assert corr.pearson(t, p) == stats.pearsonr(t, p).statistic
     assert corr.spearman(t, p) == stats.spearmanr(t, p).statistic
-    assert corr.value("pearson", list(t), list(p)) == corr.pearson(t, p)
+    # the registry's value: the same, on the pairs in canonical order (last bit may differ)
+    assert _value("pearson", list(t), list(p)) == pytest.approx(corr.pearson(t, p), abs=1e-14)
     assert isinstance(corr.pearson(t, p), float) and isinstance(corr.spearman(t, p), float)
 
 
@@ -59,9 +74,9 @@ def test_values_are_scipys(seed):
 ])
 def test_undefined_or_bad_input_raises_never_nan(metric, y_true, y_pred, says):
     with pytest.raises(MeasurementError, match=says):
-        corr.value(metric, y_true, y_pred)
+        _value(metric, y_true, y_pred)
     with pytest.raises(MeasurementError, match=says):
-        corr.correlation_interval(metric, y_true, y_pred, resamples=50)
+        _interval(metric, y_true, y_pred, resamples=50)
 
 
 def test_constant_side_message_says_undefined():
@@ -70,13 +85,13 @@ def test_constant_side_message_says_undefined():
 
 
 def test_unknown_metric_and_bad_options():
-    with pytest.raises(ValueError, match="unknown correlation 'kendall'"):
-        corr.value("kendall", [1, 2, 3], [1, 2, 3])
+    with pytest.raises(KeyError, match="'correlation.kendall'"):
+        _value("kendall", [1, 2, 3], [1, 2, 3])
     t, p = _related(20, 0)
     with pytest.raises(ValueError, match="confidence level"):
-        corr.correlation_interval("pearson", t, p, level=95)
+        _interval("pearson", t, p, level=95)
     with pytest.raises(ValueError, match="resamples must be at least 1"):
-        corr.correlation_interval("pearson", t, p, resamples=0)
+        _interval("pearson", t, p, resamples=0)
 
 
 # ----------------------------------------------------------------- vectorized statistics
@@ -148,8 +163,8 @@ def test_interval_contains_the_estimate_and_narrows_with_n(metric):
     widths = []
     for n in (50, 200, 800):
         t, p = _related(n, 1)
-        ci = corr.correlation_interval(metric, t, p, resamples=1000, seed=0)
-        assert ci.estimate == pytest.approx(corr.value(metric, t, p), abs=1e-14)
+        ci = _interval(metric, t, p, resamples=1000, seed=0)
+        assert ci.estimate == pytest.approx(_value(metric, t, p), abs=1e-14)
         assert -1.0 <= ci.low < ci.estimate < ci.high <= 1.0
         assert ci.method == "bootstrap-bca" and ci.n == n and ci.undefined == 0
         assert ci.standard_error > 0
@@ -162,7 +177,7 @@ def test_pearson_standard_error_matches_theory():
     """Bivariate normal, rho 0.8: the sampling sd of r is about (1 - rho^2) / sqrt(n - 1)."""
     n, rho = 600, 0.8
     xy = np.random.default_rng(5).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
-    ci = corr.correlation_interval("pearson", xy[:, 0], xy[:, 1], resamples=2000, seed=0)
+    ci = _interval("pearson", xy[:, 0], xy[:, 1], resamples=2000, seed=0)
     assert ci.standard_error == pytest.approx((1 - rho ** 2) / math.sqrt(n - 1), rel=0.15)
     assert ci.low < rho < ci.high
 
@@ -170,17 +185,17 @@ def test_pearson_standard_error_matches_theory():
 @pytest.mark.parametrize("metric", ["pearson", "spearman"])
 def test_interval_is_deterministic_for_a_seed_and_ignores_example_order(metric):
     t, p = _related(120, 2)
-    first = corr.correlation_interval(metric, t, p, resamples=500, seed=3)
-    assert corr.correlation_interval(metric, t, p, resamples=500, seed=3) == first
+    first = _interval(metric, t, p, resamples=500, seed=3)
+    assert _interval(metric, t, p, resamples=500, seed=3) == first
     order = np.random.default_rng(0).permutation(len(t))
-    assert corr.correlation_interval(metric, t[order], p[order], resamples=500, seed=3) == first
-    other = corr.correlation_interval(metric, t, p, resamples=500, seed=4)
+    assert _interval(metric, t[order], p[order], resamples=500, seed=3) == first
+    other = _interval(metric, t, p, resamples=500, seed=4)
     assert other.estimate == first.estimate and (other.low, other.high) != (first.low, first.high)
 
 
 def test_monotone_relation_gives_a_degenerate_spearman_interval():
     t = np.arange(10.0)
-    ci = corr.correlation_interval("spearman", t, np.exp(t), resamples=500)
+    ci = _interval("spearman", t, np.exp(t), resamples=500)
     assert ci.method == "degenerate"
     assert ci.low == ci.high == ci.estimate == pytest.approx(1.0, abs=1e-12)
     assert ci.standard_error == 0.0
@@ -191,7 +206,7 @@ def test_undefined_replicates_are_dropped_and_counted():
     # 4 distinct pairs: a resample draws one pair 4 times (both sides constant) with
     # probability 4 / 4**4 = 1/64, under the 2.5 % tail share at level 0.95.
     t, p = [0.0, 1.0, 2.0, 3.0], [0.3, 0.1, 2.5, 2.0]
-    ci = corr.correlation_interval("pearson", t, p, resamples=2000, seed=1)
+    ci = _interval("pearson", t, p, resamples=2000, seed=1)
     replicates = stats.bootstrap(corr.pearson_samples(t, p), corr.pearson_statistic, paired=True,
                                  vectorized=True, n_resamples=2000, method="percentile",
                                  rng=np.random.default_rng(1)).bootstrap_distribution
@@ -204,7 +219,7 @@ def test_undefined_replicates_are_dropped_and_counted():
 def test_too_many_undefined_replicates_is_an_error():
     # 3 distinct pairs: 3 / 27 = 11 % of resamples are constant, more than the 2.5 % tail
     with pytest.raises(MeasurementError, match=r"undefined on \d+ of 2000 bootstrap resamples.*too small"):
-        corr.correlation_interval("pearson", [0.0, 1.0, 2.0], [0.0, 2.0, 1.0], resamples=2000)
+        _interval("pearson", [0.0, 1.0, 2.0], [0.0, 2.0, 1.0], resamples=2000)
 
 
 @pytest.mark.filterwarnings("ignore::scipy.stats.DegenerateDataWarning")   # scipy's own interval of NaNs
@@ -213,9 +228,9 @@ def test_percentile_interval_where_bca_is_undefined(metric):
     # Four points on the axes, twice: leaving any one out leaves a set symmetric about that
     # axis, so every jackknife value is r = 0, the acceleration is 0/0 and BCa undefined.
     x, y = [1.0, 0.0, -1.0, 0.0] * 2, [0.0, 1.0, 0.0, -1.0] * 2
-    ci = corr.correlation_interval(metric, x, y, resamples=2000, seed=0)
+    ci = _interval(metric, x, y, resamples=2000, seed=0)
     assert ci.method == "bootstrap-percentile" and ci.estimate == 0.0
-    replicates = stats.bootstrap(corr.samples(metric, x, y), corr.statistic(metric), paired=True, vectorized=True,
+    replicates = stats.bootstrap(_metric(metric).samples(x, y), _metric(metric).statistic, paired=True, vectorized=True,
                                  n_resamples=2000, method="percentile",
                                  rng=np.random.default_rng(0)).bootstrap_distribution
     defined = replicates[np.isfinite(replicates)]

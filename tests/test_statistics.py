@@ -249,7 +249,7 @@ def test_to_dict_is_json_ready():
         d = S.measure_uncertainty(metric, np.array(y), np.array(yp)).to_dict()
         assert set(d) == {
             "estimate", "low", "high", "level", "method",
-            "resamples", "standard_error", "seed", "n",
+            "resamples", "standard_error", "seed", "n", "undefined",
         }
         for value in d.values():
             assert type(value) in (int, float, str)

@@ -32,6 +32,9 @@ BOOTSTRAP_METHOD = "BCa"
 # slice size); bounds memory for big slices without slowing small ones.
 _BATCH_ELEMENTS = 4_000_000
 
+#: Replicates this close together are one number (float rounding, far below any printed digit).
+DEGENERATE_SPREAD = 1e-12
+
 
 def z_value(level: float) -> float:
     """Two-sided normal quantile for a confidence level (1.96 at 0.95)."""
@@ -54,6 +57,7 @@ class Uncertainty:
     standard_error: float
     seed: int
     n: int
+    undefined: int = 0     # replicates on which the metric is undefined (dropped, see below)
 
     @property
     def half_width(self) -> float:
@@ -62,7 +66,8 @@ class Uncertainty:
     def to_dict(self) -> dict:
         return {"estimate": float(self.estimate), "low": float(self.low), "high": float(self.high),
                 "level": float(self.level), "method": self.method, "resamples": int(self.resamples),
-                "standard_error": float(self.standard_error), "seed": int(self.seed), "n": int(self.n)}
+                "standard_error": float(self.standard_error), "seed": int(self.seed), "n": int(self.n),
+                "undefined": int(self.undefined)}
 
 
 def resolve(metric) -> registry.Metric:
@@ -84,7 +89,17 @@ def measure_uncertainty(metric, y_true, y_pred, *, level: float = 0.95, resample
     uncertainty is BOOTSTRAP. ``context``: what its functions need (``positive`` for binary
     metrics). Deterministic for a seed; the metric's ``samples`` put the examples in a
     canonical order where the metric ignores order, so the interval does too.
+
+    Undefined replicates (NaN: a correlation of a resample whose labels are all equal) are
+    dropped and counted in ``undefined``, never replaced by a number: they say nothing about
+    the metric. When more than the interval's tail share ((1 - level) / 2) of the replicates
+    are undefined, dropping them could move an edge by a whole tail, and MeasurementError says
+    the slice is too small instead. Replicates equal to rounding give "degenerate"; where BCa
+    is undefined (NaN: all replicates on one side, a constant jackknife) the percentile
+    interval of the same replicates is used.
     """
+    import dataclasses
+
     m = resolve(metric)
     if m.uncertainty != registry.BOOTSTRAP:
         raise ValueError(f"metric {m.key} is not bootstrapped (its uncertainty is {m.uncertainty})")
@@ -96,33 +111,44 @@ def measure_uncertainty(metric, y_true, y_pred, *, level: float = 0.95, resample
     arrays = tuple(np.asarray(a) for a in m.samples(y_true, y_pred, **context))
     n = int(arrays[0].shape[0])
 
-    def degenerate() -> Uncertainty:
-        return Uncertainty(estimate, estimate, estimate, float(level), "degenerate", resamples, 0.0, seed, n)
+    def result(low, high, method, se=0.0, undefined=0) -> Uncertainty:
+        return Uncertainty(estimate, low, high, float(level), method, resamples, se, seed, n, undefined)
 
     if n < 2 or all(np.all(a == a[0]) for a in arrays):
-        return degenerate()         # one kind of example only: every resample is the slice itself
+        return result(estimate, estimate, "degenerate")   # one kind of example: every resample is the slice
     batch = max(1, min(resamples, _BATCH_ELEMENTS // n))
+    common = {"vectorized": True, "paired": len(arrays) > 1, "batch": batch, "confidence_level": level}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         with np.errstate(divide="ignore", invalid="ignore"):
-            res = stats.bootstrap(arrays, m.statistic, vectorized=True, paired=len(arrays) > 1,
-                                  n_resamples=resamples, batch=batch, confidence_level=level,
-                                  method=BOOTSTRAP_METHOD, rng=np.random.default_rng(seed))
+            # Draw once; the interval comes from the defined replicates below (n_resamples=0
+            # with bootstrap_result: scipy's interval of given replicates, jackknife included).
+            res = stats.bootstrap(arrays, m.statistic, n_resamples=resamples, method="percentile",
+                                  rng=np.random.default_rng(seed), **common)
             replicates = np.asarray(res.bootstrap_distribution, dtype=np.float64)
-            finite = replicates[np.isfinite(replicates)]
-            if finite.size == 0:
-                raise MeasurementError(f"{m.label} is undefined on every resample of this slice")
-            if np.all(finite == finite[0]):
-                return degenerate()
+            defined = replicates[np.isfinite(replicates)]
+            undefined = int(replicates.size - defined.size)
+            if defined.size == 0 or undefined > (1.0 - level) / 2.0 * resamples:
+                raise MeasurementError(
+                    f"{m.label} is undefined on {undefined} of {resamples} bootstrap resamples of these {n} "
+                    "examples: the slice is too small for an interval")
+            if np.ptp(defined) <= DEGENERATE_SPREAD:
+                return result(estimate, estimate, "degenerate", undefined=undefined)
+            kept = dataclasses.replace(res, bootstrap_distribution=defined) if undefined else res
+
+            def interval(method):
+                return stats.bootstrap(arrays, m.statistic, n_resamples=0, bootstrap_result=kept, method=method,
+                                       **common).confidence_interval
+
             method = "bootstrap-" + BOOTSTRAP_METHOD.lower()
-            low, high = res.confidence_interval
+            low, high = interval(BOOTSTRAP_METHOD)
             if not (np.isfinite(low) and np.isfinite(high)):
-                low, high = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
+                low, high = interval("percentile")
                 method = "bootstrap-percentile"
     lo_bound, hi_bound = m.range
     hi_bound = math.inf if hi_bound is None else hi_bound
-    return Uncertainty(estimate, float(min(max(low, lo_bound), hi_bound)), float(min(max(high, lo_bound), hi_bound)),
-                       float(level), method, resamples, float(np.std(finite, ddof=1)), seed, n)
+    return result(float(min(max(low, lo_bound), hi_bound)), float(min(max(high, lo_bound), hi_bound)), method,
+                  float(np.std(defined, ddof=1)), undefined)
 
 
 def planned_slice_size(p: float, half_width: float, *, level: float = 0.95) -> int:

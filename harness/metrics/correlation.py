@@ -9,8 +9,8 @@ A correlation is undefined when either side is constant (zero variance) and mean
 fewer than 3 pairs (two points always lie on a line: r = +-1). The point functions raise
 ``MeasurementError`` for both rather than return NaN. The vectorized statistics, which
 ``scipy.stats.bootstrap`` calls on thousands of resamples at once, cannot raise for one
-resample: a resample with a constant side gives NaN there, and ``correlation_interval``
-says what it does with those (drops and counts them).
+resample: a resample with a constant side gives NaN there, and the interval
+(harness.judge.statistics.measure_uncertainty) drops and counts those.
 
 numpy and scipy are imported inside the functions: the metric registry imports every
 module of this package, and importing it must stay cheap.
@@ -18,27 +18,14 @@ module of this package, and importing it must stay cheap.
 
 from __future__ import annotations
 
-import warnings
-from typing import NamedTuple
-
 from harness.errors import MeasurementError
-
-#: Metrics this module computes, by the name claims and papers write.
-CORRELATIONS = ("pearson", "spearman")
+from harness.metrics import BOOTSTRAP, Metric
 
 #: A correlation's closed range; intervals are clipped to it.
 RANGE = (-1.0, 1.0)
 
 #: Fewest pairs a correlation is measured on.
 MIN_PAIRS = 3
-
-#: Replicates this close together are one number: float rounding of a correlation (whose
-#: replicates of a perfect relation differ in the last bit), far below any printed digit.
-DEGENERATE_SPREAD = 1e-12
-
-# Largest number of array elements one vectorized bootstrap batch may gather (resamples x
-# pairs); bounds memory for big slices without slowing small ones (as judge/statistics.py).
-_BATCH_ELEMENTS = 4_000_000
 
 
 def _pairs(y_true, y_pred):
@@ -153,7 +140,7 @@ def _average_ranks(a, axis: int):
     n, k = a.shape[-1], int(a.max()) + 1
     rows = a.reshape(-1, n)
     m = rows.shape[0]
-    if m * k > 2 * _BATCH_ELEMENTS:     # sparse codes: the count table would be too big
+    if m * k > 8_000_000:     # sparse codes: the count table would be too big
         return np.moveaxis(stats.rankdata(a, method="average", axis=-1), -1, axis)
     # counts[r, v]: how often code v occurs in row r; a code's average rank is the number of
     # smaller entries plus (its count + 1) / 2.
@@ -196,130 +183,19 @@ def spearman_samples(y_true, y_pred):
     return rank_codes(t), rank_codes(p)
 
 
-_VALUES = {"pearson": pearson, "spearman": spearman}
-_STATISTICS = {"pearson": pearson_statistic, "spearman": spearman_statistic}
-_SAMPLES = {"pearson": pearson_samples, "spearman": spearman_samples}
+def _canonical(function):
+    """The value on the pairs in canonical order: a sum's last bit depends on its terms' order."""
+    def value(y_true, y_pred):
+        return function(*pearson_samples(y_true, y_pred))
+    return value
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in CORRELATIONS:
-        raise ValueError(f"unknown correlation {metric!r}; expected one of {', '.join(CORRELATIONS)}")
-
-
-def value(metric: str, y_true, y_pred) -> float:
-    """``pearson`` or ``spearman`` by name."""
-    _check_metric(metric)
-    return _VALUES[metric](y_true, y_pred)
-
-
-def statistic(metric: str):
-    """The vectorized ``statistic(x, y, axis=-1)`` of ``metric`` (for scipy.stats.bootstrap)."""
-    _check_metric(metric)
-    return _STATISTICS[metric]
-
-
-def samples(metric: str, y_true, y_pred):
-    """``pearson_samples`` or ``spearman_samples`` by name: the paired arrays to resample."""
-    _check_metric(metric)
-    return _SAMPLES[metric](y_true, y_pred)
-
-
-class CorrelationInterval(NamedTuple):
-    """A correlation on a slice with its two-sided bootstrap interval.
-
-    ``method``: ``"bootstrap-bca"``, ``"bootstrap-percentile"`` (BCa undefined for this
-    slice) or ``"degenerate"`` (every defined replicate equal: zero-width interval at the
-    estimate, standard error 0). ``standard_error``: sd (ddof 1) of the defined replicates.
-    ``undefined``: replicates dropped because the resample had a constant side (NaN).
-    ``n``: pairs measured.
-    """
-
-    estimate: float
-    low: float
-    high: float
-    standard_error: float
-    method: str
-    n: int
-    undefined: int
-
-
-def correlation_interval(metric: str, y_true, y_pred, *, level: float = 0.95, resamples: int = 2000,
-                         seed: int = 0) -> CorrelationInterval:
-    """``metric`` ("pearson" or "spearman") of the slice, with a bootstrap interval at ``level``.
-
-    ``scipy.stats.bootstrap`` over the (label, prediction) pairs (``paired=True``,
-    ``vectorized=True``) of ``samples(metric, ...)`` reduced by ``statistic(metric)``,
-    ``resamples`` resamples from ``np.random.default_rng(seed)``: deterministic for a seed and
-    independent of the order of the examples (the estimate, too, is computed on the pairs in
-    that canonical order: it may differ from ``value(metric, y_true, y_pred)`` in the last bit).
-
-    Undefined replicates: a resample can draw pairs whose labels (or predictions) are all
-    equal, and the correlation of that resample is NaN. Those replicates are dropped and
-    counted (``undefined``), not set to some number: they carry no information about the
-    correlation, and any number put in their place would be invented. Dropping them
-    conditions the bootstrap on a defined correlation, as the estimate itself is. It only
-    happens on tiny slices (with n distinct labels, a resample is constant with probability
-    n**(1-n)); when more than the interval's tail share ((1 - level) / 2) of the
-    replicates are undefined, dropping them could move an interval edge by a whole tail and
-    MeasurementError says the slice is too small instead.
-
-    Interval: BCa on the defined replicates (bias and skew corrected: r near 1 is skewed);
-    percentile interval of the same replicates where BCa is undefined (NaN: all replicates on
-    one side of the estimate, or a jackknife leave-one-out sample with a constant side);
-    "degenerate" where every defined replicate is equal to rounding (spread under
-    ``DEGENERATE_SPREAD``; e.g. Spearman of a monotone relation: rho is 1 on every resample,
-    give or take the last bit). Clipped to [-1, 1].
-
-    MeasurementError as ``pearson`` for bad input; ValueError for an unknown metric, a
-    level outside (0, 1) or resamples < 1.
-    """
-    import dataclasses
-
-    import numpy as np
-    from scipy import stats
-
-    _check_metric(metric)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence level must be in (0, 1), got {level!r}")
-    resamples = int(resamples)
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
-    # The estimate from the pairs in canonical order too: a sum's last bit depends on the order
-    # of its terms, and the result should not.
-    estimate = value(metric, *pearson_samples(y_true, y_pred))
-    data = samples(metric, y_true, y_pred)
-    n = int(data[0].shape[0])
-    stat = statistic(metric)
-    batch = max(1, min(resamples, _BATCH_ELEMENTS // n))
-
-    def interval(res, method: str):
-        # n_resamples=0 with bootstrap_result: scipy's interval of the given replicates.
-        return stats.bootstrap(data, stat, paired=True, vectorized=True, n_resamples=0, batch=batch,
-                               bootstrap_result=res, confidence_level=level, method=method).confidence_interval
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # Draw once (the percentile method needs no jackknife); the interval is computed
-            # below from the defined replicates only.
-            res = stats.bootstrap(data, stat, paired=True, vectorized=True, n_resamples=resamples, batch=batch,
-                                  confidence_level=level, method="percentile", rng=np.random.default_rng(seed))
-            replicates = np.asarray(res.bootstrap_distribution, dtype=np.float64)
-            defined = replicates[np.isfinite(replicates)]
-            undefined = int(replicates.size - defined.size)
-            if defined.size == 0 or undefined > (1.0 - level) / 2.0 * resamples:
-                raise MeasurementError(
-                    f"{metric} is undefined on {undefined} of {resamples} bootstrap resamples of these {n} "
-                    "pairs (a resample with all labels or all predictions equal): the slice is too small "
-                    "for an interval")
-            if np.ptp(defined) <= DEGENERATE_SPREAD:
-                return CorrelationInterval(estimate, estimate, estimate, 0.0, "degenerate", n, undefined)
-            kept = dataclasses.replace(res, bootstrap_distribution=defined)
-            low, high = interval(kept, "BCa")
-            method = "bootstrap-bca"
-            if not (np.isfinite(low) and np.isfinite(high)):
-                low, high = interval(kept, "percentile")
-                method = "bootstrap-percentile"
-    lo, hi = RANGE
-    return CorrelationInterval(estimate, float(min(max(low, lo), hi)), float(min(max(high, lo), hi)),
-                               float(np.std(defined, ddof=1)), method, n, undefined)
+PEARSON = Metric(key="correlation.pearson", name="pearson", label="Pearson", range=RANGE,
+                 summary="Pearson correlation of predicted scores with labels (scipy.stats.pearsonr)",
+                 uncertainty=BOOTSTRAP, value=_canonical(pearson), samples=pearson_samples,
+                 statistic=pearson_statistic)
+SPEARMAN = Metric(key="correlation.spearman", name="spearman", label="Spearman", range=RANGE,
+                  summary="Spearman rank correlation of predicted scores with labels (scipy.stats.spearmanr)",
+                  uncertainty=BOOTSTRAP, value=_canonical(spearman), samples=spearman_samples,
+                  statistic=spearman_statistic)
+METRICS = (PEARSON, SPEARMAN)

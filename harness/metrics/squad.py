@@ -13,8 +13,8 @@ v1.1: F1 is 0 whenever no token is shared). ``version`` picks the script; "2.0" 
 because it is a superset: on SQuAD 1.1 data (every question answered, no gold normalising to
 nothing) the two agree exactly.
 
-Pure Python and numpy: importable by every layer; no torch, no ``evaluate`` package (whose
-copies of these rules have drifted between releases).
+Pure Python (numpy when scoring): importable by every layer; no torch, no ``evaluate`` package
+(whose copies of these rules have drifted between releases).
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ import collections
 import re
 import string
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+from harness.metrics import BOOTSTRAP, PROPORTION, Metric
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VERSIONS = ("1.1", "2.0")
 
@@ -130,6 +134,8 @@ def scores(predictions: Sequence[str], gold_lists: Sequence[Sequence[str]], *,
     model did not answer must be passed as ``""`` (v2.0 skips missing ids, v1.1 scores them 0:
     the caller decides, not this function).
     """
+    import numpy as np
+
     if len(predictions) != len(gold_lists):
         raise ValueError(f"{len(predictions)} predictions for {len(gold_lists)} questions")
     _check_version(version)
@@ -140,3 +146,37 @@ def scores(predictions: Sequence[str], gold_lists: Sequence[Sequence[str]], *,
         em[i] = max(_exact_one(g, prediction) for g in kept)
         f[i] = max(_f1_one(g, prediction, version) for g in kept)
     return em, f
+
+
+# ---------------------------------------------------------------------- registry entries
+# A claim's examples are (gold answers, predicted text) pairs; the kind passes the script version.
+
+def _mean(values, axis=-1):
+    import numpy as np
+
+    return np.mean(values, axis=axis)
+
+
+def _em_samples(gold_lists, predictions, *, version: str = "2.0"):
+    return (scores(predictions, gold_lists, version=version)[0] > 0.5,)
+
+
+def _f1_samples(gold_lists, predictions, *, version: str = "2.0"):
+    import numpy as np
+
+    return (np.sort(scores(predictions, gold_lists, version=version)[1]),)   # canonical order
+
+
+EXACT_MATCH = Metric(
+    key="squad.exact_match", name="exact_match", label="EM", range=(0.0, 1.0),
+    summary="share of questions whose normalised answer equals a gold answer (official SQuAD script)",
+    uncertainty=PROPORTION, context=("version",), samples=_em_samples,
+    value=lambda gold_lists, predictions, version="2.0": float(
+        scores(predictions, gold_lists, version=version)[0].mean()))
+F1 = Metric(
+    key="squad.f1", name="f1", label="F1", range=(0.0, 1.0),
+    summary="mean over questions of the best token-overlap F1 against the gold answers (official SQuAD script)",
+    uncertainty=BOOTSTRAP, context=("version",), samples=_f1_samples, statistic=_mean,
+    value=lambda gold_lists, predictions, version="2.0": float(
+        scores(predictions, gold_lists, version=version)[1].mean()))
+METRICS = (EXACT_MATCH, F1)
