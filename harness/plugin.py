@@ -20,6 +20,7 @@ import pytest
 from harness.errors import HarnessError, RecordError
 from harness.options import fdr
 from harness.session import ClaimsSession
+from harness.statuses import BLOCKED, INCONCLUSIVE, REPRODUCED
 
 ARTIFACT_KEY = pytest.StashKey[dict]()
 SESSION_KEY = pytest.StashKey[ClaimsSession]()
@@ -384,13 +385,13 @@ def enforce(artifact: dict) -> None:
         if status != expect:
             pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}", pytrace=False)
         return
-    if status == "reproduced":
+    if status == REPRODUCED:
         return
-    if status in ("blocked",):
-        pytest.skip(f"blocked: {reason}")
-    if status == "inconclusive":
+    if status == BLOCKED:
+        pytest.skip(f"{BLOCKED}: {reason}")
+    if status == INCONCLUSIVE:
         needed = r.get("slice_size_needed")
-        pytest.skip(f"inconclusive: {_numbers(artifact)}slice size that would decide: "
+        pytest.skip(f"{INCONCLUSIVE}: {_numbers(artifact)}slice size that would decide: "
                     f"{needed if needed is not None else 'none within reach'}; {reason}")
     pytest.fail(f"{status}: {_numbers(artifact)}{reason}", pytrace=False)
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2      # an input could not be read or an output not written; the message names it
-# Best first; used to tell whether a status got worse.
-from harness.statuses import FAILING, RANK  # noqa: F401 - re-exported
+from harness.statuses import BLOCKED, FAILING, NOT_REPRODUCED, RANK  # noqa: F401 - FAILING, RANK re-exported
 
 
 @dataclass
@@ -90,10 +89,10 @@ def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, 
                                                      "so the gate cannot vouch for anything"})
     for cid in sorted((expected or set()) - set(current)):
         result.failures.append({"claim": cid, "why": "collected but no verdict was recorded"})
-    calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == "not_reproduced"}
+    calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == NOT_REPRODUCED}
     confirmed = benjamini_hochberg(calls, fdr) if calls else set()
     if calls:
-        result.notes.append(f"Benjamini-Hochberg at FDR {fdr} over {len(calls)} not_reproduced call(s): "
+        result.notes.append(f"Benjamini-Hochberg at FDR {fdr} over {len(calls)} {NOT_REPRODUCED} call(s): "
                             f"{len(confirmed)} confirmed")
     for cid in sorted(current):
         art = current[cid]
@@ -103,11 +102,11 @@ def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, 
         if expect:
             if status != expect:
                 result.failures.append({"claim": cid, "why": f"declared {expect}, now {status}: {reason}"})
-        elif status == "not_reproduced" and cid not in confirmed:
+        elif status == NOT_REPRODUCED and cid not in confirmed:
             result.held_back.append(cid)
         elif status in FAILING:
             result.failures.append({"claim": cid, "why": f"{status}: {reason}"})
-        elif status == "blocked" and strict_blocked:
+        elif status == BLOCKED and strict_blocked:
             result.failures.append({"claim": cid, "why": f"blocked (strict mode): {reason}"})
         if baseline and cid in baseline:
             _compare(cid, baseline[cid], art, result)
