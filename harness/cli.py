@@ -10,6 +10,7 @@ import yaml
 
 from harness.errors import HarnessError
 from harness.options import fdr
+from harness.statuses import MISCITED
 
 
 def _import(args) -> int:
@@ -66,7 +67,7 @@ def _audit(args) -> int:
     bad = 0
     for claim in claims:
         result = audit(claim, papers)
-        expected = result.status == MISMATCH and claim.record.get("expect") == "miscited"
+        expected = result.status == MISMATCH and claim.record.get("expect") == MISCITED
         bad += result.status == MISMATCH and not expected
         print(f"{claim.id}: {result.status}{' (expected)' if expected else ''}\n    " + "\n    ".join(result.findings))
     print(f"{len(claims)} claims audited: {bad} unexpected citation mismatch(es)")
@@ -127,10 +128,8 @@ def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
 
 
 def _render(folder: Path) -> None:
-    try:
-        from harness.report.render import render
-    except ImportError:
-        return
+    from harness.report.render import render
+
     render(folder)
 
 
