@@ -190,11 +190,13 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
         raise ClaimFileError(p.path, f"cannot tell the dataset of column {col.name!r} (known: "
                              f"{', '.join(GLUE_TASKS)})", field="column")
     if checkpoint:
-        from harness.plugin_ui import checkpoint_value
+        import argparse
+
+        from harness.options import checkpoint as parse_checkpoint
 
         try:
-            repo, rev = checkpoint_value(checkpoint)
-        except Exception as exc:  # argparse.ArgumentTypeError
+            repo, rev = parse_checkpoint(checkpoint)
+        except argparse.ArgumentTypeError as exc:
             raise ClaimFileError("--checkpoint", str(exc), field="checkpoint") from None
         ckpt = {"repo": repo, "revision": rev, "origin": "community"}
     else:

@@ -17,6 +17,7 @@ removed from the catalogue, which is listed), or an input that cannot be read al
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -148,3 +149,40 @@ def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResu
     if elsewhere:
         result.notes.append(f"{len(elsewhere)} baseline claim(s) not selected in this run (another shard, -k): "
                             f"{', '.join(elsewhere)}")
+
+
+# ---------------------------------------------------------------------- one gate run
+def run(current: dict[str, dict], *, baseline: str | Path | None = None, strict_blocked: bool = False,
+        fdr: float = 0.05, source: str = "this run", catalogue: set[str] | None = None,
+        expected: set[str] | None = None, dropped=(), unwritten: dict[str, str] | None = None) -> GateResult:
+    """The gate of one run, as a pytest run (``--claims-gate``) and ``python -m harness gate|merge``
+    both apply it: the baseline folder read, the policy applied, verdicts of claims no longer in
+    the catalogue (``dropped``) noted, and a verdict that could not be written (``unwritten``:
+    claim id -> why) failed, since a verdict not on disk is not a pass.
+
+    Raises HarnessError when the baseline cannot be read: the command line refuses (exit 2,
+    nothing written), a pytest run records it as the gate's input error."""
+    from harness.report.shards import read_baseline
+
+    base = read_baseline(Path(baseline)) if baseline else None
+    result = evaluate(current, base, strict_blocked=strict_blocked, fdr=fdr, source=source,
+                      catalogue=catalogue, expected=expected)
+    if dropped:
+        result.notes.append(f"{len(dropped)} verdict(s) of claims no longer in the catalogue ignored: "
+                            + ", ".join(dropped))
+    return fail_unwritten(result, unwritten)
+
+
+def fail_unwritten(result: GateResult, unwritten: dict[str, str] | None) -> GateResult:
+    """Each verdict that could not be written (claim id -> why) fails the gate."""
+    for claim_id, why in sorted((unwritten or {}).items()):
+        result.failures.append({"claim": claim_id, "why": f"verdict not written: {why}"})
+        result.exit_code = max(result.exit_code, EXIT_FAILED)
+    return result
+
+
+def record(result: GateResult, folder: Path) -> Path:
+    """``folder/gate.json``, written atomically (raises OSError when it cannot be)."""
+    from harness.report.artifacts import dumps, write_atomic
+
+    return write_atomic(Path(folder) / "gate.json", dumps(result.to_dict()))

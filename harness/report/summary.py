@@ -198,6 +198,7 @@ def row(art: dict, path: str | None) -> dict:
         "confidence": num(verdict.get("confidence")),
         "protocol_match": protocol.get("match", verdict.get("protocol_match")),
         "reason": str(verdict.get("reason", "")),
+        "traceback": post.get("traceback") if isinstance(post.get("traceback"), str) else None,
         "expect": claim.get("expect"),
         "slice_size_needed": stats.get("slice_size_needed"),
         "citation": _citation(cc),
@@ -209,7 +210,8 @@ def from_summary(r: dict) -> dict:
     """A row for a claim that summary.json lists but whose artifact is not on disk."""
     metric = r.get("metric")
     out = {k: r.get(k) for k in ("claim", "status", "post", "pre", "metric", "reported_printed", "level", "n",
-                                 "population", "tolerance", "protocol_match", "expect", "slice_size_needed")}
+                                 "population", "tolerance", "protocol_match", "expect", "slice_size_needed",
+                                 "traceback")}
     out.update({
         "claim": str(r.get("claim", "?")), "status": str(r.get("status", "?")), "pre_finding": "",
         "scale": display_scale(metric, r.get("scale")), "measured": num(r.get("measured")),
