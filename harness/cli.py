@@ -8,8 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from harness import options
 from harness.errors import HarnessError
-from harness.options import fdr
+from harness.statuses import MISCITED
 
 
 def _import(args) -> int:
@@ -66,7 +67,7 @@ def _audit(args) -> int:
     bad = 0
     for claim in claims:
         result = audit(claim, papers)
-        expected = result.status == MISMATCH and claim.record.get("expect") == "miscited"
+        expected = result.status == MISMATCH and claim.record.get("expect") == MISCITED
         bad += result.status == MISMATCH and not expected
         print(f"{claim.id}: {result.status}{' (expected)' if expected else ''}\n    " + "\n    ".join(result.findings))
     print(f"{len(claims)} claims audited: {bad} unexpected citation mismatch(es)")
@@ -103,23 +104,18 @@ def _gate(args) -> int:
 
 
 def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
-    """Gate, then record it (gate.json, report) under the folder's lock; a record not written fails."""
+    """Gate (harness.report.gate.run, as a pytest run does), then record it (gate.json, report)
+    under the folder's lock; an unreadable baseline or a record not written is exit 2."""
     from harness.atomic import FolderLock
     from harness.report import gate
-    from harness.report.artifacts import dumps, write_atomic
-    from harness.report.shards import read_baseline
 
-    baseline = read_baseline(Path(args.baseline)) if args.baseline else None
     out = Path(getattr(args, "output", None) or args.reports)
-    result = gate.evaluate(current, baseline, strict_blocked=args.strict_blocked, fdr=args.fdr,
-                           source=str(out), catalogue=catalogue)
-    if dropped:
-        result.notes.append(f"{len(dropped)} verdict(s) of claims no longer in the catalogue ignored: "
-                            + ", ".join(dropped))
+    result = gate.run(current, baseline=args.baseline, strict_blocked=args.strict_blocked, fdr=args.fdr,
+                      source=str(out), catalogue=catalogue, dropped=dropped)
     print("\n".join(result.lines()))
     try:
         with FolderLock(out):
-            write_atomic(out / "gate.json", dumps(result.to_dict()))
+            gate.record(result, out)
             _render(out)
     except OSError as exc:
         raise HarnessError(f"cannot write the gate's record into {out}: {exc.strerror or exc}") from None
@@ -127,10 +123,8 @@ def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
 
 
 def _render(folder: Path) -> None:
-    try:
-        from harness.report.render import render
-    except ImportError:
-        return
+    from harness.report.render import render
+
     render(folder)
 
 
@@ -154,9 +148,7 @@ def _clear_cache(args) -> int:
 
 
 def _gate_options(p) -> None:
-    p.add_argument("--baseline", help="earlier reports folder to compare with")
-    p.add_argument("--strict-blocked", action="store_true", help="blocked claims fail")
-    p.add_argument("--fdr", type=fdr, default=0.05, help="false discovery rate, in (0, 1) (default 0.05)")
+    options.add(p.add_argument, options.GATE)   # as --claims-baseline, --claims-fdr, ... of a pytest run
     p.add_argument("--claims", help="the claim catalogue (default ./claims when it exists): verdicts of claims "
                                     "not in it are ignored, baseline claims not in it count as removed")
 
@@ -205,23 +197,8 @@ def _validate_claim_text(text: str, root: Path) -> None:
         load_file(probe, root)
 
 
-def _revision(text: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[0-9a-f]{40}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a 40-hex commit (a branch or tag can move)")
-    return text
-
-
-def _expect(text: str) -> str:
-    allowed = ("reproduced", "not_reproduced", "inconclusive", "blocked", "miscited")
-    if text not in allowed:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}")
-    return text
-
-
 def _user_facing(parser, sub) -> None:
-    """Descriptions, examples, --version, typed import options, and the catalogue commands."""
+    """Descriptions, examples, --version, and the catalogue commands."""
     from harness import __version__
     from harness import cli_commands as cc
 
@@ -237,10 +214,6 @@ def _user_facing(parser, sub) -> None:
         for action in p._actions:  # argparse keeps no public accessor for existing arguments
             if not action.option_strings and action.dest in positional and not action.help:
                 action.help = positional[action.dest]
-            if name == "import-verdict" and action.dest == "revision":
-                action.type = _revision
-            if name == "import-verdict" and action.dest == "expect":
-                action.type = _expect
 
     def add(name, helptext, description, example, run):
         p = sub.add_parser(name, help=helptext, description=description, epilog=f"examples:\n  {example}",
@@ -257,7 +230,7 @@ def _user_facing(parser, sub) -> None:
     p.add_argument("--paper", help="arXiv id, e.g. 1909.11942")
     p.add_argument("--kind", choices=("classification", "parameter_count"))
     p.add_argument("--source", choices=("paper", "model_card"))
-    p.add_argument("--status", help="last status, e.g. not_reproduced or 'not run'")
+    p.add_argument("--status", choices=options.LIST_STATUSES, help="last status ('not run': no verdict yet)")
     p.add_argument("--marker", help="a pytest marker the plugin gives, e.g. needs_gpu or paper_1909_11942")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p = add("check", "validate claim files without running them", "Validate claim files and paper records "
@@ -293,17 +266,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("import-verdict", help="turn a reference-format verdict JSON into a claim record")
     p.add_argument("file")
     p.add_argument("-o", "--output", help="claim file to write (default: stdout)")
-    p.add_argument("--revision", required=True, help="the checkpoint commit to pin (40 hex)")
-    p.add_argument("--checkpoint", help="hub id (default: the one the verdict's notes name)")
-    p.add_argument("--slice-size", type=int, default=100)
-    p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--tolerance", type=float, default=0.0,
-                   help="systematic allowance in printed units (default 0: re-run variation is the run spread)")
-    p.add_argument("--scale", choices=["percent", "fraction", "millions", "units"],
-                   help="how the value is printed (default: from the paper record's cited table; never guessed)")
-    p.add_argument("--claims", default="claims", help="claims folder whose papers/ hold the paper records")
-    p.add_argument("--expect", help="declared expected outcome, e.g. miscited")
-    p.add_argument("--force", action="store_true")
+    options.add(p.add_argument, options.IMPORT)
     p.set_defaults(run=_import)
     a = sub.add_parser("audit", help="citation audit of every claim (no measurement)")
     a.add_argument("claims", nargs="?", default="claims")
@@ -322,7 +285,7 @@ def main(argv=None) -> int:
     f.add_argument("claims", nargs="?", default="claims")
     f.set_defaults(run=_prefetch)
     c = sub.add_parser("clear-cache", help="empty the prediction cache")
-    c.add_argument("--cache", help="cache folder (default $CLAIMS_CACHE or ~/.cache/claims-harness/predictions)")
+    options.CACHE.add(c.add_argument)   # the folder --claims-cache names
     c.set_defaults(run=_clear_cache)
     _user_facing(parser, sub)
     args = parser.parse_args(argv)

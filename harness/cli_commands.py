@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from harness.errors import ClaimFileError, HarnessError, RecordError
+from harness.statuses import ERROR, MISCITED, REPRODUCED
 
 
 # ---------------------------------------------------------------------- shared
@@ -122,7 +123,7 @@ def cmd_check(args) -> int:
                                                        record=c.id, field="id")))
                 seen[c.id] = str(path)
                 result = audit(c, papers)
-                if result.status == MISMATCH and c.record.get("expect") != "miscited":
+                if result.status == MISMATCH and c.record.get("expect") != MISCITED:
                     problems.append(str(ClaimFileError(path, "citation does not match the paper record: "
                                                        + "; ".join(result.findings), record=c.id, field="citation")))
     for p in problems:
@@ -189,11 +190,13 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
         raise ClaimFileError(p.path, f"cannot tell the dataset of column {col.name!r} (known: "
                              f"{', '.join(GLUE_TASKS)})", field="column")
     if checkpoint:
-        from harness.plugin_ui import checkpoint_value
+        import argparse
+
+        from harness.options import checkpoint as parse_checkpoint
 
         try:
-            repo, rev = checkpoint_value(checkpoint)
-        except Exception as exc:  # argparse.ArgumentTypeError
+            repo, rev = parse_checkpoint(checkpoint)
+        except argparse.ArgumentTypeError as exc:
             raise ClaimFileError("--checkpoint", str(exc), field="checkpoint") from None
         ckpt = {"repo": repo, "revision": rev, "origin": "community"}
     else:
@@ -265,20 +268,17 @@ def cmd_new(args) -> int:
 
 
 # ---------------------------------------------------------------------- compare
-GOOD = "reproduced"
-
-
 def regressed(a: dict | None, b: dict | None) -> str | None:
     """Why B is worse than A for one claim, or None."""
     if a is None:
         return None
     if b is None:
         return "missing in B"
-    met_a = a["status"] == a["expect"] if a.get("expect") else a["status"] == GOOD
-    met_b = b["status"] == b["expect"] if b.get("expect") else b["status"] == GOOD
+    met_a = a["status"] == a["expect"] if a.get("expect") else a["status"] == REPRODUCED
+    met_b = b["status"] == b["expect"] if b.get("expect") else b["status"] == REPRODUCED
     if met_a and not met_b:
         return f"{a['status']} -> {b['status']}"
-    if b["status"] == "error" and a["status"] != "error":
+    if b["status"] == ERROR and a["status"] != ERROR:
         return "now an error"
     return None
 

@@ -1,16 +1,212 @@
-"""Option values shared by the pytest plugin and the command line, checked when parsed."""
+"""Every option of the pytest plugin and the command line, defined once and checked when parsed.
+
+An option is its long name and its argparse keyword arguments (type, choices, default, help);
+pytest's ``parser.addoption`` takes the same arguments, so the plugin (``--claims-NAME``) and
+the CLI (``--NAME``) are built from the same definition. A value is checked by its ``type`` or
+``choices`` as the command line is read: a bad one is a usage error (pytest exit 4, argparse
+exit 2) naming the option and what it accepts, before anything runs. Nothing here imports
+torch, numpy or pytest.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.metrics import SCALES
+from harness.statuses import ALL, EXPECTABLE
+
+DEFAULT_TIMEOUT = 1800.0   # seconds per claim
+_REV = re.compile(r"^[0-9a-f]{40}$|^[A-Za-z0-9._/-]+$")
+
+
+# ---------------------------------------------------------------------- value checks
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not {what}")
+    return value
 
 
 def fdr(text: str) -> float:
     """A false discovery rate: strictly between 0 and 1 (a usage error otherwise)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text, "a number")
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1")
     return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number, at least 1 (batch sizes, resamples, slice sizes, lengths)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    value = _number(text, "a number of seconds")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+def allowance(text: str) -> float:
+    """A systematic tolerance in printed units: zero or more, finite."""
+    value = _number(text, "a number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be zero or more")
+    return value
+
+
+def dtype(text: str) -> str:
+    """A dtype or its short name (fp16), as its full name (float16)."""
+    from harness.measure.devices import DTYPES   # data only; torch is imported when a claim runs
+
+    if text.lower() not in DTYPES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(sorted(DTYPES))}")
+    return DTYPES[text.lower()]
+
+
+def device(text: str) -> str:
+    """cpu, cuda, cuda:N or mps; whether it is there is known only once torch is loaded."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of cpu, cuda, cuda:N, mps")
+    return text
+
+
+def existing_dir(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return text
+
+
+def shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N), 1 <= I <= N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: I must be between 1 and N")
+    return i, n
+
+
+def checkpoint(text: str) -> tuple[str, str]:
+    """'org/name@rev' -> (repo, revision); revision defaults to 'main' (recorded as unpinned)."""
+    repo, _, rev = text.partition("@")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo) or (rev and not _REV.match(rev)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ORG/NAME@REVISION, e.g. "
+                                         "textattack/albert-base-v2-MRPC@86655e0ce120f86e1e60ce94a602908bb9a4e128")
+    return repo, rev or "main"
+
+
+def revision(text: str) -> str:
+    """A pinned commit: 40 hex digits (a branch or tag can move)."""
+    if not re.fullmatch(r"[0-9a-f]{40}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 40-hex commit (a branch or tag can move)")
+    return text
+
+
+# ---------------------------------------------------------------------- definitions
+@dataclass(frozen=True)
+class Option:
+    """One option: long name without dashes or prefix, and its argparse keyword arguments."""
+
+    name: str
+    kwargs: dict = field(default_factory=dict)
+
+    def add(self, adder, prefix: str = "") -> None:
+        """``adder``: argparse's ``add_argument`` or pytest's ``addoption``."""
+        adder(f"--{prefix}{self.name}", **self.kwargs)
+
+
+def add(adder, options, prefix: str = "") -> None:
+    for option in options:
+        option.add(adder, prefix)
+
+
+# The gate's policy inputs: ``--claims-NAME`` for a pytest run, ``--NAME`` for ``gate`` and ``merge``.
+BASELINE = Option("baseline", dict(default=None, metavar="DIR", type=existing_dir,
+                                   help="earlier reports folder to compare with (a pytest run with it is gated)"))
+STRICT_BLOCKED = Option("strict-blocked", dict(action="store_true", default=False,
+                                               help="gate: blocked claims fail (air-gapped runners)"))
+FDR = Option("fdr", dict(type=fdr, default=0.05, help="gate: false discovery rate for not_reproduced calls, "
+                                                      "in (0, 1) (default 0.05)"))
+GATE = (BASELINE, STRICT_BLOCKED, FDR)
+CACHE = Option("cache", dict(default=None, metavar="DIR", help="prediction cache folder (default: $CLAIMS_CACHE or "
+                                                               "~/.cache/claims-harness/predictions)"))
+
+# The pytest plugin's (``--claims-NAME``), in the order ``pytest --help`` lists them.
+PLUGIN = (
+    Option("mirror", dict(default=None, metavar="DIR", type=existing_dir,
+                          help="local mirror of hub repos (DIR/models/<org>/<name>, DIR/datasets/<org>/<name>); "
+                               "default: $CLAIMS_MIRROR")),
+    Option("download", dict(action="store_true", default=None,
+                            help="allow downloads from the Hugging Face hub (default off: mirror and HF cache only, "
+                                 "HF offline flags set); also $CLAIMS_DOWNLOAD=1")),
+    Option("device", dict(default=None, type=device,
+                          help="cpu, cuda, cuda:N or mps (default: cuda, then mps, then cpu)")),
+    Option("dtype", dict(default="float32", type=dtype,
+                         help="float32 (default), bfloat16 or float16 (also fp32, bf16, fp16)")),
+    Option("batch-size", dict(type=positive_int, default=None,
+                              help="inference batch size, at least 1 (default: by device)")),
+    Option("resamples", dict(type=positive_int, default=2000,
+                             help="bootstrap resamples per claim, at least 1 (default 2000)")),
+    Option("timeout", dict(type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                           help="time limit per claim; a claim over it gets an error verdict "
+                                f"(default {DEFAULT_TIMEOUT:g})")),
+    Option("reports", dict(default=None, metavar="DIR", help="where verdicts go (default: <rootdir>/reports)")),
+    Option("dir", dict(default=None, metavar="DIR", type=existing_dir,
+                       help="claim records to run (default: the folder of the test module asking for `claim`)")),
+    CACHE,
+    Option("no-cache", dict(action="store_true", help="neither read nor write the prediction cache")),
+    Option("gate", dict(action="store_true",
+                        help="exit by the nightly gate policy (docs/gate.md) and write reports/gate.json")),
+    *GATE,
+    Option("shard", dict(default=None, metavar="I/N", type=shard,
+                         help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated "
+                              "cost, the same on every machine")),
+    Option("shard-costs", dict(default=None, metavar="REPORTS", type=existing_dir,
+                               help="a last run's reports folder whose timings replace the cost estimates (give "
+                                    "every shard the same one)")),
+    Option("checkpoint", dict(default=None, metavar="ORG/NAME@REV", type=checkpoint,
+                              help="measure every classification claim on this checkpoint instead of its own "
+                                   "(recorded in each artifact as a protocol deviation), e.g. "
+                                   "--claims-checkpoint textattack/albert-base-v2-MRPC@86655e0c...")),
+    Option("history", dict(default=None, metavar="FILE",
+                           help="SQLite file that keeps each run's summary for the report's history "
+                                "(default: <reports>/history.sqlite; 'off' keeps none)")),
+    Option("progress", dict(default="auto", choices=("auto", "on", "off"),
+                            help="live line per claim during inference (pairs done, pairs/s); auto: with -v or a "
+                                 "terminal")),
+)
+
+# ``python -m harness import-verdict``: how the imported claim is to be measured.
+IMPORT = (
+    Option("revision", dict(required=True, type=revision, help="the checkpoint commit to pin (40 hex)")),
+    Option("checkpoint", dict(help="hub id (default: the one the verdict's notes name)")),
+    Option("slice-size", dict(type=positive_int, default=100, help="pairs to measure, at least 1 (default 100)")),
+    Option("max-length", dict(type=positive_int, default=128, help="tokens per pair, at least 1 (default 128)")),
+    Option("tolerance", dict(type=allowance, default=0.0,
+                             help="systematic allowance in printed units, zero or more (default 0: re-run "
+                                  "variation is the run spread)")),
+    Option("scale", dict(choices=tuple(SCALES),
+                         help="how the value is printed (default: from the paper record's cited table; never "
+                              "guessed)")),
+    Option("claims", dict(default="claims", help="claims folder whose papers/ hold the paper records")),
+    Option("expect", dict(choices=EXPECTABLE, help="declared expected outcome, e.g. miscited")),
+    Option("force", dict(action="store_true", help="replace an existing output file")),
+)
+
+#: Statuses ``python -m harness list --status`` filters by (a claim with no verdict is 'not run').
+LIST_STATUSES = (*ALL, "not run")

@@ -7,9 +7,7 @@ transformers: they load when the first claim that needs them runs.
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -17,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import options
 from harness.errors import HarnessError, RecordError
-from harness.options import fdr
 from harness.session import ClaimsSession
+from harness.statuses import BLOCKED, INCONCLUSIVE, REPRODUCED
 
 ARTIFACT_KEY = pytest.StashKey[dict]()
 SESSION_KEY = pytest.StashKey[ClaimsSession]()
@@ -27,88 +26,12 @@ SWITCH_KEY = pytest.StashKey[object]()
 EMPTY_KEY = pytest.StashKey[str]()
 STOP_KEY = pytest.StashKey[str]()
 PROPERTY = "claims_artifact"
-DEFAULT_TIMEOUT = 1800.0   # seconds per claim
 
 
 # ---------------------------------------------------------------------- options
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
-    return value
-
-
-def _dtype_choice(text: str) -> str:
-    from harness.measure.devices import DTYPES
-
-    if text.lower() not in DTYPES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(sorted(DTYPES))}")
-    return DTYPES[text.lower()]
-
-
-def _existing_dir(text: str) -> str:
-    if not Path(text).expanduser().is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: no such folder")
-    return text
-
-
-def _shard_value(text: str) -> str:
-    try:
-        _shard(text)
-    except pytest.UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
 def pytest_addoption(parser):
-    g = parser.getgroup("claims", "paper claims")
-    g.addoption("--claims-mirror", default=None, metavar="DIR", type=_existing_dir,
-                help="local mirror of hub repos (DIR/models/<org>/<name>, DIR/datasets/<org>/<name>); "
-                     "default: $CLAIMS_MIRROR")
-    g.addoption("--claims-download", action="store_true", default=None,
-                help="allow downloads from the Hugging Face hub (default off: mirror and HF cache only, "
-                     "HF offline flags set); also $CLAIMS_DOWNLOAD=1")
-    g.addoption("--claims-device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda, then mps, then cpu)")
-    g.addoption("--claims-dtype", default="float32", type=_dtype_choice,
-                help="float32 (default), bfloat16 or float16 (also fp32, bf16, fp16)")
-    g.addoption("--claims-batch-size", type=_positive_int, default=None,
-                help="inference batch size, at least 1 (default: by device)")
-    g.addoption("--claims-resamples", type=_positive_int, default=2000,
-                help="bootstrap resamples per claim, at least 1 (default 2000)")
-    g.addoption("--claims-timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                help=f"time limit per claim; a claim over it gets an error verdict (default {DEFAULT_TIMEOUT:g})")
-    g.addoption("--claims-reports", default=None, metavar="DIR", help="where verdicts go (default: <rootdir>/reports)")
-    g.addoption("--claims-dir", default=None, metavar="DIR", type=_existing_dir,
-                help="claim records to run (default: the folder of the test module asking for `claim`)")
-    g.addoption("--claims-cache", default=None, metavar="DIR",
-                help="prediction cache folder (default: $CLAIMS_CACHE or ~/.cache/claims-harness/predictions)")
-    g.addoption("--claims-no-cache", action="store_true", help="neither read nor write the prediction cache")
-    g.addoption("--claims-gate", action="store_true",
-                help="exit by the nightly gate policy (docs/gate.md) and write reports/gate.json")
-    g.addoption("--claims-baseline", default=None, metavar="DIR", type=_existing_dir,
-                help="earlier reports folder to compare with (implies --claims-gate)")
-    g.addoption("--claims-strict-blocked", action="store_true", help="gate: blocked claims fail (air-gapped runners)")
-    g.addoption("--claims-fdr", type=fdr, default=0.05,
-                help="gate: false discovery rate for not_reproduced calls, in (0, 1) (default 0.05)")
-    g.addoption("--claims-shard", default=None, metavar="I/N", type=_shard_value,
-                help="run only shard I of N (1-based): checkpoint groups dealt longest first by estimated cost, "
-                     "the same on every machine")
-    g.addoption("--claims-shard-costs", default=None, metavar="REPORTS", type=_existing_dir,
-                help="a last run's reports folder whose timings replace the cost estimates (give every shard "
-                     "the same one)")
+    """Every --claims-* option, from the one table the command line shares (harness.options)."""
+    options.add(parser.getgroup("claims", "paper claims").addoption, options.PLUGIN, prefix="claims-")
 
 
 def _download_allowed(config) -> bool:
@@ -273,27 +196,17 @@ def pytest_generate_tests(metafunc):
                                    for c in claims])
 
 
-def _shard(value: str) -> tuple[int, int]:
-    try:
-        i, n = (int(x) for x in value.split("/"))
-    except ValueError:
-        raise pytest.UsageError(f"--claims-shard {value!r}: expected I/N, e.g. 1/4") from None
-    if not 1 <= i <= n:
-        raise pytest.UsageError(f"--claims-shard {value!r}: I must be between 1 and N")
-    return i, n
-
-
 def pytest_collection_modifyitems(config, items):
     """Drop the empty placeholder a claims folder without records leaves; shard; start the run."""
     empty = [it for it in items if "claim" in getattr(it, "fixturenames", ()) and _claim_of(it) is None]
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [it for it in items if it not in empty]
-    value = config.getoption("claims_shard")
+    value = config.getoption("claims_shard")   # (I, N), checked when parsed
     if value:
         from harness.claims import workload
 
-        i, n = _shard(value)
+        i, n = value
         claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
         costs_from = config.getoption("claims_shard_costs")
         measured = workload.measured_costs(Path(costs_from)) if costs_from else None
@@ -330,7 +243,7 @@ def claims_pipeline(request):
     cfg = request.config
     return Pipeline(Options(
         mirror=_mirror(cfg), allow_download=_download_allowed(cfg), device=cfg.getoption("claims_device"),
-        dtype=_dtype(cfg), batch_size=cfg.getoption("claims_batch_size"),
+        dtype=cfg.getoption("claims_dtype"), batch_size=cfg.getoption("claims_batch_size"),
         resamples=cfg.getoption("claims_resamples"), cache_dir=_cache_dir(cfg)))
 
 
@@ -341,12 +254,6 @@ def _cache_dir(cfg) -> Path | None:
 
     value = cfg.getoption("claims_cache")
     return Path(value).expanduser() if value else default_dir()
-
-
-def _dtype(cfg) -> str:
-    from harness.measure.devices import dtype_name
-
-    return dtype_name(cfg.getoption("claims_dtype"))
 
 
 @pytest.fixture
@@ -382,17 +289,23 @@ def enforce(artifact: dict) -> None:
     expect = r["expect"]
     if expect:
         if status != expect:
-            pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}", pytrace=False)
+            pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}" + _traceback(r),
+                        pytrace=False)
         return
-    if status == "reproduced":
+    if status == REPRODUCED:
         return
-    if status in ("blocked",):
-        pytest.skip(f"blocked: {reason}")
-    if status == "inconclusive":
+    if status == BLOCKED:
+        pytest.skip(f"{BLOCKED}: {reason}")
+    if status == INCONCLUSIVE:
         needed = r.get("slice_size_needed")
-        pytest.skip(f"inconclusive: {_numbers(artifact)}slice size that would decide: "
+        pytest.skip(f"{INCONCLUSIVE}: {_numbers(artifact)}slice size that would decide: "
                     f"{needed if needed is not None else 'none within reach'}; {reason}")
-    pytest.fail(f"{status}: {_numbers(artifact)}{reason}", pytrace=False)
+    pytest.fail(f"{status}: {_numbers(artifact)}{reason}" + _traceback(r), pytrace=False)
+
+
+def _traceback(r: dict) -> str:
+    """An error verdict's traceback (a bug's, kept by the pipeline) for the failure report."""
+    return f"\n\ntraceback of the error (kept in the verdict artifact):\n{r['traceback']}" if r.get("traceback") else ""
 
 
 def _numbers(artifact: dict) -> str:
@@ -465,10 +378,9 @@ class _Writer:
             claim = next(c for c in load_tree(root) if c.id == claim_id)
         except (StopIteration, RecordError, OSError):
             return False
-        text = str(report.longrepr).strip().splitlines()
-        cause = text[-1] if text else "unknown failure"
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
-        artifact = error_artifact(claim, f"no verdict: {where}: {cause}")
+        artifact = error_artifact(claim, f"no verdict: {where}: {failure_cause(report)}")
+        keep_traceback(artifact, str(report.longrepr).strip())
         artifact["_artifact_name"] = claim.artifact_name
         self._record(json.dumps(artifact))
         return True
@@ -485,6 +397,24 @@ class _Writer:
                     self.pytest_session.shouldstop = str(exc)
                 return
         self.session.record(payload)
+
+
+def failure_cause(report) -> str:
+    """What went wrong, in one message: the exception and its text (pytest's crash line), not the
+    last line of the traceback, which names only a file, a line and the exception's type."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return str(crash.message).strip()
+    lines = str(report.longrepr).strip().splitlines()
+    return lines[-1] if lines else "unknown failure"
+
+
+def keep_traceback(artifact: dict, text: str) -> None:
+    """The full traceback kept in the artifact's POST verdict (and so in the top verdict where that
+    is the POST one), as the pipeline keeps one for an unexpected exception."""
+    post = (artifact.get("verdicts") or {}).get("post")
+    if text and isinstance(post, dict):
+        post["traceback"] = text
 
 
 def _param_id(nodeid: str) -> str | None:

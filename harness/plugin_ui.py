@@ -2,7 +2,8 @@
 
 Markers per claim (select with ``-m``), the verdict as JUnit XML properties, a live progress
 line during long inference, and ``--claims-checkpoint`` to run the catalogue against another
-checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``); imports nothing heavy.
+checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``), which declares the options
+(``harness.options``); imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -31,32 +32,6 @@ FIXED_MARKERS = (
 SPLIT_SIZES = {"mrpc": 408, "rte": 277, "sst2": 872, "cola": 1043, "wnli": 71, "stsb": 1500, "qnli": 5463,
                "mnli": 9815, "qqp": 40430}
 GPU_PAIRS = 5000
-_REV = re.compile(r"^[0-9a-f]{40}$|^[A-Za-z0-9._/-]+$")
-
-
-# ---------------------------------------------------------------------- options
-def checkpoint_value(text: str) -> tuple[str, str]:
-    """'org/name@rev' -> (repo, revision); revision defaults to 'main' (recorded as unpinned)."""
-    import argparse
-
-    repo, _, rev = text.partition("@")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo) or (rev and not _REV.match(rev)):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected ORG/NAME@REVISION, e.g. "
-                                         "textattack/albert-base-v2-MRPC@86655e0ce120f86e1e60ce94a602908bb9a4e128")
-    return repo, rev or "main"
-
-
-def pytest_addoption(parser):
-    g = parser.getgroup("claims", "paper claims")
-    g.addoption("--claims-checkpoint", default=None, metavar="ORG/NAME@REV", type=checkpoint_value,
-                help="measure every classification claim on this checkpoint instead of its own "
-                     "(recorded in each artifact as a protocol deviation), e.g. "
-                     "--claims-checkpoint textattack/albert-base-v2-MRPC@86655e0c...")
-    g.addoption("--claims-history", default=None, metavar="FILE",
-                help="SQLite file that keeps each run's summary for the report's history "
-                     "(default: <reports>/history.sqlite; 'off' keeps none)")
-    g.addoption("--claims-progress", default="auto", choices=("auto", "on", "off"),
-                help="live line per claim during inference (pairs done, pairs/s); auto: with -v or a terminal")
 
 
 @pytest.hookimpl(trylast=True)

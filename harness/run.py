@@ -87,7 +87,7 @@ class Pipeline:
         devs = protocol.deviations(claim, dtype=self.options.dtype)
         try:
             measured = kinds.get(claim.kind).measure(self, claim)
-            measurement = dict(measured.measurement, versions=versions.collect())
+            measurement = dict(measured.measurement, versions=versions.versions())
             stats = measured.judgement.statistics()
             devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=measured.slice)
             post = measured.judgement.post()

@@ -74,22 +74,20 @@ class ClaimsSession:
 
     def gate(self, *, baseline: str | None, strict_blocked: bool, fdr: float,
              catalogue: set[str] | None = None, expected: set[str] | None = None) -> int:
-        """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code."""
+        """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code.
+
+        The run has measured already, so what the CLI refuses (an unreadable baseline, a gate.json
+        that cannot be written) is recorded as the gate's failure instead."""
         from harness.report import gate
-        from harness.report.shards import read_baseline
 
         try:
-            base = read_baseline(Path(baseline)) if baseline else None
-            self.gate_result = gate.evaluate(self.artifacts, base, strict_blocked=strict_blocked, fdr=fdr,
-                                             source=str(self.verdicts_dir), catalogue=catalogue,
-                                             expected=expected)
+            self.gate_result = gate.run(self.artifacts, baseline=baseline, strict_blocked=strict_blocked, fdr=fdr,
+                                        source=str(self.verdicts_dir), catalogue=catalogue, expected=expected,
+                                        unwritten=self.write_errors)
         except HarnessError as exc:
-            self.gate_result = gate.input_error(str(exc))
-        for claim_id, err in sorted(self.write_errors.items()):   # a verdict not on disk is not a pass
-            self.gate_result.failures.append({"claim": claim_id, "why": f"verdict not written: {err}"})
-            self.gate_result.exit_code = max(self.gate_result.exit_code, gate.EXIT_FAILED)
+            self.gate_result = gate.fail_unwritten(gate.input_error(str(exc)), self.write_errors)
         try:
-            artifacts.write_atomic(self.reports_dir / "gate.json", artifacts.dumps(self.gate_result.to_dict()))
+            gate.record(self.gate_result, self.reports_dir)
         except OSError as exc:
             self.gate_result.failures.append({"claim": "*", "why": f"gate.json not written: {exc}"})
             self.gate_result.exit_code = max(self.gate_result.exit_code, gate.EXIT_FAILED)

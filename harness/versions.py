@@ -1,21 +1,34 @@
-"""Versions of the software a measurement ran on, for the artifact and the report."""
+"""Which software produced a result: Python, the harness and the libraries a measurement uses.
+
+One collector for the run manifest and the per-claim measurement record, so both name the same
+packages. Versions come from installed distribution metadata (``importlib.metadata``): asking
+imports neither torch nor transformers.
+"""
 
 from __future__ import annotations
 
 import platform
+from importlib import metadata
 
-PACKAGES = ("torch", "transformers", "datasets", "huggingface_hub", "scikit-learn", "scipy", "numpy")
+from harness import __version__
+
+#: Distribution names as pip knows them.
+PACKAGES = ("torch", "transformers", "datasets", "huggingface_hub", "numpy", "scipy", "scikit-learn")
 
 
-def collect() -> dict:
-    from importlib import metadata
-
-    from harness import __version__
-
-    out = {"python": platform.python_version(), "harness": __version__}
+def package_versions() -> dict[str, str | None]:
+    """Every package of PACKAGES with its installed version, None where it is not installed."""
+    out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            pass
+            out[name] = None
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Python, the harness and the installed packages (those not installed left out)."""
+    out = {"python": platform.python_version(), "harness": __version__}
+    out.update({k: v for k, v in package_versions().items() if v is not None})
     return out

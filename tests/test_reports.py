@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.manifest import PACKAGES, build_manifest, write_manifest
+from harness.report.manifest import build_manifest, write_manifest
 from harness.report.render import STATUS_COLOURS, render
+from harness.versions import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "render-report-screenshot.sh"

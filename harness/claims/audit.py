@@ -29,9 +29,6 @@ class Audit:
     findings: list[str] = field(default_factory=list)
     found: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return {"status": self.status, "findings": list(self.findings), "found": dict(self.found)}
-
 
 def _label(value: Value) -> str:
     return metrics.label_of(value.metric)

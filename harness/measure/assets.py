@@ -14,8 +14,13 @@ from pathlib import Path
 
 from harness.errors import AssetUnavailable
 
-# Files a sequence-classification checkpoint needs; pickles only as a fallback.
-MODEL_PATTERNS = ["config.json", "*.safetensors", "*.safetensors.index.json", "pytorch_model.bin",
+# A checkpoint's weights, preferred first: safetensors (one file or sharded), the pickle only as a
+# fallback. The one list the mirror check, prefetch and the model loader read.
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_WEIGHTS = "pytorch_model.bin"
+WEIGHT_FILES = (*SAFETENSORS_FILES, PICKLE_WEIGHTS)
+# Files a sequence-classification checkpoint needs (shards of a sharded checkpoint included).
+MODEL_PATTERNS = ["config.json", "*.safetensors", "*.safetensors.index.json", PICKLE_WEIGHTS,
                   "spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                   "vocab.txt", "merges.txt"]
 

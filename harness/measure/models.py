@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import MeasurementError
-from harness.measure.assets import Asset
+from harness.measure.assets import WEIGHT_FILES, Asset
 
 TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.txt", "merges.txt")
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def files_digest(folder: Path, names) -> str:

@@ -21,8 +21,6 @@ from harness.claims.records import Claim
 from harness.measure import assets
 
 FETCHED, PRESENT, FAILED, SKIPPED = "fetched", "present", "failed", "skipped"
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
-_SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
 
 
 # ---------------------------------------------------------------------- what the claims need
@@ -62,8 +60,8 @@ def _patterns(row: dict, repo_files: list[str] | None = None) -> list[str]:
     if row["kind"] == "dataset":
         return ["README.md"] + [f"{c}/*" for c in row["configs"]]
     patterns = list(assets.MODEL_PATTERNS)
-    if repo_files is not None and any(f in repo_files for f in _SAFETENSORS):
-        patterns.remove("pytorch_model.bin")   # safetensors listed: never fetch the pickle
+    if repo_files is not None and any(f in repo_files for f in assets.SAFETENSORS_FILES):
+        patterns.remove(assets.PICKLE_WEIGHTS)   # safetensors listed: never fetch the pickle
     return patterns
 
 
@@ -74,8 +72,8 @@ def _missing_here(folder: Path, row: dict) -> str | None:
     if row["kind"] == "model":
         if not (folder / "config.json").is_file():
             return f"{folder} has no config.json"
-        if not any((folder / w).is_file() for w in WEIGHT_FILES):
-            return f"{folder} has no weights file ({', '.join(WEIGHT_FILES)})"
+        if not any((folder / w).is_file() for w in assets.WEIGHT_FILES):
+            return f"{folder} has no weights file ({', '.join(assets.WEIGHT_FILES)})"
     else:
         if not (folder / "README.md").is_file():
             return f"{folder} has no README.md"
@@ -111,9 +109,9 @@ def _fetch(row: dict, folder: Path) -> None:
     if row["kind"] == "model":
         files = huggingface_hub.HfApi().list_repo_files(row["repo"], repo_type=repo_type,
                                                          revision=row["revision"])
-        if not any(w in files for w in WEIGHT_FILES):
+        if not any(w in files for w in assets.WEIGHT_FILES):
             raise RuntimeError(f"{row['repo']}@{row['revision']} has no weights file the harness loads "
-                               f"({', '.join(WEIGHT_FILES)})")
+                               f"({', '.join(assets.WEIGHT_FILES)})")
         row["allow_patterns"] = _patterns(row, files)
     folder.mkdir(parents=True, exist_ok=True)
     huggingface_hub.snapshot_download(row["repo"], repo_type=repo_type, revision=row["revision"],

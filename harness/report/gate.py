@@ -17,12 +17,12 @@ removed from the catalogue, which is listed), or an input that cannot be read al
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2      # an input could not be read or an output not written; the message names it
-# Best first; used to tell whether a status got worse.
-from harness.statuses import FAILING, RANK  # noqa: F401 - re-exported
+from harness.statuses import BLOCKED, FAILING, NOT_REPRODUCED, RANK  # noqa: F401 - FAILING, RANK re-exported
 
 
 @dataclass
@@ -90,10 +90,10 @@ def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, 
                                                      "so the gate cannot vouch for anything"})
     for cid in sorted((expected or set()) - set(current)):
         result.failures.append({"claim": cid, "why": "collected but no verdict was recorded"})
-    calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == "not_reproduced"}
+    calls = {cid: _p_value(a) for cid, a in current.items() if a["verdict"]["status"] == NOT_REPRODUCED}
     confirmed = benjamini_hochberg(calls, fdr) if calls else set()
     if calls:
-        result.notes.append(f"Benjamini-Hochberg at FDR {fdr} over {len(calls)} not_reproduced call(s): "
+        result.notes.append(f"Benjamini-Hochberg at FDR {fdr} over {len(calls)} {NOT_REPRODUCED} call(s): "
                             f"{len(confirmed)} confirmed")
     for cid in sorted(current):
         art = current[cid]
@@ -103,11 +103,11 @@ def evaluate(current: dict[str, dict], baseline: dict[str, dict] | None = None, 
         if expect:
             if status != expect:
                 result.failures.append({"claim": cid, "why": f"declared {expect}, now {status}: {reason}"})
-        elif status == "not_reproduced" and cid not in confirmed:
+        elif status == NOT_REPRODUCED and cid not in confirmed:
             result.held_back.append(cid)
         elif status in FAILING:
             result.failures.append({"claim": cid, "why": f"{status}: {reason}"})
-        elif status == "blocked" and strict_blocked:
+        elif status == BLOCKED and strict_blocked:
             result.failures.append({"claim": cid, "why": f"blocked (strict mode): {reason}"})
         if baseline and cid in baseline:
             _compare(cid, baseline[cid], art, result)
@@ -149,3 +149,40 @@ def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResu
     if elsewhere:
         result.notes.append(f"{len(elsewhere)} baseline claim(s) not selected in this run (another shard, -k): "
                             f"{', '.join(elsewhere)}")
+
+
+# ---------------------------------------------------------------------- one gate run
+def run(current: dict[str, dict], *, baseline: str | Path | None = None, strict_blocked: bool = False,
+        fdr: float = 0.05, source: str = "this run", catalogue: set[str] | None = None,
+        expected: set[str] | None = None, dropped=(), unwritten: dict[str, str] | None = None) -> GateResult:
+    """The gate of one run, as a pytest run (``--claims-gate``) and ``python -m harness gate|merge``
+    both apply it: the baseline folder read, the policy applied, verdicts of claims no longer in
+    the catalogue (``dropped``) noted, and a verdict that could not be written (``unwritten``:
+    claim id -> why) failed, since a verdict not on disk is not a pass.
+
+    Raises HarnessError when the baseline cannot be read: the command line refuses (exit 2,
+    nothing written), a pytest run records it as the gate's input error."""
+    from harness.report.shards import read_baseline
+
+    base = read_baseline(Path(baseline)) if baseline else None
+    result = evaluate(current, base, strict_blocked=strict_blocked, fdr=fdr, source=source,
+                      catalogue=catalogue, expected=expected)
+    if dropped:
+        result.notes.append(f"{len(dropped)} verdict(s) of claims no longer in the catalogue ignored: "
+                            + ", ".join(dropped))
+    return fail_unwritten(result, unwritten)
+
+
+def fail_unwritten(result: GateResult, unwritten: dict[str, str] | None) -> GateResult:
+    """Each verdict that could not be written (claim id -> why) fails the gate."""
+    for claim_id, why in sorted((unwritten or {}).items()):
+        result.failures.append({"claim": claim_id, "why": f"verdict not written: {why}"})
+        result.exit_code = max(result.exit_code, EXIT_FAILED)
+    return result
+
+
+def record(result: GateResult, folder: Path) -> Path:
+    """``folder/gate.json``, written atomically (raises OSError when it cannot be)."""
+    from harness.report.artifacts import dumps, write_atomic
+
+    return write_atomic(Path(folder) / "gate.json", dumps(result.to_dict()))

@@ -1,7 +1,7 @@
 """The run manifest: what ran, where, with which packages; ``reports/manifest.json``.
 
-Versions come from installed distribution metadata (``importlib.metadata``), so building a
-manifest imports neither torch nor transformers.
+Versions come from ``harness.versions`` (installed distribution metadata), the collector the
+measurement records use too; building a manifest imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -10,21 +10,12 @@ import platform
 import socket
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from harness.report.artifacts import dumps, write_atomic
+from harness.versions import package_versions
 
-# Distribution names as pip knows them (key in the manifest = distribution name).
-PACKAGES = ("torch", "transformers", "datasets", "huggingface_hub", "numpy", "scipy", "scikit-learn")
 MANIFEST_NAME = "manifest.json"
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -64,7 +55,7 @@ def build_manifest(command: list[str], started: str, finished: str | None, devic
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "executable": sys.executable,
-        "packages": {name: _version(name) for name in PACKAGES},
+        "packages": package_versions(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "hostname": socket.gethostname(),

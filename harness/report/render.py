@@ -22,20 +22,19 @@ from urllib.parse import quote, urlparse
 
 from harness.report import summary as sm
 from harness.report.artifacts import write_atomic
-from harness.report.summary import PROPORTION_METRICS, fmt, measured_text, reported_text
+from harness.report.summary import PROPORTION_METRICS, counts, fmt, measured_text, reported_text
+from harness.statuses import ALL, BLOCKED, ERROR, INCONCLUSIVE, MISCITED, NOT_REPRODUCED, REPRODUCED
 
-STATUS_ORDER = ("reproduced", "not_reproduced", "miscited", "inconclusive", "blocked", "error")
 STATUS_COLOURS = {
-    "reproduced": "#2e7d32",      # green
-    "not_reproduced": "#c62828",  # red
-    "miscited": "#ef6c00",        # orange
-    "inconclusive": "#757575",    # grey
-    "blocked": "#546e7a",         # blue-grey
-    "error": "#7f0000",           # dark red
+    REPRODUCED: "#2e7d32",      # green
+    NOT_REPRODUCED: "#c62828",  # red
+    MISCITED: "#ef6c00",        # orange
+    INCONCLUSIVE: "#757575",    # grey
+    BLOCKED: "#546e7a",         # blue-grey
+    ERROR: "#7f0000",           # dark red
 }
 PRE_COLOURS = {"citation_verified": "#2e7d32", "citation_mismatch": "#ef6c00", "citation_unchecked": "#757575"}
 UNKNOWN_COLOUR = "#37474f"
-OUTPUTS = ("summary.md", "index.html")
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -162,12 +161,7 @@ def _checkpoint_text(measurement: dict, art: dict) -> str | None:
 def row_from_artifact(art: dict, artifact_path: str | None) -> dict:
     """One display row (harness.report.summary.row) plus what the report adds."""
     r = sm.row(art, artifact_path)
-    verdicts = art.get("verdicts") or {}
-    pre = verdicts.get("pre") or {}
-    findings = pre.get("findings") or []
     r.update({
-        "pre_finding": (str(findings[0]) + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
-                        if findings else (pre.get("reason") or "")),
         "deviations": [_deviation(d) for d in (art.get("protocol") or {}).get("deviations") or []],
         "notes": [], "detail": detail(art, r)})
     return r
@@ -241,27 +235,7 @@ def _older_than_run(path: Path, summary: dict | None) -> bool:
     return written < start - _dt.timedelta(seconds=1)
 
 
-def counts(rows: list[dict]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in rows:
-        if not r.get("stale"):
-            out[r["status"]] = out.get(r["status"], 0) + 1
-    order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
-
-
 # ---------------------------------------------------------------------- formatting
-def status_extra(r: dict) -> list[str]:
-    out = []
-    if r.get("post") and r["post"] != r["status"]:
-        out.append(f"post: {r['post']}")
-    if r.get("expect"):
-        out.append(f"expected: {r['expect']}" + (" (as declared)" if r["expect"] == r["status"] else " (NOT met)"))
-    if r["status"] == "inconclusive" and r.get("slice_size_needed") is not None:
-        out.append(f"slice size that would decide: {r['slice_size_needed']}")
-    return out
-
-
 MANIFEST_FIRST = ("command", "started", "finished", "device", "git_commit", "git_dirty", "harness", "python",
                   "packages", "platform", "hostname")
 
@@ -344,7 +318,7 @@ def plot_png(rows: list[dict]) -> tuple[bytes | None, str | None]:
     handles = [Patch(facecolor="#cfd8dc", edgecolor="#78909c", label="reported band (rounding + tolerance)"),
                Line2D([], [], color="black", lw=2, marker="|", markersize=14, linestyle="none",
                       label="reported value")]
-    order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    order = {s: i for i, s in enumerate(ALL)}
     seen_status.sort(key=lambda s: (order.get(s, len(order)), s))
     handles += [Line2D([], [], color=STATUS_COLOURS.get(s, UNKNOWN_COLOUR), marker="o", lw=3, label=s)
                 for s in seen_status]
@@ -518,7 +492,7 @@ def markdown(data: dict) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         claim = "`" + r["claim"].replace("`", "'") + "`" + _md_links(r)
-        status = "**" + _md(r["status"]) + "**" + "".join(f"<br>{_md(x)}" for x in status_extra(r))
+        status = "**" + _md(r["status"]) + "**" + "".join(f"<br>{_md(x)}" for x in sm.status_notes(r))
         pre = _md(r["pre"] or "-") + (f": {_md(_short(r['pre_finding'], 160))}" if r["pre_finding"] else "")
         proto = _md(r["protocol_match"] or "-") + "".join(f"<br>{_md(d)}" for d in r["deviations"])
         conf = "-" if r["confidence"] is None else f"{r['confidence']:.2f}"
@@ -557,7 +531,7 @@ def _environment():
     env.globals.update(colour=lambda s: STATUS_COLOURS.get(s, UNKNOWN_COLOUR),
                        pre_colour=lambda s: PRE_COLOURS.get(s or "", UNKNOWN_COLOUR),
                        measured_text=lambda r: measured_text(r, with_n=True), reported_text=reported_text,
-                       status_extra=status_extra, short=_short, title=_title, kind_of=_kind_of)
+                       status_extra=sm.status_notes, short=_short, title=_title, kind_of=_kind_of)
     return env
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
-# Printed scale -> natural scale (as harness.claims.records.SCALES).
-SCALES = {"percent": 0.01, "fraction": 1.0, "millions": 1e6, "units": 1.0}
+from harness import metrics
+from harness.statuses import ALL, INCONCLUSIVE
+
+# Printed scale -> natural scale, as floats (the exact table is harness.metrics.SCALES).
+SCALES = {name: float(value) for name, value in metrics.SCALES.items()}
 PROPORTION_METRICS = {"accuracy", "f1", "matthews_corrcoef", "mcc", "precision", "recall", "exact_match"}
 UNIT_SUFFIX = {"percent": " %", "millions": "M", "fraction": "", "units": ""}
 
@@ -97,15 +100,24 @@ def reported_text(r: dict) -> str:
     return text
 
 
-def status_text(r: dict) -> str:
-    """'not_reproduced (expected)', 'miscited (post: blocked)', 'reproduced (expected not_reproduced: NOT met)'."""
-    text = r["status"]
-    extra = []
+def status_notes(r: dict) -> list[str]:
+    """What qualifies a status: the POST verdict where it differs, the declared expectation and
+    whether it was met, and for an inconclusive claim the slice size that would decide."""
+    out = []
     if r.get("post") and r["post"] != r["status"]:
-        extra.append(f"post: {r['post']}")
+        out.append(f"post: {r['post']}")
     if r.get("expect"):
-        extra.append("expected" if r["expect"] == r["status"] else f"expected {r['expect']}: NOT met")
-    return text + (f" ({'; '.join(extra)})" if extra else "")
+        out.append("expected" if r["expect"] == r["status"] else f"expected {r['expect']}: NOT met")
+    if r["status"] == INCONCLUSIVE and r.get("slice_size_needed") is not None:
+        out.append(f"slice size that would decide: {r['slice_size_needed']}")
+    return out
+
+
+def status_text(r: dict) -> str:
+    """'not_reproduced (expected)', 'miscited (post: blocked; expected)', 'reproduced (expected
+    not_reproduced: NOT met)'."""
+    extra = status_notes(r)
+    return r["status"] + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def numbers_text(r: dict) -> str:
@@ -157,7 +169,7 @@ def row(art: dict, path: str | None) -> dict:
     reported = num(band.get("reported"))
     if reported is None and num(cc.get("reported_value")) is not None:
         reported = cc["reported_value"] * SCALES.get(printed_scale, 1.0)
-    interval = pair(stats.get("interval")) or pair([stats.get("low"), stats.get("high")])
+    interval = pair(stats.get("interval"))
     measured = num(post.get("score"))
     if measured is None and measurement:
         measured = num(measurement.get("value"))
@@ -186,6 +198,7 @@ def row(art: dict, path: str | None) -> dict:
         "confidence": num(verdict.get("confidence")),
         "protocol_match": protocol.get("match", verdict.get("protocol_match")),
         "reason": str(verdict.get("reason", "")),
+        "traceback": post.get("traceback") if isinstance(post.get("traceback"), str) else None,
         "expect": claim.get("expect"),
         "slice_size_needed": stats.get("slice_size_needed"),
         "citation": _citation(cc),
@@ -197,7 +210,8 @@ def from_summary(r: dict) -> dict:
     """A row for a claim that summary.json lists but whose artifact is not on disk."""
     metric = r.get("metric")
     out = {k: r.get(k) for k in ("claim", "status", "post", "pre", "metric", "reported_printed", "level", "n",
-                                 "population", "tolerance", "protocol_match", "expect", "slice_size_needed")}
+                                 "population", "tolerance", "protocol_match", "expect", "slice_size_needed",
+                                 "traceback")}
     out.update({
         "claim": str(r.get("claim", "?")), "status": str(r.get("status", "?")), "pre_finding": "",
         "scale": display_scale(metric, r.get("scale")), "measured": num(r.get("measured")),
@@ -207,16 +221,24 @@ def from_summary(r: dict) -> dict:
     return out
 
 
+def counts(rows) -> dict[str, int]:
+    """Claims per status, in the order reports list statuses (unknown ones last); rows marked
+    ``stale`` (an earlier run's artifact still on disk) are not this run's and are not counted."""
+    out: dict[str, int] = {}
+    for r in rows:
+        if not r.get("stale"):
+            out[r["status"]] = out.get(r["status"], 0) + 1
+    order = {s: i for i, s in enumerate(ALL)}
+    return dict(sorted(out.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
 def document(rows: dict, *, started: str, command: list[str], write_errors: dict) -> dict:
     ordered = [rows[k] for k in sorted(rows)]
-    counts: dict[str, int] = {}
-    for r in ordered:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
     return {
         "started": started,
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
-        "counts": dict(sorted(counts.items())),
+        "counts": counts(ordered),
         "write_errors": write_errors,
         "claims": ordered,
     }
