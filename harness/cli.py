@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import options
+from harness import kinds, options
 from harness.errors import HarnessError
 from harness.statuses import MISCITED
 
@@ -228,7 +228,7 @@ def _user_facing(parser, sub) -> None:
     p.add_argument("claims", nargs="?", default="claims", help="claims folder (default: claims)")
     p.add_argument("--reports", default="reports", help="reports folder of the last run (default: reports)")
     p.add_argument("--paper", help="arXiv id, e.g. 1909.11942")
-    p.add_argument("--kind", choices=("classification", "parameter_count"))
+    p.add_argument("--kind", choices=kinds.names())
     p.add_argument("--source", choices=("paper", "model_card"))
     p.add_argument("--status", choices=options.LIST_STATUSES, help="last status ('not run': no verdict yet)")
     p.add_argument("--marker", help="a pytest marker the plugin gives, e.g. needs_gpu or paper_1909_11942")

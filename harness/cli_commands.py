@@ -143,7 +143,7 @@ def _slug(text: str) -> str:
 def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, metric: str | None = None,
              checkpoint: str | None = None, claim_id: str | None = None) -> dict:
     """A claim record for one printed cell, value and page taken from the paper record."""
-    from harness.claims.importer import GLUE_TASKS
+    from harness.claims import tasks
 
     where = f"paper record {paper}"
     p = papers.get(paper)
@@ -185,10 +185,10 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
                                               "config": _architecture(t, r)}}
         record["tolerance"] = {"value": 0, "reason": "a count is exact; the printed rounding gives the band"}
         return record
-    task = GLUE_TASKS.get((col.task or col.name).split()[0].lower()) or GLUE_TASKS.get(col.name.lower())
+    task = tasks.find(col.task or col.name) or tasks.find(col.name)
     if task is None:
         raise ClaimFileError(p.path, f"cannot tell the dataset of column {col.name!r} (known: "
-                             f"{', '.join(GLUE_TASKS)})", field="column")
+                             f"{', '.join(tasks.TASKS)})", field="column")
     if checkpoint:
         import argparse
 
@@ -201,14 +201,10 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
         ckpt = {"repo": repo, "revision": rev, "origin": "community"}
     else:
         ckpt = {"unavailable": "not chosen yet (scaffolded by `python -m harness new`): set measure.checkpoint"}
-    record["measure"] = {
-        "kind": "classification",
-        "dataset": {"repo": "nyu-mll/glue", "config": task["config"], "split": "validation", "revision": "main",
-                    "text_fields": task["text_fields"], "label_field": "label",
-                    "positive_label": task["positive_label"]},
-        "checkpoint": ckpt, "max_length": 512, "slice": {"size": "all", "seed": 0, "stratified": True}}
-    record["paper_protocol"] = {"split": "validation", "metric": value.metric, "max_length": 512,
-                                "whole_split": True}
+    record["measure"] = tasks.measure_block(task, checkpoint=ckpt, max_length=512,
+                                            slice_={"size": "all", "seed": 0, "stratified": True})
+    record["paper_protocol"] = {"split": "validation", "metric": value.metric,
+                                "max_length": record["measure"]["max_length"], "whole_split": True}
     record["run_spread"] = {"table": "glue-finetuning"}   # the authors' run is not the checkpoint measured here
     record["tolerance"] = {"value": 0, "reason": "no systematic allowance: re-run variation is the run spread"}
     return record

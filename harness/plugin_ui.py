@@ -23,8 +23,6 @@ FIXED_MARKERS = (
     "needs_gpu: claims impractical on a CPU (an xlarge/xxlarge checkpoint or more than 5,000 pairs)",
     "source_paper: claims cited from a paper's table",
     "source_model_card: claims cited from a model card",
-    "kind_classification: claims measured by running a classifier on a dataset split",
-    "kind_parameter_count: claims checked by counting an architecture's parameters",
     "paper_<arxiv id, dots as underscores>(): claims citing that paper, e.g. paper_1909_11942",
     "checkpoint_<org>_<name>(): claims measured on that checkpoint, e.g. checkpoint_textattack_albert_base_v2_mrpc",
 )
@@ -36,8 +34,12 @@ GPU_PAIRS = 5000
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
+    from harness import kinds
+
     for line in FIXED_MARKERS:
         config.addinivalue_line("markers", line)
+    for kind in kinds.discover().values():
+        config.addinivalue_line("markers", f"kind_{kind.name}: claims of kind {kind.name}: {kind.summary}")
     _register_catalogue_markers(config)
     config.stash[PROGRESS_KEY] = Progress(config)
     from harness.plugin import SESSION_KEY
@@ -54,7 +56,9 @@ def _ident(text: str) -> str:
 
 
 def needs_gpu(claim) -> bool:
-    if claim.kind != "classification":
+    from harness import kinds
+
+    if not kinds.uses_model(claim.kind):
         return False
     m = claim.measure
     repo = (m.get("checkpoint") or {}).get("repo", "")
@@ -130,8 +134,10 @@ def pytest_collection_modifyitems(config, items):
 # ---------------------------------------------------------------------- checkpoint override
 def with_checkpoint(claim, repo: str, revision: str):
     """The claim measured on another checkpoint, also where its own is unavailable; counts are kept."""
+    from harness import kinds
+
     ckpt = claim.checkpoint
-    if claim.kind != "classification" or not ckpt:
+    if not kinds.uses_model(claim.kind) or not ckpt:
         return claim
     record = copy.deepcopy(claim.record)
     record["measure"]["checkpoint"] = {"repo": repo, "revision": revision, "origin": "community",
@@ -143,8 +149,9 @@ def with_checkpoint(claim, repo: str, revision: str):
 def override_deviation(config, artifact: dict) -> None:
     """Record --claims-checkpoint in the artifact: a deviation and a proxy protocol match."""
     override = config.getoption("claims_checkpoint")
-    if not override or (artifact.get("measurement") or {}).get("kind") == "parameter_count" \
-            or (artifact.get("claim") or {}).get("measure", {}).get("kind") != "classification":
+    from harness import kinds
+
+    if not override or not kinds.uses_model((artifact.get("claim") or {}).get("measure", {}).get("kind", "")):
         return
     repo, rev = override
     proto = artifact.setdefault("protocol", {"match": None, "deviations": []})

@@ -7,16 +7,10 @@ import json
 import re
 from pathlib import Path
 
+from harness import kinds
+from harness.claims import tasks
 from harness.errors import ClaimFileError
 
-# What a GLUE column name implies about the dataset (data, not behaviour).
-GLUE_TASKS = {
-    "mrpc": {"config": "mrpc", "text_fields": ["sentence1", "sentence2"], "positive_label": "equivalent"},
-    "rte": {"config": "rte", "text_fields": ["sentence1", "sentence2"], "positive_label": "entailment"},
-    "qqp": {"config": "qqp", "text_fields": ["question1", "question2"], "positive_label": "duplicate"},
-    "sst-2": {"config": "sst2", "text_fields": ["sentence"], "positive_label": "positive"},
-    "cola": {"config": "cola", "text_fields": ["sentence"], "positive_label": "acceptable"},
-}
 _HUB_ID = re.compile(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)`")
 
 
@@ -76,11 +70,14 @@ def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int 
         if not found:
             raise ClaimFileError(source, "names no checkpoint; pass --checkpoint", field="verdict.claim_citation.notes")
         checkpoint = found.group(1)
-    column_task = cit["column"].split()[0].lower()
-    task = GLUE_TASKS.get(column_task)
+    task = tasks.find(cit["column"])
     if task is None:
-        raise ClaimFileError(source, f"cannot tell the dataset from column {cit['column']!r}",
-                             field="verdict.claim_citation.column")
+        raise ClaimFileError(source, f"cannot tell the dataset from column {cit['column']!r} (known tasks: "
+                             f"{', '.join(tasks.TASKS)})", field="verdict.claim_citation.column")
+    try:
+        kinds.get(task["kind"]).metric(cit["reported_metric"])
+    except KeyError as exc:
+        raise ClaimFileError(source, str(exc).strip('"'), field="verdict.claim_citation.reported_metric") from None
     value = cit["reported_value"]
     if scale is None:
         scale, scale_from = scale_from_paper(cit, papers or {}, cit["reported_metric"], source)
@@ -105,15 +102,10 @@ def verdict_to_claim(data: dict, *, source: str, revision: str, slice_size: int 
         "title": f"imported from {Path(source).name}",
         "citation": citation,
         "reported": {"value": str(value), "metric": cit["reported_metric"], "scale": scale},
-        "measure": {
-            "kind": "classification",
-            "dataset": {"repo": "nyu-mll/glue", "config": task["config"], "split": split, "revision": "main",
-                        "text_fields": task["text_fields"], "label_field": "label",
-                        "positive_label": task["positive_label"]},
-            "checkpoint": {"repo": checkpoint, "revision": revision, "origin": "community"},
-            "max_length": max_length,
-            "slice": {"size": slice_size, "seed": 0, "stratified": True},
-        },
+        "measure": tasks.measure_block(
+            {**task, "dataset": {**task["dataset"], "split": split}},
+            checkpoint={"repo": checkpoint, "revision": revision, "origin": "community"},
+            max_length=max_length, slice_={"size": slice_size, "seed": 0, "stratified": True}),
         "tolerance": {"value": tolerance,
                       "reason": "imported: the source verdict states no tolerance; re-run variation is the run spread"},
         "run_spread": run_spread or {"table": "glue-finetuning"},

@@ -6,6 +6,8 @@ dtype and whole split are the source's; anything else is ``proxy`` with its devi
 
 from __future__ import annotations
 
+from harness import kinds
+
 EXACT = "exact"
 PROXY = "proxy"
 
@@ -20,10 +22,9 @@ def deviations(claim, *, dtype: str | None = None, slice_=None) -> list[dict]:
     def add(what, source, here, note=""):
         out.append({"what": what, "source": source, "here": here, **({"note": note} if note else {})})
 
-    if measure["kind"] == "parameter_count":
-        add("counting_convention", "not stated", "pooler included" if measure["include_pooler"] else "pooler excluded",
-            measure.get("convention", ""))
-        return out
+    kind = kinds.get(measure["kind"])
+    if kind.deviations is not None:     # a kind with its own protocol (a count has no split, no checkpoint)
+        return kind.deviations(claim)
     if paper is None:
         add("protocol_unrecorded", "unknown", "-", "the claim record has no paper_protocol block")
         return out

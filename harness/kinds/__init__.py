@@ -36,7 +36,8 @@ class Kind:
     measure: Callable[..., Measured]        # measure(pipeline, claim)
     uses_model: bool = True                 # loads a checkpoint and a dataset split
     stratifies: bool = False                # slices may be stratified by a class label
-    example: dict = field(default_factory=dict)   # a measure block for `harness new`
+    example: dict = field(default_factory=dict)   # a measure block, for the docs and `harness list`
+    deviations: Callable[..., list] | None = None  # its own protocol deviations (default: model kinds')
 
     def metric(self, name: str) -> metric_registry.Metric:
         """The registry metric this kind computes for a claim's ``reported.metric``."""

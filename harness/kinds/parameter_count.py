@@ -24,6 +24,14 @@ def measure(pipeline, claim) -> Measured:
     return Measured(measurement, verdict.exact(total, band, band))
 
 
+def deviations(claim) -> list[dict]:
+    """What a count departs from: only the counting convention (with or without the pooler)."""
+    m = claim.measure
+    return [{"what": "counting_convention", "source": "not stated",
+             "here": "pooler included" if m["include_pooler"] else "pooler excluded",
+             **({"note": m["convention"]} if m.get("convention") else {})}]
+
+
 SCHEMA = {
     "additionalProperties": False,
     "required": ["kind", "architecture", "include_pooler"],
@@ -37,6 +45,6 @@ SCHEMA = {
 }
 
 KIND = Kind(name="parameter_count", summary="parameters of an architecture, counted exactly on the meta device",
-            metrics={"parameter_count": "count.parameters"}, schema=SCHEMA, measure=measure, uses_model=False,
+            metrics={"parameter_count": "count.parameters"}, schema=SCHEMA, measure=measure, uses_model=False, deviations=deviations,
             example={"kind": "parameter_count", "architecture": {"family": "albert", "config": {}},
                      "include_pooler": True})

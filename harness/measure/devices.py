@@ -25,13 +25,6 @@ def pick(requested: str | None = None) -> str:
     return "cpu"
 
 
-def dtype_name(requested: str | None) -> str:
-    name = DTYPES.get((requested or "float32").lower())
-    if name is None:
-        raise HarnessError(f"--claims-dtype {requested}: expected one of {sorted(set(DTYPES))}")
-    return name
-
-
 def describe(device: str) -> str:
     """A human name for the device, recorded in artifacts."""
     import torch

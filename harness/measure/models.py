@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import MeasurementError
-from harness.measure.assets import WEIGHT_FILES, Asset
+from harness.measure.assets import SAFETENSORS_FILES, WEIGHT_FILES, Asset
 
 TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.txt", "merges.txt")
@@ -67,7 +67,7 @@ def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classifica
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
         model = getattr(transformers, HEADS[head]).from_pretrained(
             str(folder), trust_remote_code=False, weights_only=True,
-            use_safetensors=True if weights == "model.safetensors" else None,
+            use_safetensors=True if weights in SAFETENSORS_FILES else None,
             dtype=getattr(torch, dtype))
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise MeasurementError(f"cannot load checkpoint {asset.repo} from {folder}: {exc}") from exc

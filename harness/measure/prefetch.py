@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness import kinds
 from harness.claims.records import Claim
 from harness.measure import assets
 
@@ -28,7 +29,7 @@ def _wanted(claims: list[Claim]) -> list[dict]:
     """Deduplicated assets, sorted by (kind, repo, revision); each lists the claims that use it."""
     found: dict[tuple, dict] = {}
     for claim in claims:
-        if claim.kind != "classification":
+        if not kinds.uses_model(claim.kind):
             continue
         m = claim.measure
         ckpt, ds = m.get("checkpoint") or {}, m.get("dataset") or {}

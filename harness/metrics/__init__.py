@@ -59,6 +59,7 @@ class Metric:
     statistic: Callable[..., object] | None = None
     baseline: Callable[..., dict] | None = None
     stratified: bool = False                  # PROPORTION: the slice may be stratified by label
+    scale: str = "fraction"                   # printed units when a report has no claim to say
     context: tuple[str, ...] = field(default=())   # keyword arguments value/samples need
 
     def __post_init__(self):

@@ -5,5 +5,6 @@ from __future__ import annotations
 from harness.metrics import EXACT, Metric
 
 PARAMETER_COUNT = Metric(key="count.parameters", name="parameter_count", label="parameters", range=(0.0, None),
-                         summary="parameters of the architecture, counted on the meta device", uncertainty=EXACT)
+                         summary="parameters of the architecture, counted on the meta device", uncertainty=EXACT,
+                         scale="millions")
 METRICS = (PARAMETER_COUNT,)

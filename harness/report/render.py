@@ -22,7 +22,7 @@ from urllib.parse import quote, urlparse
 
 from harness.report import summary as sm
 from harness.report.artifacts import write_atomic
-from harness.report.summary import PROPORTION_METRICS, counts, fmt, measured_text, reported_text
+from harness.report.summary import bounded, counts, fmt, measured_text, reported_text
 from harness.statuses import ALL, BLOCKED, ERROR, INCONCLUSIVE, MISCITED, NOT_REPRODUCED, REPRODUCED
 
 STATUS_COLOURS = {
@@ -278,7 +278,7 @@ def _plot_rows(rows: list[dict]):
     for r in rows:
         if r["measured"] is None:
             continue
-        if r["scale"] in ("percent", "fraction") or r["metric"] in PROPORTION_METRICS:
+        if r["scale"] in ("percent", "fraction") or bounded(r["metric"]):
             scores.append(r)
         elif r["reported"]:
             relative.append(r)

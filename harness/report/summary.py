@@ -16,7 +16,6 @@ from harness.statuses import ALL, INCONCLUSIVE
 
 # Printed scale -> natural scale, as floats (the exact table is harness.metrics.SCALES).
 SCALES = {name: float(value) for name, value in metrics.SCALES.items()}
-PROPORTION_METRICS = {"accuracy", "f1", "matthews_corrcoef", "mcc", "precision", "recall", "exact_match"}
 UNIT_SUFFIX = {"percent": " %", "millions": "M", "fraction": "", "units": ""}
 
 
@@ -45,11 +44,18 @@ def display_scale(metric: str | None, scale: str | None) -> str:
     """The paper's printed units for a claim (its record's ``reported.scale``), guessed when absent."""
     if scale in SCALES:
         return scale
-    if metric == "parameter_count":
-        return "millions"
-    if metric in PROPORTION_METRICS:
-        return "fraction"
-    return "units"
+    try:
+        return metrics.by_name(metric).scale
+    except KeyError:
+        return "units"
+
+
+def bounded(metric: str | None) -> bool:
+    """A score on a fixed range (accuracy, F1, a correlation), plotted on one axis with the others."""
+    try:
+        return metrics.by_name(metric).bounded
+    except KeyError:
+        return False
 
 
 # ---------------------------------------------------------------------- formatting
