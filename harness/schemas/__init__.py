@@ -26,7 +26,7 @@ def load(name: str) -> dict:
 
 
 def _fill_claim(schema: dict) -> None:
-    """Metric names, one ``measure`` branch per kind, and run_spread for kinds that train models."""
+    """Metric names, one ``measure`` branch per kind, and run_spread where a trained checkpoint is measured."""
     from harness import kinds, metrics
 
     schema["properties"]["reported"]["properties"]["metric"]["enum"] = metrics.names()
@@ -40,8 +40,11 @@ def _fill_claim(schema: dict) -> None:
                    "required": ["measure"]}
         metric_names = {"properties": {"reported": {"properties": {"metric": {"enum": sorted(kind.metrics)}}}}}
         schema["allOf"].append({"if": by_kind, "then": metric_names})
-        if kind.uses_model:   # a trained model's score varies run to run: say by how much
-            schema["allOf"].append({"if": by_kind, "then": {"required": ["run_spread"]}})
+        if kind.uses_model:   # a trained model's score varies run to run: say by how much (once one is named)
+            measured = {"properties": {"measure": {"properties": {"kind": {"const": kind.name},
+                                                                  "checkpoint": {"required": ["repo"]}}}},
+                        "required": ["measure"]}
+            schema["allOf"].append({"if": measured, "then": {"required": ["run_spread"]}})
 
 
 @lru_cache(maxsize=None)
