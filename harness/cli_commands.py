@@ -205,7 +205,8 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
                                             slice_={"size": "all", "seed": 0, "stratified": True})
     record["paper_protocol"] = {"split": "validation", "metric": value.metric,
                                 "max_length": record["measure"]["max_length"], "whole_split": True}
-    record["run_spread"] = {"table": "glue-finetuning"}   # the authors' run is not the checkpoint measured here
+    if "repo" in ckpt:   # the authors' run is not the checkpoint measured here (none chosen: nothing to spread)
+        record["run_spread"] = {"table": "glue-finetuning"}
     record["tolerance"] = {"value": 0, "reason": "no systematic allowance: re-run variation is the run spread"}
     return record
 
