@@ -176,3 +176,33 @@ def test_the_readme_example_metric_works_as_written():
     assert metric.value(t, p, positive=1) == precision_score(t, p) == metric.statistic(*metric.samples(t, p))
     unc = S.measure_uncertainty(metric, t, p, positive=1, resamples=200)
     assert 0.0 <= unc.low <= unc.estimate <= unc.high <= 1.0
+
+
+@pytest.mark.parametrize("column, kind, config", [
+    ("MRPC F1", "classification", "mrpc"), ("SST-2 dev", "classification", "sst2"), ("STS-B", "regression", "stsb"),
+    ("SQuAD1.1", "span_extraction", "plain_text"), ("SQuAD v2.0 dev", "span_extraction", "squad_v2"),
+])
+def test_a_papers_column_names_its_kind_and_dataset(column, kind, config):
+    from harness.claims import tasks
+
+    task = tasks.find(column)
+    assert (task["kind"], task["dataset"]["config"]) == (kind, config)
+    assert set(task) - {"kind", "dataset"} <= set(kinds.get(kind).schema["properties"])
+
+
+def test_scaffolding_a_squad_cell_gives_a_valid_blocked_span_claim(tmp_path):
+    """`harness new` on Table 2's SQuAD1.1 cell: a span_extraction claim of 89.3 F1 that loads."""
+    import yaml
+
+    from harness.claims.papers import load_papers
+    from harness.cli_commands import scaffold
+    from tests.helpers import ROOT
+
+    record = scaffold(load_papers(ROOT / "claims"), paper="1909.11942", table="Table 2", row="ALBERT base",
+                      column="SQuAD1.1", metric="f1")
+    assert record["measure"]["kind"] == "span_extraction" and record["measure"]["version"] == "1.1"
+    assert record["reported"] == {"value": "89.3", "metric": "f1", "scale": "percent"}
+    assert "run_spread" not in record and "unavailable" in record["measure"]["checkpoint"]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"claims": [record]}))
+    assert load_file(path)[0].metric == "f1"
