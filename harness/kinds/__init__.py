@@ -10,8 +10,6 @@ at import time, so the plugin, the schema and the importer can read the registry
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -60,12 +58,11 @@ def register(kind: Kind) -> None:
 
 def discover() -> dict[str, Kind]:
     if not _REGISTRY:
-        for info in pkgutil.iter_modules(__path__):
-            if info.name.startswith("_"):
-                continue
-            kind = getattr(importlib.import_module(f"{__name__}.{info.name}"), "KIND", None)
-            if kind is not None:
-                register(kind)
+        from harness.discovery import modules
+
+        for module in modules(__name__, __path__):
+            if getattr(module, "KIND", None) is not None:
+                register(module.KIND)
     return dict(_REGISTRY)
 
 

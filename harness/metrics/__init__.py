@@ -14,8 +14,6 @@ registry checks that one name always has one range and one label.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
@@ -93,8 +91,9 @@ def register(*metrics: Metric) -> None:
 def discover() -> dict[str, Metric]:
     """Every metric, from each module of this package that defines ``METRICS`` (imported once)."""
     if not _REGISTRY:
-        for info in pkgutil.iter_modules(__path__):
-            module = importlib.import_module(f"{__name__}.{info.name}")
+        from harness.discovery import modules
+
+        for module in modules(__name__, __path__):
             register(*getattr(module, "METRICS", ()))
     return dict(_REGISTRY)
 
