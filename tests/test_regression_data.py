@@ -139,11 +139,12 @@ def test_regression_head_gives_one_deterministic_float_per_pair(regression_model
 
 def test_scores_and_labels_give_a_correlation(regression_model, tiny_split):
     """The blocks fit: split labels, model scores, Pearson with its interval."""
+    from harness.judge.statistics import measure_uncertainty
     from harness.metrics import correlation
 
     tokenizer, model = regression_model
     predicted = _scores(tokenizer, model, tiny_split, 8)
-    ci = correlation.correlation_interval("pearson", tiny_split["labels"], predicted, resamples=500, seed=0)
+    ci = measure_uncertainty("correlation.pearson", tiny_split["labels"], predicted, resamples=500, seed=0)
     assert -1.0 <= ci.low <= ci.estimate <= ci.high <= 1.0 and ci.n == 40
     assert ci.estimate == pytest.approx(correlation.pearson(tiny_split["labels"], predicted), abs=1e-12)
 

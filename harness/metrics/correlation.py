@@ -83,8 +83,8 @@ def pearson_statistic(x, y, axis: int = -1):
     Each 1-D slice along ``axis`` is one sample of pairs (a bootstrap resample); leading axes
     are independent. Equals ``pearsonr`` on each slice to rounding (tests check 1e-12), and is
     clipped to [-1, 1] as pearsonr is. A slice whose x or y is constant gives NaN (r is
-    undefined there); the caller decides what that means (``correlation_interval`` drops and
-    counts such replicates). Returns a float for 1-D input, else an array.
+    undefined there); the caller decides what that means (``statistics.measure_uncertainty``
+    drops and counts such replicates). Returns a float for 1-D input, else an array.
     """
     import numpy as np
 
