@@ -282,6 +282,7 @@ class Pipeline:
         return {**result, "files": files, "cache": {"hit": False, "key": key},
                 "timings": {"tokenize_seconds": round(tokenize_seconds, 4),
                             "model_load_seconds": loaded.info["load_seconds"] if self.pool.loads > loads_before else 0.0,
+                            "model_import_seconds": loaded.info["import_seconds"] if self.pool.loads > loads_before else 0.0,
                             "inference_seconds": round(out.seconds, 4),
                             "pairs_per_second": round(n / out.seconds, 2) if out.seconds else 0.0,
                             "tokens_per_second": round(out.tokens / out.seconds, 1) if out.seconds else 0.0}}
