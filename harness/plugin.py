@@ -25,6 +25,7 @@ SESSION_KEY = pytest.StashKey[ClaimsSession]()
 SWITCH_KEY = pytest.StashKey[object]()
 EMPTY_KEY = pytest.StashKey[str]()
 STOP_KEY = pytest.StashKey[str]()
+SHARD_LINE_KEY = pytest.StashKey[str]()
 PROPERTY = "claims_artifact"
 
 
@@ -211,6 +212,9 @@ def pytest_collection_modifyitems(config, items):
         costs_from = config.getoption("claims_shard_costs")
         measured = workload.measured_costs(Path(costs_from)) if costs_from else None
         owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
+        loads = workload.shard_loads(claims, owner, n, _mirror(config), _download_allowed(config), measured)
+        config.stash[SHARD_LINE_KEY] = workload.shard_line(i, n, loads, sum(s == i for s in owner.values()),
+                                                           bool(measured))
         keep, drop = [], []
         for it in items:
             claim = _claim_of(it)
@@ -224,6 +228,12 @@ def pytest_collection_modifyitems(config, items):
         cs.expected = {c.id for c in claims}
         cs.roots = {c.root for c in claims}
         _start_claim_run(config)
+
+
+def pytest_report_collectionfinish(config):
+    """With --claims-shard: this shard's share, every shard's seconds and their imbalance."""
+    line = config.stash.get(SHARD_LINE_KEY, None)
+    return [line] if line else []
 
 
 def _claim_of(item):

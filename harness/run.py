@@ -121,9 +121,10 @@ class Pipeline:
         loaded = self.pool.get(asset, self.device, self.options.dtype, head=head)
         payload, timings = compute(loaded)
         self.cache.put(key, parts, payload)
-        load_seconds = loaded.info["load_seconds"] if self.pool.loads > loads_before else 0.0
+        fresh = self.pool.loads > loads_before       # this call loaded the model: its cost is ours
         return {**payload, "files": files, "cache": {"hit": False, "key": key},
-                "timings": {"model_load_seconds": load_seconds, **timings}}
+                "timings": {"model_load_seconds": loaded.info["load_seconds"] if fresh else 0.0,
+                            "model_import_seconds": loaded.info["import_seconds"] if fresh else 0.0, **timings}}
 
     def split(self, asset, ds_cfg: dict, loader) -> dict:
         """Rows of a split, read once per process by the kind's ``loader(folder, ds_cfg)``.

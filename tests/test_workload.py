@@ -92,3 +92,35 @@ def test_shards_partition_the_catalogue(pytester, claims_project):
         seen.append(set(re.findall(r"test_claim\[([^\]]+)\]", out)))
     assert sum(len(s) for s in seen) == len(set().union(*seen)) == 12
     assert all(seen)
+
+
+def test_a_shard_run_prints_every_shards_seconds_and_the_imbalance(pytester, claims_project, tmp_path):
+    """Mixed model sizes in a mirror: the run names its share and the imbalance, the same figures
+    the workload module computes; with 22 whole groups (none worth splitting) longest-first
+    keeps the imbalance within 15%."""
+    from harness.claims.records import load_tree
+    from tests.helpers import write_claims
+
+    mirror = tmp_path / "mirror"
+    records = []
+    for size, count in (("large", 2), ("base", 8), ("tiny", 12)):
+        layers, h, i = SIZES[size]
+        for k in range(count):
+            repo = f"org/{size}-{k}"
+            (mirror / "models" / repo).mkdir(parents=True)
+            (mirror / "models" / repo / "config.json").write_text(json.dumps(
+                {"num_hidden_layers": layers, "hidden_size": h, "intermediate_size": i}))
+            records += [tiny_claim(f"{size}/{k}/{j}", repo=repo, size=[100, 408][j]) for j in range(2)]
+    write_claims(claims_project, "mixed.yaml", records)
+    claims = load_tree(claims_project)
+    owner = workload.shard_claims(claims, 3, mirror, False)
+    loads = workload.shard_loads(claims, owner, 3, mirror, False)
+    gap = (max(loads) - min(loads)) / max(loads)
+    assert 0 < gap <= 0.15, loads
+    for i in (1, 3):
+        result = pytester.runpytest_subprocess("claims", "--co", "-q", f"--claims-shard={i}/3",
+                                               f"--claims-mirror={mirror}", "-p", "no:cacheprovider")
+        line = next(x for x in result.outlines if x.startswith(f"claims shard {i}/3:"))
+        assert f"{sum(s == i for s in owner.values())} claims" in line
+        assert f"imbalance {gap:.1%} (estimates)" in line, line
+        assert " / ".join(f"{x:.0f}" for x in loads) in line, line

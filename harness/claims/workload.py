@@ -174,3 +174,28 @@ def imbalance(costs: dict[str, float], shards: dict[str, int], n: int) -> float:
     for group, shard in shards.items():
         load[shard - 1] += costs[group]
     return (max(load) - min(load)) / max(load) if max(load) > 0 else 0.0
+
+
+def shard_loads(claims, owner: dict[str, int], n: int, mirror: Path | None, allow_download: bool,
+                measured: dict | None = None) -> list[float]:
+    """Seconds per shard (1..n as 0..n-1) under ``owner``: a group's cost shared among its claims
+    in proportion to their estimates, as ``shard_claims`` shares a group it splits."""
+    claims = list(claims)
+    costs = group_costs(claims, mirror, allow_download, measured)
+    each = {c.id: claim_seconds(c, mirror, allow_download) for c in claims}
+    per_group: dict[str, float] = {}
+    for c in claims:
+        per_group[c.group] = per_group.get(c.group, 0.0) + each[c.id]
+    load = [0.0] * n
+    for c in claims:
+        load[owner[c.id] - 1] += costs[c.group] * each[c.id] / per_group[c.group]
+    return load
+
+
+def shard_line(i: int, n: int, loads: list[float], claims_here: int, measured: bool) -> str:
+    """What the run says about its shard: its share, every shard's seconds and the imbalance."""
+    top = max(loads) if loads else 0.0
+    gap = (top - min(loads)) / top if top > 0 else 0.0
+    source = "measured timings" if measured else "estimates"
+    return (f"claims shard {i}/{n}: {claims_here} claims, {loads[i - 1]:.0f} s of {sum(loads):.0f} s; "
+            f"shards {' / '.join(f'{x:.0f}' for x in loads)} s, imbalance {gap:.1%} ({source})")

@@ -31,13 +31,23 @@ def files_digest(folder: Path, names) -> str:
     return h.hexdigest()
 
 
+def remembered_digest(folder: Path, names) -> str:
+    """``files_digest``, hashed once per version of the files (harness.measure.digests), not per run."""
+    from harness.measure import digests
+
+    folder = Path(folder)
+    names = sorted(names)
+    return digests.remembered([folder / n for n in names], lambda: files_digest(folder, names),
+                              kind="files_digest:" + "\0".join(names))
+
+
 def file_facts(folder: Path) -> dict:
     """What the checkpoint's files are, without loading them: weights and tokenizer digests."""
     folder = Path(folder)
     weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
     return {"weights_file": weights,
-            "weights_sha256": files_digest(folder, [weights]) if weights else None,
-            "tokenizer_sha256": files_digest(folder, TOKENIZER_FILES)}
+            "weights_sha256": remembered_digest(folder, [weights]) if weights else None,
+            "tokenizer_sha256": remembered_digest(folder, TOKENIZER_FILES)}
 
 
 @dataclass
@@ -47,25 +57,47 @@ class Loaded:
     info: dict
 
 
-#: The transformers auto class of each head a kind asks for.
-HEADS = {"sequence_classification": "AutoModelForSequenceClassification",
-         "question_answering": "AutoModelForQuestionAnswering"}
+#: The transformers auto class of each head a kind asks for, and the auto mapping that names
+#: its class per architecture.
+HEADS = {"sequence_classification": ("AutoModelForSequenceClassification",
+                                     "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES"),
+         "question_answering": ("AutoModelForQuestionAnswering", "MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES")}
+
+
+def _import_model_code(folder: Path, head: str) -> None:
+    """Import the architecture's modelling module: the first one costs seconds (transformers
+    pulls in torch.distributed, dynamo, sympy, scipy), which is import time, not load time."""
+    import json
+
+    try:
+        model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        from transformers.models.auto import modeling_auto
+
+        name = getattr(modeling_auto, HEADS[head][1]).get(model_type or "")
+        if name:
+            import transformers
+
+            getattr(transformers, name)
+    except (OSError, ValueError, AttributeError, ImportError):
+        pass   # from_pretrained will say what is wrong, with the folder in the message
 
 
 def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classification") -> Loaded:
     import time
 
+    start = time.perf_counter()
     import torch
     from safetensors import SafetensorError
     import transformers
     from transformers import AutoTokenizer
 
-    start = time.perf_counter()
+    _import_model_code(Path(asset.path), head)
+    imported = time.perf_counter()
     folder = Path(asset.path)
     weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
-        model = getattr(transformers, HEADS[head]).from_pretrained(
+        model = getattr(transformers, HEADS[head][0]).from_pretrained(
             str(folder), trust_remote_code=False, weights_only=True,
             use_safetensors=True if weights in SAFETENSORS_FILES else None,
             dtype=getattr(torch, dtype))
@@ -75,7 +107,8 @@ def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classifica
     info = {
         "parameters": sum(p.numel() for p in model.parameters()),
         "id2label": {int(k): v for k, v in model.config.id2label.items()},
-        "load_seconds": round(time.perf_counter() - start, 3),
+        "import_seconds": round(imported - start, 3),
+        "load_seconds": round(time.perf_counter() - imported, 3),
     }
     return Loaded(model, tokenizer, info)
 
