@@ -45,6 +45,14 @@ def tiny_mirror(tmp_path_factory, mrpc_mirror) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def catalogue_run(tmp_path_factory) -> dict:
+    """The shared catalogue runs (tests/runs.py): made once per worker for the tests marked CATALOGUE."""
+    from tests.runs import catalogue_runs
+
+    return catalogue_runs(tmp_path_factory.mktemp("catalogue"))
+
+
 @pytest.fixture
 def claims_project(pytester):
     """A pytester project laid out like ours: claims/test_claims.py and the paper records."""
