@@ -20,7 +20,7 @@ from harness.atomic import FolderBusy, FolderLock, write_atomic
 from harness.measure.cache import CacheWarning, PredictionCache, default_dir
 from harness.measure.offline import OFFLINE_FLAGS, Switch
 from harness.timelimit import ClaimTimeout, time_limit
-from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
+from tests.helpers import claims_folder, read_verdicts, tiny_claim, verdict_artifact, write_claims
 
 # Its module-scoped runs are built once: every test of the module goes to one xdist worker.
 pytestmark = pytest.mark.xdist_group("fail-closed")
@@ -327,8 +327,7 @@ def test_a_verdict_that_could_not_be_written_fails_the_gate(tmp_path):
     from harness.session import ClaimsSession
 
     cs = ClaimsSession(tmp_path, writer=True)
-    cs.artifacts["a"] = {"claim_id": "a", "claim": {"id": "a"}, "verdict": {"status": "reproduced"},
-                         "verdicts": {"post": {"status": "reproduced"}}, "statistics": {}}
+    cs.artifacts["a"] = verdict_artifact("a", "reproduced", statistics={})
     cs.write_errors["a"] = "OSError: [Errno 28] No space left on device"
     assert cs.gate(baseline=None, strict_blocked=False, fdr=0.05) == 1
     assert cs.gate_result.failures == [{"claim": "a", "why": "verdict not written: OSError: [Errno 28] "

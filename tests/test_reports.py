@@ -21,6 +21,7 @@ import pytest
 
 from harness.report.manifest import PACKAGES, build_manifest, write_manifest
 from harness.report.render import STATUS_COLOURS, render
+from tests.helpers import verdict_artifact
 from tests.runs import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,10 +208,8 @@ def test_render_copes_with_an_untidy_folder(tmp_path):
     v = tmp_path / "verdicts"
     v.mkdir()
     (v / "broken.json").write_text("{not json")
-    (v / "old.json").write_text(json.dumps({
-        "claim_id": "old/claim", "verdict": {"status": "error", "reason": "boom"},
-        "verdicts": {"pre": None, "post": None}, "protocol": {"match": None, "deviations": []},
-        "claim": {"id": "old/claim"}}))
+    (v / "old.json").write_text(json.dumps(verdict_artifact("old/claim", "error", reason="boom",
+                                                            protocol={"match": None, "deviations": []})))
     (tmp_path / "summary.json").write_text(json.dumps({"claims": [
         {"claim": "new/claim", "status": "blocked", "reason": "not written", "metric": "f1"}],
         "write_errors": {"new/claim": "OSError: disk full"}}))
