@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.runs import run_pytest
+
 PROBE = '''
 import json, os, sys
 
@@ -25,27 +27,30 @@ def probe_project(pytester, tmp_path, monkeypatch):
     return log
 
 
+@pytest.mark.e2e
 def test_auto_gives_one_worker_per_visible_gpu_each_pinned(pytester, probe_project, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7,9,4")
-    result = pytester.runpytest_subprocess("-n", "auto", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=6)
-    assert "3 workers" in result.stdout.str()
+    result = run_pytest(pytester.path, "-n", "auto")
+    assert result.outcomes() == {"passed": 6}, result.tail()
+    assert "3 workers" in result.stdout
     seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
     by_worker = {w: gpu for w, gpu, _ in seen}
     assert by_worker == {"gw0": "7", "gw1": "9", "gw2": "4"}
     assert not any(torch_loaded for *_, torch_loaded in seen)
 
 
+@pytest.mark.e2e
 def test_cpu_workers_and_loadgroup_default(pytester, probe_project, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=6)
-    assert "loadgroup" in result.stdout.str().lower() or "LoadGroupScheduling" in result.stdout.str()
+    result = run_pytest(pytester.path, "-n", "2", "-v")
+    assert result.outcomes() == {"passed": 6}, result.tail()
+    assert "loadgroup" in result.stdout.lower() or "LoadGroupScheduling" in result.stdout
     seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
     assert {gpu for _, gpu, _ in seen} == {""}
 
 
+@pytest.mark.e2e
 def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
     """A catalogue with no checkpoint to run gets no workers: -n auto is then -n 0, not slower."""
     import shutil
@@ -53,10 +58,10 @@ def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
 
     root = Path(__file__).resolve().parents[1]
     shutil.copy(root / "claims" / "albert-1909.11942" / "table1-parameters.yaml", claims_project / "t1.yaml")
-    result = pytester.runpytest_subprocess("claims", "-n", "auto", "-p", "no:cacheprovider",
-                                           f"--claims-reports={pytester.path / 'r'}", "-k", "albert-base")
-    result.assert_outcomes(passed=1)
-    assert "workers" not in result.stdout.str()
+    result = run_pytest(pytester.path, "claims", "-n", "auto", f"--claims-reports={pytester.path / 'r'}",
+                        "-k", "albert-base")
+    assert result.outcomes() == {"passed": 1, "deselected": 5}, result.tail()
+    assert "workers" not in result.stdout
 
 
 def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatch):
@@ -92,6 +97,7 @@ def test_grouped(i):
 '''
 
 
+@pytest.mark.e2e
 def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monkeypatch):
     """Workers parse the bare command line; they must still tag items with their group (and pytest
     must be one whose node ids xdist can tag: 9.2 silently scattered groups, pytest-xdist #1386)."""
@@ -99,8 +105,8 @@ def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monke
     monkeypatch.setenv("PLACEMENT_LOG", str(log))
     for g in ("ckpt-a", "ckpt-b", "ckpt-c"):
         pytester.makepyfile(**{f"test_{g.replace('-', '_')}": GROUPED.format(group=g)})
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=12)
+    result = run_pytest(pytester.path, "-n", "2")
+    assert result.outcomes() == {"passed": 12}, result.tail()
     seen = [json.loads(line) for line in log.read_text().splitlines()]
     workers = {g: {w for gg, w in seen if gg == g} for g in ("ckpt-a", "ckpt-b", "ckpt-c")}
     assert all(len(ws) == 1 for ws in workers.values()), workers
