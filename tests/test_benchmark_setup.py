@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 STAND_IN = '''
 from benchmarks.conftest import per_pair
@@ -44,6 +46,7 @@ def _pytest(project: Path, *args: str, mirror_env: str | None = None) -> subproc
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.e2e
 def test_missing_mirror_is_a_usage_error_naming_it(tmp_path):
     project = _project(tmp_path)
     proc = _pytest(project)
@@ -53,6 +56,7 @@ def test_missing_mirror_is_a_usage_error_naming_it(tmp_path):
     assert proc.returncode == 4 and "datasets/nyu-mll/glue/mrpc" in proc.stderr, proc.stderr[-2000:]
 
 
+@pytest.mark.e2e
 def test_mirror_option_or_variable_and_a_per_pair_table(tmp_path):
     project = _project(tmp_path / "p")
     mirror = tmp_path / "m"

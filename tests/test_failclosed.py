@@ -309,6 +309,7 @@ def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(tmp_pat
     assert not (project / "reports").exists()
 
 
+@pytest.mark.e2e
 def test_a_second_claims_run_into_a_busy_reports_folder_stops_before_anything_runs(claims_project, pytester):
     params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
     params["claims"] = params["claims"][:1]

@@ -194,12 +194,14 @@ def test_cli_exit_2_an_input_could_not_be_read(tmp_path, capsys):
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.e2e
 def test_pytest_exit_3_internal_error(pytester):
     pytester.makeconftest("def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n")
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     assert pytester.runpytest_inprocess("-p", "no:cacheprovider").ret == 3
 
 
+@pytest.mark.e2e
 def test_pytest_exit_5_no_claims_collected(claims_project, pytester):
     (pytester.path / "empty").mkdir()
     result = pytester.runpytest_inprocess("claims", "--claims-dir=empty", "--claims-gate", "-p", "no:cacheprovider")
