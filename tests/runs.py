@@ -92,6 +92,7 @@ def _subprocess(project: Path, args: list[str], changes: dict, timeout: float) -
 
 
 def _in_process(project: Path, args: list[str], changes: dict) -> Run:
+    hidden = _hide_namesakes(project)
     modules, path, meta_path = set(sys.modules), list(sys.path), list(sys.meta_path)
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -114,7 +115,18 @@ def _in_process(project: Path, args: list[str], changes: dict) -> Run:
         for name in set(sys.modules) - modules:
             if _from_project(sys.modules.get(name), project):
                 del sys.modules[name]
+        sys.modules.update(hidden)
     return Run(ret, out.getvalue(), err.getvalue())
+
+
+def _hide_namesakes(project: Path) -> dict:
+    """Loaded modules named like the project's own top-level ones (its ``benchmarks`` package
+    beside ours, say) are set aside for the run, so it imports its own, as a new process would."""
+    names = {p.stem for p in project.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}
+    hidden = {name: mod for name, mod in sys.modules.items() if name.split(".")[0] in names}
+    for name in hidden:
+        del sys.modules[name]
+    return hidden
 
 
 def _hub_cache_follows(mp: pytest.MonkeyPatch) -> None:

@@ -39,15 +39,29 @@ def test_auto_gives_one_worker_per_visible_gpu_each_pinned(pytester, probe_proje
     assert not any(torch_loaded for *_, torch_loaded in seen)
 
 
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory) -> dict:
+    """One run, -n 2 without --dist, CPU only: six plain probes and three groups of four."""
+    project = tmp_path_factory.mktemp("two-workers") / "project"
+    project.mkdir()
+    for i in range(6):
+        (project / f"test_probe_{i}.py").write_text(PROBE.format(i=i))
+    for g in GROUPS:
+        (project / f"test_{g.replace('-', '_')}.py").write_text(GROUPED.format(group=g))
+    probes, groups = project.parent / "placement.log", project.parent / "groups.log"
+    result = run_pytest(project, "-n", "2", "-v", env={"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": None,
+                                                        "PLACEMENT_LOG": str(probes), "GROUPS_LOG": str(groups)})
+    return {"result": result, "probes": probes, "groups": groups}
+
+
 @pytest.mark.e2e
-def test_cpu_workers_and_loadgroup_default(pytester, probe_project, monkeypatch):
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    result = run_pytest(pytester.path, "-n", "2", "-v")
-    assert result.outcomes() == {"passed": 6}, result.tail()
+@pytest.mark.xdist_group("two-workers")
+def test_cpu_workers_and_loadgroup_default(two_workers):
+    result = two_workers["result"]
+    assert result.outcomes() == {"passed": 18}, result.tail()
     assert "loadgroup" in result.stdout.lower() or "LoadGroupScheduling" in result.stdout
-    seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
-    assert {gpu for _, gpu, _ in seen} == {""}
+    seen = [json.loads(line) for line in two_workers["probes"].read_text().splitlines()]
+    assert len(seen) == 6 and {gpu for _, gpu, _ in seen} == {""}
 
 
 @pytest.mark.e2e
@@ -85,6 +99,7 @@ def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatc
     assert model_groups([claims], None, True) == 3
 
 
+GROUPS = ("ckpt-a", "ckpt-b", "ckpt-c")
 GROUPED = '''
 import json, os
 import pytest
@@ -92,23 +107,20 @@ import pytest
 @pytest.mark.xdist_group("{group}")
 @pytest.mark.parametrize("i", range(4))
 def test_grouped(i):
-    with open(os.environ["PLACEMENT_LOG"], "a") as fh:
+    with open(os.environ["GROUPS_LOG"], "a") as fh:
         fh.write(json.dumps(["{group}", os.environ.get("PYTEST_XDIST_WORKER")]) + "\\n")
 '''
 
 
 @pytest.mark.e2e
-def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monkeypatch):
+@pytest.mark.xdist_group("two-workers")
+def test_n_without_dist_keeps_each_group_on_one_worker(two_workers):
     """Workers parse the bare command line; they must still tag items with their group (and pytest
     must be one whose node ids xdist can tag: 9.2 silently scattered groups, pytest-xdist #1386)."""
-    log = tmp_path / "groups.log"
-    monkeypatch.setenv("PLACEMENT_LOG", str(log))
-    for g in ("ckpt-a", "ckpt-b", "ckpt-c"):
-        pytester.makepyfile(**{f"test_{g.replace('-', '_')}": GROUPED.format(group=g)})
-    result = run_pytest(pytester.path, "-n", "2")
-    assert result.outcomes() == {"passed": 12}, result.tail()
-    seen = [json.loads(line) for line in log.read_text().splitlines()]
-    workers = {g: {w for gg, w in seen if gg == g} for g in ("ckpt-a", "ckpt-b", "ckpt-c")}
+    assert two_workers["result"].ret == 0, two_workers["result"].tail()
+    seen = [json.loads(line) for line in two_workers["groups"].read_text().splitlines()]
+    assert len(seen) == 12
+    workers = {g: {w for gg, w in seen if gg == g} for g in GROUPS}
     assert all(len(ws) == 1 for ws in workers.values()), workers
     assert len(set().union(*workers.values())) == 2
 
