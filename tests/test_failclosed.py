@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,21 @@ def test_the_time_limit_interrupts_a_claim_that_never_ends():
                 pass
 
 
+def test_the_time_limit_survives_code_that_swallows_the_first_alarm():
+    swallowed = []
+    with pytest.raises(ClaimTimeout):
+        with time_limit(0.2):
+            try:
+                while True:
+                    pass
+            except ClaimTimeout:
+                swallowed.append("first")      # lost, as in a weakref callback during garbage collection
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+    assert swallowed == ["first"]
+
+
 def test_offline_flags_are_put_back(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
@@ -253,8 +269,8 @@ def test_a_claim_that_never_ends_is_stopped_by_the_time_limit(tmp_path):
     (in this process: the main thread, as in pytest and its xdist workers).
 
     The same count with one layer first, so every import it needs is done before the clock starts:
-    an alarm inside an import (a 1 s limit in a fresh process lands there) can be swallowed by
-    the importer or leave a half-registered torch module behind in this process."""
+    an alarm inside an import (a 1 s limit in a fresh process lands there) would leave a
+    half-registered torch module behind in this process."""
     from harness.measure import params
 
     assert threading.current_thread() is threading.main_thread(), "the time limit needs the main thread"
@@ -269,7 +285,8 @@ def test_a_claim_that_never_ends_is_stopped_by_the_time_limit(tmp_path):
     forever["claims"] = [record]
     (claims / "forever.yaml").write_text(yaml.safe_dump(forever, sort_keys=False))
     result = run_pytest(project, "claims", "--claims-timeout=1", "-ra", "-n", "0", env=CLEAN)
-    assert result.ret == 1 and result.outcomes() == {"failed": 1}, result.tail()
+    outcomes = result.outcomes()      # (a first alarm lost in a weakref callback is a warning)
+    assert result.ret == 1 and outcomes["failed"] == 1 and "passed" not in outcomes, result.tail()
     (art,) = read_verdicts(project / "reports").values()
     slow = art["verdict"]
     assert slow["status"] == "error" and "time limit of 1 s per claim exceeded" in slow["reason"], slow
