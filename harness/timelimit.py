@@ -30,7 +30,9 @@ def time_limit(seconds: float | None):
         raise ClaimTimeout(f"time limit of {seconds:g} s per claim exceeded (--claims-timeout)")
 
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Fires again every second (or sooner) until the block ends: one alarm can be lost (raised
+    # inside a weakref callback during garbage collection, Python only prints it as unraisable).
+    signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, 1.0))
     try:
         yield
     finally:

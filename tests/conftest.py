@@ -12,6 +12,14 @@ ROOT = Path(__file__).resolve().parents[1]
 GLUE = Path("datasets") / "nyu-mll" / "glue"
 
 
+def pytest_configure(config):
+    """CLAIMS_MIRROR as the README writes it (../shared/mirror) is relative to where pytest
+    started; the plugin runs the tests make start in folders of their own: give them the path."""
+    value = os.environ.get("CLAIMS_MIRROR")
+    if value and not os.path.isabs(os.path.expanduser(value)):
+        os.environ["CLAIMS_MIRROR"] = str(Path(value).expanduser().resolve())
+
+
 @pytest.fixture(scope="session")
 def mrpc_mirror() -> Path:
     """The mirror root holding datasets/nyu-mll/glue; skips when CLAIMS_MIRROR does not give one."""
@@ -43,6 +51,14 @@ def tiny_mirror(tmp_path_factory, mrpc_mirror) -> Path:
             shutil.copytree(mrpc_mirror / GLUE, root / GLUE)
             (root / "complete").write_text("")
     return root
+
+
+@pytest.fixture(scope="session")
+def catalogue_run(tmp_path_factory) -> dict:
+    """The shared catalogue runs (tests/runs.py): made once per worker for the tests marked CATALOGUE."""
+    from tests.runs import catalogue_runs
+
+    return catalogue_runs(tmp_path_factory.mktemp("catalogue"))
 
 
 @pytest.fixture

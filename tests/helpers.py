@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import yaml
@@ -68,3 +69,47 @@ def claims_folder(claims: Path) -> Path:
     shutil.copy(ROOT / "claims" / "papers" / "1909.11942.yaml", claims / "papers" / "1909.11942.yaml")
     shutil.copytree(ROOT / "claims" / "spreads", claims / "spreads")
     return claims
+
+
+NEEDS_SCORE = ("reproduced", "not_reproduced", "inconclusive")
+
+
+def verdict_artifact(claim_id: str, status: str, *, post_status: str | None = None, score: float | None = None,
+                     confidence: float | None = None, reason: str = "r", statistics: dict | None = None,
+                     claim: dict | None = None, protocol: dict | None = None, measurement: dict | None = None) -> dict:
+    """A verdict artifact as the harness writes it, for tests of what reads artifacts (gate,
+    reports, merge); checked against harness/schemas/verdict.schema.json before it is returned.
+
+    Where the schema needs a score (reproduced, not_reproduced, inconclusive) and none is given,
+    it is the middle of ``statistics["interval"]`` or 0.5; a decided call's confidence defaults to 1."""
+    import jsonschema
+
+    from harness import schemas
+
+    post_status = post_status or status
+    interval = (statistics or {}).get("interval")
+    if score is None and (status in NEEDS_SCORE or post_status in NEEDS_SCORE):
+        score = sum(interval) / 2 if interval else 0.5
+    if confidence is None and status in ("reproduced", "not_reproduced"):
+        confidence = 1.0
+    match = (protocol or {}).get("match", "proxy")
+    citation = {"paper_arxiv_id": None, "section": "model card", "row": None, "column": None,
+                "reported_value": 50.0, "reported_metric": "f1", "pdf_page": None}
+
+    def verdict(kind: str, st: str) -> dict:
+        conf = confidence if st in ("reproduced", "not_reproduced") else None
+        return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{claim_id}|{kind}|{st}")), "kind": kind, "status": st,
+                "score": score, "confidence": conf if st != "inconclusive" else None, "agent_version": "test",
+                "computed_at": "2026-01-01T00:00:00.000Z", "is_current": True, "claim_citation": citation,
+                "protocol_match": match, "reason": reason}
+
+    post = verdict("POST", post_status)
+    top = post if post_status == status else verdict("POST", status)
+    art = {"schema_version": 1, "claim_id": claim_id, "claim_file": None,
+           "paper": {"arxiv_id": None, "title": None, "latest_version": None},
+           "latest_version": {"version": None, "source_url": "https://example.invalid/card"},
+           "verdict": top, "verdicts": {"pre": None, "post": post}, "measurement": measurement,
+           "statistics": statistics, "protocol": protocol or {"match": match, "deviations": []},
+           "claim": {"id": claim_id, **(claim or {})}, "harness": {"version": "test"}}
+    jsonschema.validate(art, schemas.load("verdict"))
+    return art

@@ -9,7 +9,8 @@ import pytest
 
 from harness.measure.cache import CacheWarning, PredictionCache, key_of
 from harness.report.artifacts import without_volatile
-from tests.helpers import read_verdicts, tiny_claim, write_claims
+from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
+from tests.runs import run_pytest
 
 PARTS = {"checkpoint": "a/b", "revision": "0" * 40, "weights_sha256": "w", "tokenizer_sha256": "t",
          "dataset": "d", "slice_id": "s", "dtype": "float32", "device": "cpu", "max_length": 128}
@@ -46,21 +47,26 @@ def test_torn_entries_are_misses(tmp_path):
         assert cache.get("a" * 64) is None
 
 
-def test_rerun_hits_and_a_changed_claim_misses(claims_project, tiny_mirror, pytester, tmp_path):
-    write_claims(claims_project, "tiny.yaml", [tiny_claim("tiny/f1", size=60)])
+@pytest.mark.e2e
+def test_rerun_hits_and_a_changed_claim_misses(tiny_mirror, tmp_path):
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    write_claims(claims, "tiny.yaml", [tiny_claim("tiny/f1", size=60)])
     args = ["claims", f"--claims-mirror={tiny_mirror}", f"--claims-cache={tmp_path / 'cache'}"]
-    pytester.runpytest_subprocess(*args, "--claims-reports=r1")
-    pytester.runpytest_subprocess(*args, "--claims-reports=r2")
-    first, second = (read_verdicts(pytester.path / r)["tiny__f1.json"] for r in ("r1", "r2"))
+    for reports in ("r1", "r2"):
+        run = run_pytest(project, *args, f"--claims-reports={reports}")
+        assert run.ret == 0 and run.outcomes() == {"passed": 1}, run.tail()
+    first, second = (read_verdicts(project / r)["tiny__f1.json"] for r in ("r1", "r2"))
     assert first["measurement"]["cache"]["hit"] is False
     assert second["measurement"]["cache"]["hit"] is True
     assert second["measurement"]["timings"]["inference_seconds"] == 0.0
     assert without_volatile(first) == without_volatile(second)
     # a different max length is a different key: recomputed
-    path = claims_project / "tiny.yaml"
+    path = claims / "tiny.yaml"
     path.write_text(path.read_text().replace("max_length: 64", "max_length: 48"))
-    pytester.runpytest_subprocess(*args, "--claims-reports=r3")
-    third = read_verdicts(pytester.path / "r3")["tiny__f1.json"]
+    run = run_pytest(project, *args, "--claims-reports=r3")
+    assert run.ret == 0, run.tail()
+    third = read_verdicts(project / "r3")["tiny__f1.json"]
     assert third["measurement"]["cache"]["hit"] is False
     assert third["measurement"]["cache"]["key"] != first["measurement"]["cache"]["key"]
-    assert json.loads((pytester.path / "r3" / "summary.json").read_text())["claims"][0]["claim"] == "tiny/f1"
+    assert json.loads((project / "r3" / "summary.json").read_text())["claims"][0]["claim"] == "tiny/f1"

@@ -16,6 +16,7 @@ import yaml
 from harness.claims.records import load_tree
 from harness.cli import main
 from harness.report.render import render, safe_url
+from tests.helpers import verdict_artifact
 
 ROOT = Path(__file__).resolve().parents[1]
 REVISION = "86655e0ce120f86e1e60ce94a602908bb9a4e128"
@@ -124,21 +125,19 @@ def test_new_scaffolds_a_valid_claim_or_writes_nothing(catalogue, tmp_path, caps
 
 
 def _artifact(claim_id: str, status: str, score, expect=None) -> dict:
-    claim = {"id": claim_id, "reported": {"value": "89.3", "metric": "f1", "scale": "percent"},
+    claim = {"reported": {"value": "89.3", "metric": "f1", "scale": "percent"},
              "citation": {"source": "model_card", "url": "javascript:alert(1)"}}
     if expect:
         claim["expect"] = expect
-    return {"claim_id": claim_id, "verdict": {"status": status, "reason": "see [x](javascript:alert(1))",
-                                              "confidence": 0.9},
-            "verdicts": {"pre": None, "post": {"status": status, "score": score}},
-            "statistics": {"interval": None if score is None else [score - 0.01, score + 0.01], "band": {
-                "low": 0.88, "high": 0.90, "reported": 0.893, "tolerance": 0.01},
-                "looks": [{"n": 100, "interval": [0.8, 0.95], "status": "inconclusive", "estimate": 0.87,
-                           "level": 0.975},
-                          {"n": 408, "interval": None, "status": status}],
-                "slice_size_needed": 812},
-            "protocol": {"match": "proxy", "deviations": [{"what": "dtype", "source": "float32", "here": "bf16"}]},
-            "claim": claim}
+    return verdict_artifact(
+        claim_id, status, score=score, confidence=0.9, reason="see [x](javascript:alert(1))", claim=claim,
+        statistics={"interval": None if score is None else [score - 0.01, score + 0.01], "band": {
+            "low": 0.88, "high": 0.90, "reported": 0.893, "tolerance": 0.01},
+            "looks": [{"n": 100, "interval": [0.8, 0.95], "status": "inconclusive", "estimate": 0.87,
+                       "level": 0.975},
+                      {"n": 408, "interval": None, "status": status}],
+            "slice_size_needed": 812},
+        protocol={"match": "proxy", "deviations": [{"what": "dtype", "source": "float32", "here": "bf16"}]})
 
 
 def _reports(folder: Path, arts: list[dict]) -> Path:

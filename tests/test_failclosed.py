@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,8 @@ from harness.atomic import FolderBusy, FolderLock, write_atomic
 from harness.measure.cache import CacheWarning, PredictionCache, default_dir
 from harness.measure.offline import OFFLINE_FLAGS, Switch
 from harness.timelimit import ClaimTimeout, time_limit
-from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
+from tests.helpers import claims_folder, read_verdicts, tiny_claim, verdict_artifact, write_claims
+from tests.runs import run_pytest
 
 # Its module-scoped runs are built once: every test of the module goes to one xdist worker.
 pytestmark = pytest.mark.xdist_group("fail-closed")
@@ -165,6 +168,21 @@ def test_the_time_limit_interrupts_a_claim_that_never_ends():
                 pass
 
 
+def test_the_time_limit_survives_code_that_swallows_the_first_alarm():
+    swallowed = []
+    with pytest.raises(ClaimTimeout):
+        with time_limit(0.2):
+            try:
+                while True:
+                    pass
+            except ClaimTimeout:
+                swallowed.append("first")      # lost, as in a weakref callback during garbage collection
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+    assert swallowed == ["first"]
+
+
 def test_offline_flags_are_put_back(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
@@ -176,17 +194,9 @@ def test_offline_flags_are_put_back(monkeypatch):
 
 
 # ---------------------------------------------------------------------- end to end (shared runs)
-def _env(tmp: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HF_", "CLAIMS_"))
-           and k not in OFFLINE_FLAGS}
-    env.update(PYTHONPATH=str(ROOT), HF_HOME=str(tmp / "hf-home"), MPLCONFIGDIR=str(tmp / "mpl"), **extra)
-    return env
-
-
-def _pytest(cwd: Path, env: dict, *args, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
-
+# Runs in this process (tests/runs.py) with the environment each names: the offline flags and
+# the mirror unset, HOME and the caches under tmp.
+CLEAN = {**dict.fromkeys(OFFLINE_FLAGS), "CLAIMS_MIRROR": None, "CLAIMS_DOWNLOAD": None}
 
 OTHER_TEST = '''
 import os
@@ -197,8 +207,8 @@ def test_sees_the_environment_it_was_given():
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory, tiny_mirror):
-    """One claims run: a fine claim, a claim that never ends, a GLUE-style unlabelled test split,
-    a corrupt baseline, a stale gate.json; HOME empty, the cache under tmp, umask 022."""
+    """One claims run: a fine claim, a GLUE-style unlabelled test split, a corrupt baseline, a
+    stale gate.json, a test that is not a claim; HOME empty, the cache under tmp, umask 022."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -221,13 +231,6 @@ def hostile_run(tmp_path_factory, tiny_mirror):
     claims_folder(claims)
     test_split = tiny_claim("hostile/test-split", size=40)
     test_split["measure"]["dataset"].update(repo="hostile/glue-test", split="test")
-    forever = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
-    record = next(c for c in forever["claims"] if c["id"] == "1909.11942/table1/bert-base/parameters")
-    record["id"] = "hostile/billion-layers"
-    record["measure"]["architecture"]["config"]["num_hidden_layers"] = 10**9
-    record.pop("expect")
-    forever["claims"] = [record]
-    (claims / "forever.yaml").write_text(yaml.safe_dump(forever, sort_keys=False))
     write_claims(claims, "tiny.yaml", [tiny_claim("hostile/fine", size=40), test_split])
     (project / "test_other.py").write_text(OTHER_TEST)
     reports = project / "reports"
@@ -241,35 +244,65 @@ def hostile_run(tmp_path_factory, tiny_mirror):
     home.mkdir()
     old = os.umask(0o022)
     try:
-        result = _pytest(project, _env(tmp, HOME=str(home), CLAIMS_CACHE=str(cache)), "claims", "test_other.py",
-                         f"--claims-mirror={mirror}", "--claims-timeout=20", f"--claims-baseline={baseline.parent}",
-                         "-n", "0")
+        result = run_pytest(project, "claims", "test_other.py", f"--claims-mirror={mirror}",
+                            f"--claims-baseline={baseline.parent}", "-ra", "-n", "0",
+                            env={**CLEAN, "HOME": str(home), "CLAIMS_CACHE": str(cache)})
     finally:
         os.umask(old)
     return {"result": result, "reports": reports, "home": home, "cache": cache}
 
 
+@pytest.mark.e2e
 def test_hostile_run_gives_each_claim_an_honest_verdict(hostile_run):
-    out = hostile_run["result"].stdout + hostile_run["result"].stderr
+    out = hostile_run["result"].out
     arts = read_verdicts(hostile_run["reports"])
-    assert sorted(arts) == ["hostile__billion-layers.json", "hostile__fine.json", "hostile__test-split.json"], out
+    assert sorted(arts) == ["hostile__fine.json", "hostile__test-split.json"], out
     assert arts["hostile__fine.json"]["verdict"]["status"] == "reproduced"
-    slow = arts["hostile__billion-layers.json"]["verdict"]
-    assert slow["status"] == "error" and "time limit of 20 s per claim exceeded" in slow["reason"], slow
     hidden = arts["hostile__test-split.json"]["verdict"]
     assert hidden["status"] == "error" and "have no label" in hidden["reason"], hidden
-    assert "INTERNALERROR" not in out and "2 failed, 2 passed" in out   # test_other.py saw its own environment
+    assert "INTERNALERROR" not in out and "1 failed, 2 passed" in out   # test_other.py saw its own environment
 
 
+@pytest.mark.e2e
+def test_a_claim_that_never_ends_is_stopped_by_the_time_limit(tmp_path):
+    """A parameter count of a config with 10**9 layers spins in Python until SIGALRM stops it
+    (in this process: the main thread, as in pytest and its xdist workers).
+
+    The same count with one layer first, so every import it needs is done before the clock starts:
+    an alarm inside an import (a 1 s limit in a fresh process lands there) would leave a
+    half-registered torch module behind in this process."""
+    from harness.measure import params
+
+    assert threading.current_thread() is threading.main_thread(), "the time limit needs the main thread"
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    forever = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
+    record = next(c for c in forever["claims"] if c["id"] == "1909.11942/table1/bert-base/parameters")
+    record["id"] = "hostile/billion-layers"
+    record["measure"]["architecture"]["config"]["num_hidden_layers"] = 10**9
+    record.pop("expect")
+    params.count("bert", {**record["measure"]["architecture"]["config"], "num_hidden_layers": 1}, include_pooler=True)
+    forever["claims"] = [record]
+    (claims / "forever.yaml").write_text(yaml.safe_dump(forever, sort_keys=False))
+    result = run_pytest(project, "claims", "--claims-timeout=1", "-ra", "-n", "0", env=CLEAN)
+    outcomes = result.outcomes()      # (a first alarm lost in a weakref callback is a warning)
+    assert result.ret == 1 and outcomes["failed"] == 1 and "passed" not in outcomes, result.tail()
+    (art,) = read_verdicts(project / "reports").values()
+    slow = art["verdict"]
+    assert slow["status"] == "error" and "time limit of 1 s per claim exceeded" in slow["reason"], slow
+
+
+@pytest.mark.e2e
 def test_a_corrupt_baseline_fails_the_gate_by_name_and_the_report_is_still_written(hostile_run):
     result, reports = hostile_run["result"], hostile_run["reports"]
-    assert result.returncode == 2, result.stdout[-3000:]
+    assert result.ret == 2, result.tail()
     gate = json.loads((reports / "gate.json").read_text())          # this run's gate, not the stale PASS
     assert gate["exit_code"] == 2 and not gate["passed"]
     assert "hostile__fine.json: unreadable verdict" in gate["failures"][0]["why"]
     assert (reports / "index.html").is_file() and (reports / "summary.json").is_file()
 
 
+@pytest.mark.e2e
 def test_the_run_left_home_alone_used_the_given_cache_and_the_umask(hostile_run):
     assert list(hostile_run["home"].iterdir()) == []
     assert len(PredictionCache(hostile_run["cache"]).entries()) == 1        # the fine claim's predictions
@@ -277,26 +310,30 @@ def test_the_run_left_home_alone_used_the_given_cache_and_the_umask(hostile_run)
         assert path.stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.e2e
 def test_an_unrelated_project_sees_no_claims_plugin(tmp_path):
     project = tmp_path / "elsewhere"
     project.mkdir()
     (project / "test_other.py").write_text(OTHER_TEST)
-    result = _pytest(project, _env(tmp_path, HOME=str(tmp_path)))
-    assert result.returncode == 0, result.stdout[-2000:]
+    result = run_pytest(project, env={**CLEAN, "HOME": str(tmp_path)})
+    assert result.ret == 0 and result.outcomes() == {"passed": 1}, result.tail()
     # pytest-benchmark makes its own .benchmarks folder; nothing else may appear
     assert sorted(p.name for p in project.iterdir() if p.name != ".benchmarks") == ["test_other.py"]
 
 
-def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(claims_project, pytester):
+@pytest.mark.e2e
+def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(tmp_path):
     """A NaN tolerance was an INTERNALERROR; with -n 2 no verdict at all was written."""
-    write_claims(claims_project, "bad.yaml", [tiny_claim("hostile/nan", tolerance=float("nan"))])
-    result = pytester.runpytest_subprocess("claims", "-n", "2", "--claims-reports=reports")
-    out = result.stdout.str() + result.stderr.str()
+    project = tmp_path / "project"
+    write_claims(claims_folder(project / "claims"), "bad.yaml", [tiny_claim("hostile/nan", tolerance=float("nan"))])
+    result = run_pytest(project, "claims", "-n", "2", "--claims-reports=reports", env=CLEAN)
+    out = result.out
     assert result.ret == 2, out[-3000:]
     assert "INTERNALERROR" not in out and "bad.yaml" in out and "tolerance.value" in out
-    assert not (pytester.path / "reports").exists()
+    assert not (project / "reports").exists()
 
 
+@pytest.mark.e2e
 def test_a_second_claims_run_into_a_busy_reports_folder_stops_before_anything_runs(claims_project, pytester):
     params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
     params["claims"] = params["claims"][:1]
@@ -327,19 +364,22 @@ def test_a_verdict_that_could_not_be_written_fails_the_gate(tmp_path):
     from harness.session import ClaimsSession
 
     cs = ClaimsSession(tmp_path, writer=True)
-    cs.artifacts["a"] = {"claim_id": "a", "claim": {"id": "a"}, "verdict": {"status": "reproduced"},
-                         "verdicts": {"post": {"status": "reproduced"}}, "statistics": {}}
+    cs.artifacts["a"] = verdict_artifact("a", "reproduced", statistics={})
     cs.write_errors["a"] = "OSError: [Errno 28] No space left on device"
     assert cs.gate(baseline=None, strict_blocked=False, fdr=0.05) == 1
     assert cs.gate_result.failures == [{"claim": "a", "why": "verdict not written: OSError: [Errno 28] "
                                                              "No space left on device"}]
 
 
-def test_a_passing_gate_does_not_hide_a_failing_test_that_is_not_a_claim(claims_project, pytester):
+@pytest.mark.e2e
+def test_a_passing_gate_does_not_hide_a_failing_test_that_is_not_a_claim(tmp_path):
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
     params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
     params["claims"] = [c for c in params["claims"] if c["id"] == "1909.11942/table1/albert-base/parameters"]
-    (claims_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    pytester.makepyfile(test_other="def test_other():\n    assert False, 'not a claim'\n")
-    result = pytester.runpytest_subprocess("claims", "test_other.py", "--claims-gate", "--claims-reports=reports")
-    result.stdout.fnmatch_lines(["gate: PASS (exit 0)"])
+    (claims / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (project / "test_other.py").write_text("def test_other():\n    assert False, 'not a claim'\n")
+    result = run_pytest(project, "claims", "test_other.py", "--claims-gate", "--claims-reports=reports", env=CLEAN)
+    result.fnmatch_lines(["gate: PASS (exit 0)"])
     assert result.ret == 1
+    assert result.outcomes() == {"failed": 1, "passed": 1}

@@ -1,8 +1,9 @@
 """Faults in one claim never cost the others their verdicts.
 
-Each test is one claims run (a pytester subprocess) with two or more claims, one of them hit
-by a fault: an exception inside the measurement, a truncated weights file, NaN logits, an
-artifact path that refuses the write, a worker that dies. The faulty claim gets an honest
+Two claims runs, each read by several tests: the faults run (in this process; tests/runs.py),
+claims beside an exception inside the measurement, a truncated weights file, NaN logits, an
+artifact path that refuses the write; and the crash run (a process of its own), where a worker
+dies after one checkpoint group finished, in the middle of the next. The faulty claim gets an honest
 ``error`` artifact (or, for the refused write, a NOT WRITTEN line and a summary entry);
 every other artifact is written and valid against the verdict schema.
 
@@ -12,15 +13,15 @@ links the shared datasets, so nothing is rebuilt and nothing is downloaded.
 Worker crashes and pytest-xdist 3.8.0: LoadScopeScheduling (under loadgroup, the plugin's
 default for -n N) re-queues a dead worker's whole workload, the crashed test still pending
 and finished units too (pytest-xdist #1323, #1327, #1371, #1378); harness/plugin_xdist.py marks
-the crashed test done and drops finished units first. Every run here has a timeout so a hung
+the crashed test done and drops finished units first. The crash run has a timeout so a hung
 session fails the test instead of the suite.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -28,6 +29,7 @@ import pytest
 
 from harness import schemas
 from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
+from tests.runs import run_pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path("models") / "tiny" / "albert-mrpc"
@@ -46,19 +48,6 @@ def _mirror(tmp_path: Path, tiny_mirror: Path, *broken: str) -> Path:
 
 
 RUN_TIMEOUT = 240   # seconds; a run takes 15-40 s here (imports dominate), a hung xdist session never ends
-
-
-def _run(pytester, mirror: Path, *args, timeout: float = RUN_TIMEOUT):
-    reports = pytester.path / "reports"
-    try:
-        result = pytester.runpytest_subprocess("claims", f"--claims-mirror={mirror}", f"--claims-reports={reports}",
-                                               "--claims-no-cache", "-p", "no:cacheprovider", "-ra", *args,
-                                               timeout=timeout)
-    except pytester.TimeoutExpired:
-        written = sorted(p.name for p in (reports / "verdicts").glob("*.json"))
-        pytest.fail(f"the claims run hung (killed after {timeout:.0f}s); verdicts written before: {written}",
-                    pytrace=False)
-    return result, reports
 
 
 def _valid(reports: Path, expected: list[str], ignore_dirs: bool = False) -> dict[str, dict]:
@@ -82,21 +71,12 @@ def _assert_fine(art: dict) -> None:
     assert art["measurement"]["n"] == 40
 
 
-@pytest.fixture(autouse=True)
-def _no_hf_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-    monkeypatch.delenv("CLAIMS_DOWNLOAD", raising=False)
-
-
 # ---------------------------------------------------------------------- one run, four faults
 @pytest.fixture(scope="module")
 def faults_run(tmp_path_factory, tiny_mirror):
     """One claims run shared by the fault tests: a fine claim beside an exception inside a claim
     (a positive label the dataset lacks; a model whose labels are not the dataset's), a truncated
     weights file, NaN logits, and an artifact path that refuses the write."""
-    import subprocess
-    import sys
-
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -132,18 +112,17 @@ def faults_run(tmp_path_factory, tiny_mirror):
     blocker = reports / "verdicts" / "tiny__write-refused.json"
     blocker.mkdir(parents=True)                  # os.replace(tmp, blocker) fails: it is a directory
     (blocker / "keep").write_text("x")
-    env = {**os.environ, "HF_HOME": str(tmp / "empty-hf-home")}
-    env.pop("CLAIMS_DOWNLOAD", None)
-    result = subprocess.run([sys.executable, "-m", "pytest", "claims", f"--claims-mirror={mirror}",
-                             f"--claims-reports={reports}", "--claims-no-cache", "-p", "no:cacheprovider", "-ra"],
-                            cwd=project, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    return {"out": result.stdout, "ret": result.returncode, "reports": reports, "blocker": blocker}
+    # in this process: nothing here needs one of its own (the crashes below do)
+    result = run_pytest(project, "claims", f"--claims-mirror={mirror}", f"--claims-reports={reports}",
+                        "--claims-no-cache", "-ra", env={"CLAIMS_DOWNLOAD": None})
+    return {"out": result.stdout, "ret": result.ret, "reports": reports, "blocker": blocker}
 
 
 FAULT_ARTIFACTS = ["tiny__bad-positive-label.json", "tiny__fine.json", "tiny__nan.json", "tiny__other-labels.json",
                    "tiny__truncated.json", "tiny__write-refused.json"]
 
 
+@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_exception_in_one_claim_is_an_error_verdict(faults_run):
     reports = faults_run["reports"]
@@ -162,6 +141,7 @@ def test_exception_in_one_claim_is_an_error_verdict(faults_run):
                         "tiny/truncated": "error", "tiny/nan": "error", "tiny/write-refused": "reproduced"}
 
 
+@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_truncated_weights_are_an_error_naming_the_checkpoint(faults_run):
     """safetensors' own exception becomes the MeasurementError that names the checkpoint."""
@@ -172,6 +152,7 @@ def test_truncated_weights_are_an_error_naming_the_checkpoint(faults_run):
     assert not v["reason"].startswith("unexpected"), v["reason"]
 
 
+@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_nan_logits_are_an_error(faults_run):
     art = json.loads((faults_run["reports"] / "verdicts" / "tiny__nan.json").read_text())
@@ -183,6 +164,7 @@ def test_nan_logits_are_an_error(faults_run):
     assert "test_claim[tiny/nan]" in out and "error: " in out and "non-finite logits for 40 of 40 examples" in out
 
 
+@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_refused_write_is_reported_and_the_rest_are_written(faults_run):
     reports, blocker = faults_run["reports"], faults_run["blocker"]
@@ -216,42 +198,73 @@ def _die_on_crash_claims(request):
 '''
 
 
-def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(claims_project, tiny_mirror, pytester,
-                                                                         tmp_path):
-    (pytester.path / "conftest.py").write_text(CRASH_CONFTEST)
-    fine = ["tiny/a-fine", "tiny/c-fine", "tiny/d-fine", "tiny/e-fine"]
-    ids = [fine[0], "tiny/b-crash", *fine[1:]]           # the crash in the middle of its group
-    write_claims(claims_project, "faults.yaml", [tiny_claim(i, size=40) for i in ids])
-    result, reports = _run(pytester, _mirror(tmp_path, tiny_mirror), "-n", "2")
-    out = result.stdout.str()
-    arts = _valid(reports, sorted(i.replace("/", "__") + ".json" for i in [*fine, "tiny/b-crash"]))
+CRASH_FIRST = [f"tiny/a{i}-first" for i in range(1, 6)]     # on a copy of the model: a group of its own
+CRASH_REST = ["tiny/b-fine", "tiny/d-fine", "tiny/e-fine"]   # with the crash, the other group
+
+
+@pytest.fixture(scope="module")
+def crash_run(tmp_path_factory, tiny_mirror):
+    """One worker (-n 1), two checkpoint groups: the first (five claims, so xdist deals it first)
+    finishes, then the worker dies in the middle of the second (b-fine done, c-crash, d and e to
+    go). A replacement worker runs d and e once; neither the crash nor the finished group is
+    run again. A run of its own process: its worker really dies."""
+    tmp = tmp_path_factory.mktemp("crash")
+    project = tmp / "project"
+    claims = claims_folder(project / "claims")
+    (project / "conftest.py").write_text(CRASH_CONFTEST)
+    write_claims(claims, "faults.yaml", [tiny_claim(i, size=40, repo="tiny/albert-copy") for i in CRASH_FIRST] +
+                 [tiny_claim(i, size=40) for i in ("tiny/b-fine", "tiny/c-crash", "tiny/d-fine", "tiny/e-fine")])
+    reports = project / "reports"
+    try:
+        result = run_pytest(project, "claims", f"--claims-mirror={_mirror(tmp, tiny_mirror, 'albert-copy')}",
+                            f"--claims-reports={reports}", "--claims-no-cache", "-ra", "-v", "-n", "1",
+                            env={"CLAIMS_DOWNLOAD": None}, isolate=True, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        written = sorted(p.name for p in (reports / "verdicts").glob("*.json"))
+        pytest.fail(f"the claims run hung (killed after {RUN_TIMEOUT}s); verdicts written before: {written}",
+                    pytrace=False)
+    return {"result": result, "reports": reports}
+
+
+def _name(claim_id: str) -> str:
+    return claim_id.replace("/", "__") + ".json"
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("faults-crash")
+def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(crash_run):
+    result, reports = crash_run["result"], crash_run["reports"]
+    out = result.stdout
+    fine = CRASH_FIRST + CRASH_REST
+    arts = _valid(reports, sorted(_name(i) for i in [*fine, "tiny/c-crash"]))
     for i in fine:
-        _assert_fine(arts[i.replace("/", "__") + ".json"])
-    crashed = arts["tiny__b-crash.json"]
+        _assert_fine(arts[_name(i)])
+    crashed = arts["tiny__c-crash.json"]
     v = crashed["verdict"]
     assert v["status"] == "error", v
     assert "worker" in v["reason"].lower() and "crash" in v["reason"].lower(), v["reason"]
-    assert crashed["claim_id"] == "tiny/b-crash" and crashed["measurement"] is None
+    assert crashed["claim_id"] == "tiny/c-crash" and crashed["measurement"] is None
     summary = _summary(reports)
     assert {r["claim"]: r["status"] for r in summary["claims"]} == {**dict.fromkeys(fine, "reproduced"),
-                                                                     "tiny/b-crash": "error"}
+                                                                     "tiny/c-crash": "error"}
     assert summary["write_errors"] == {}
     assert result.ret != 0
-    assert "crashed while running 'claims/test_claims.py::test_claim[tiny/b-crash]'" in out, out
+    assert "crashed while running 'claims/test_claims.py::test_claim[tiny/c-crash]'" in out, out
     assert out.count("replacing crashed worker") == 1, out   # the crash is not re-run on the next worker
 
 
-def test_a_crash_after_a_finished_group_is_not_rerun(claims_project, tiny_mirror, pytester, tmp_path):
-    """Two checkpoints on one worker: the first group finishes, the second crashes mid-way; the
-    replacement runs the rest once (the finished group is not re-queued either)."""
-    (pytester.path / "conftest.py").write_text(CRASH_CONFTEST)
-    mirror = _mirror(tmp_path, tiny_mirror, "albert-copy")
-    write_claims(claims_project, "faults.yaml", [
-        tiny_claim("tiny/a-first", size=40, repo="tiny/albert-copy"),
-        tiny_claim("tiny/b-crash", size=40), tiny_claim("tiny/c-fine", size=40)])
-    result, reports = _run(pytester, mirror, "-n", "1", timeout=180)
-    arts = _valid(reports, ["tiny__a-first.json", "tiny__b-crash.json", "tiny__c-fine.json"])
-    assert arts["tiny__b-crash.json"]["verdict"]["status"] == "error"
-    _assert_fine(arts["tiny__a-first.json"])
-    _assert_fine(arts["tiny__c-fine.json"])
-    assert result.stdout.str().count("replacing crashed worker") == 1, result.stdout.str()
+@pytest.mark.e2e
+@pytest.mark.xdist_group("faults-crash")
+def test_a_crash_after_a_finished_group_is_not_rerun(crash_run):
+    """The finished group ran before the crash, and nothing ran twice (-v: one line a test)."""
+    out = crash_run["result"].stdout
+    crash = out.index("replacing crashed worker")
+    passed = [ln for ln in out.splitlines() if " PASSED " in ln and "test_claim[" in ln]
+    for i in [*CRASH_FIRST, "tiny/b-fine"]:
+        line = next(ln for ln in out.splitlines() if f"PASSED claims/test_claims.py::test_claim[{i}]" in ln)
+        assert out.index(line) < crash, (i, out)
+    for i in ("tiny/d-fine", "tiny/e-fine"):
+        line = next(ln for ln in out.splitlines() if f"PASSED claims/test_claims.py::test_claim[{i}]" in ln)
+        assert out.index(line) > crash, (i, out)
+    assert sorted(ln.split("test_claim[")[1].split("]")[0] for ln in passed) == sorted(CRASH_FIRST + CRASH_REST)
+    assert out.count("replacing crashed worker") == 1, out

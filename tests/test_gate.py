@@ -1,24 +1,32 @@
-"""The nightly gate: policy, FDR control, baselines, shards and their merge."""
+"""The nightly gate: policy, FDR control, baselines, shards and their merge.
+
+The end-to-end tests read one module-scoped set of catalogue runs (``nights``); every test of
+the module is kept on one xdist worker so they are made once."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+
+from harness.claims.records import load_tree
 from harness.report import gate
+from tests.helpers import verdict_artifact
+from tests.runs import run_pytest
+
+# Its module-scoped runs are built once: every test of the module goes to one xdist worker.
+pytestmark = pytest.mark.xdist_group("gate-nights")
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "claims" / "albert-1909.11942"
 
 
 def art(cid, status, *, expect=None, p_in_band=0.0, interval=None, score=None):
+    """A schema-valid artifact (tests.helpers.verdict_artifact) with what the gate reads set."""
     stats = {"decision": {"rule": {"p_in_band": p_in_band}}, "interval": interval}
-    v = {"status": status, "reason": "r"}
-    return {"claim_id": cid, "claim": {"id": cid, **({"expect": expect} if expect else {})},
-            "verdict": v, "verdicts": {"post": {"status": status, "score": score}}, "statistics": stats}
+    return verdict_artifact(cid, status, score=score, statistics=stats, claim={"expect": expect} if expect else None)
 
 
 def test_policy_defaults():
@@ -58,10 +66,27 @@ def test_baseline_regressions():
     assert result.changes == [{"claim": "a", "before": "reproduced", "after": "inconclusive"}]
 
 
-def _project(pytester) -> Path:
-    claims = pytester.path / "claims"
+# ---------------------------------------------------------------------- nights (shared runs)
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict:
+    """Runs of the whole catalogue, in one project: ``whole`` with --claims-gate (tonight, and the
+    baseline of the next night), shards 1/2 and 2/2 and their merge, then ``night2`` against
+    ``whole`` after the measured architecture changed (a larger vocabulary: 11.68M becomes 12.96M)."""
+    from harness import cli
+
+    project = tmp_path_factory.mktemp("nights") / "project"
+    claims = project / "claims"
     shutil.copytree(ROOT / "claims", claims, ignore=shutil.ignore_patterns("__pycache__"))
-    return claims
+    out = {"project": project, "whole": run_pytest(project, "claims", "--claims-gate", "--claims-reports=whole")}
+    out["shards"] = [run_pytest(project, "claims", f"--claims-shard={i}/2", f"--claims-reports=s{i}") for i in (1, 2)]
+    out["merge"] = cli.main(["merge", str(project / "merged"), str(project / "s1"), str(project / "s2")])
+    params = claims / "albert-1909.11942" / "table1-parameters.yaml"
+    text = params.read_text()
+    marker = "architecture: {family: albert, config: {vocab_size: 30000, embedding_size: 128, hidden_size: 768,"
+    assert marker in text
+    params.write_text(text.replace(marker, marker.replace("30000", "40000")))
+    out["night2"] = run_pytest(project, "claims", "--claims-baseline=whole", "--claims-reports=night2")
+    return out
 
 
 def _rows(folder: Path) -> list[dict]:
@@ -69,42 +94,31 @@ def _rows(folder: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "artifact"} for r in rows]
 
 
-def test_shards_merge_to_the_same_summary_as_one_run(pytester):
-    _project(pytester)
-    whole = pytester.runpytest_subprocess("claims", "--claims-reports=whole")
-    shard_runs = [pytester.runpytest_subprocess("claims", f"--claims-shard={i}/2", f"--claims-reports=s{i}")
-                  for i in (1, 2)]
-    assert whole.ret == 0, whole.stdout.str()[-2000:]
-    for run in shard_runs:
-        assert run.ret == 0
-        assert "deselected" in run.stdout.str()
-    merged = subprocess.run([sys.executable, "-m", "harness", "merge", "merged", "s1", "s2"],
-                            cwd=pytester.path, capture_output=True, text=True)
-    assert merged.returncode == 0, merged.stdout + merged.stderr
-    assert _rows(pytester.path / "merged") == _rows(pytester.path / "whole")
-    assert len(_rows(pytester.path / "whole")) == 15
+@pytest.mark.e2e
+def test_shards_merge_to_the_same_summary_as_one_run(nights):
+    whole, project = nights["whole"], nights["project"]
+    assert whole.ret == 0, whole.tail()
+    for run in nights["shards"]:
+        assert run.ret == 0, run.tail()
+        assert "deselected" in run.stdout
+    assert nights["merge"] == 0
+    assert _rows(project / "merged") == _rows(project / "whole")
+    assert len(_rows(project / "whole")) == len(load_tree(project / "claims"))   # every claim, once
 
 
-def test_a_regression_against_the_baseline_fails_the_gate(pytester):
-    claims = _project(pytester)
-    first = pytester.runpytest_subprocess("claims", "--claims-gate", "--claims-reports=night1")
-    assert first.ret == 0, first.stdout.str()[-3000:]
-    first.stdout.fnmatch_lines(["*claims gate*", "gate: PASS (exit 0)"])
-    # The measured architecture changes (a larger vocabulary): 11.68M becomes 12.96M.
-    params = claims / "albert-1909.11942" / "table1-parameters.yaml"
-    text = params.read_text()
-    marker = "architecture: {family: albert, config: {vocab_size: 30000, embedding_size: 128, hidden_size: 768,"
-    assert marker in text
-    params.write_text(text.replace(marker, marker.replace("30000", "40000")))
-    second = pytester.runpytest_subprocess("claims", "--claims-baseline=night1", "--claims-reports=night2")
-    assert second.ret == 1
-    second.stdout.fnmatch_lines([
+@pytest.mark.e2e
+def test_a_regression_against_the_baseline_fails_the_gate(nights):
+    first, second = nights["whole"], nights["night2"]
+    assert first.ret == 0, first.tail()
+    first.fnmatch_lines(["*claims gate*", "gate: PASS (exit 0)"])
+    assert second.ret == 1, second.tail()
+    second.fnmatch_lines([
         "gate: FAIL (exit 1)",
         "*FAIL 1909.11942/table1/albert-base/parameters: not_reproduced*",
         "*regression: status reproduced -> not_reproduced*",
         "*changed 1909.11942/table1/albert-base/parameters: reproduced -> not_reproduced*",
     ])
-    saved = json.loads((pytester.path / "night2" / "gate.json").read_text())
+    saved = json.loads((nights["project"] / "night2" / "gate.json").read_text())
     assert saved["exit_code"] == 1 and not saved["passed"]
 
 
@@ -181,12 +195,14 @@ def test_cli_exit_2_an_input_could_not_be_read(tmp_path, capsys):
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.e2e
 def test_pytest_exit_3_internal_error(pytester):
     pytester.makeconftest("def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n")
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     assert pytester.runpytest_inprocess("-p", "no:cacheprovider").ret == 3
 
 
+@pytest.mark.e2e
 def test_pytest_exit_5_no_claims_collected(claims_project, pytester):
     (pytester.path / "empty").mkdir()
     result = pytester.runpytest_inprocess("claims", "--claims-dir=empty", "--claims-gate", "-p", "no:cacheprovider")

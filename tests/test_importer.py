@@ -15,6 +15,7 @@ from harness.claims.importer import import_file
 from harness.claims.papers import load_papers
 from harness.claims.records import load_file
 from harness.errors import ClaimFileError
+from tests.runs import run_pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REVISION = "86655e0ce120f86e1e60ce94a602908bb9a4e128"
@@ -38,6 +39,7 @@ def test_import_maps_the_citation(seed_verdict):
     assert record["citation"]["imported_from"]["status"] == "reproduced"
 
 
+@pytest.mark.e2e
 def test_cli_import_then_run_gives_citation_mismatch(seed_verdict, claims_project, pytester):
     out = claims_project / "seed.yaml"
     proc = subprocess.run([sys.executable, "-m", "harness", "import-verdict", str(seed_verdict),
@@ -51,15 +53,15 @@ def test_cli_import_then_run_gives_citation_mismatch(seed_verdict, claims_projec
                            capture_output=True, text=True)
     assert again.returncode == 2 and "exists" in again.stderr
 
-    result = pytester.runpytest_subprocess("claims")
-    result.assert_outcomes(failed=1)
+    result = run_pytest(pytester.path, "claims", env={"CLAIMS_MIRROR": None, "CLAIMS_DOWNLOAD": None})
+    assert result.outcomes() == {"failed": 1}, result.tail()
     art = json.loads((pytester.path / "reports" / "verdicts" /
                       "1909.11942__table2__albert-base__mrpc-f1.json").read_text())
     assert art["verdicts"]["pre"]["status"] == "citation_mismatch"
     assert art["verdict"]["status"] == "miscited"
     assert art["verdicts"]["post"]["status"] == "blocked"   # no checkpoint here
     assert "Table 2 has no MRPC column" in art["verdicts"]["pre"]["reason"]
-    result.stdout.fnmatch_lines(["*miscited*Table 2 has no MRPC column*"])
+    result.fnmatch_lines(["*miscited*Table 2 has no MRPC column*"])
 
 
 def test_bad_verdict_json_names_the_field(tmp_path):

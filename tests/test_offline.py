@@ -5,6 +5,8 @@ one whose checkpoint is nowhere (blocked). An audit hook in the run's conftest l
 ``socket.connect``/``getaddrinfo``; the log must stay empty. The same conftest records,
 after each claim ran, the HF offline switches as the processes that ran claims saw them.
 The environment handed to the run has none of the switches: the plugin must set them.
+The runs are processes of their own: the switches must be set before the imports that read them.
+The blocked claim's artifact, terminal line and the places tried are checked here too.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def _record_offline_switches(request):
 '''
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_default_mode_opens_no_socket_and_sets_offline_flags(claims_project, tiny_mirror, pytester, tmp_path,
                                                              monkeypatch, workers):
@@ -74,7 +77,9 @@ def test_default_mode_opens_no_socket_and_sets_offline_flags(claims_project, tin
     missing = arts["tiny__missing.json"]["verdict"]
     assert missing["status"] == "blocked"
     assert "nobody/no-such-model" in missing["missing"]
+    assert any("mirror" in t for t in missing["tried"]), missing["tried"]
     assert not any(t.startswith("hub") for t in missing["tried"]), missing["tried"]
+    result.stdout.fnmatch_lines(["*blocked*nobody/no-such-model@0000000000000000000000000000000000000000*"])
     assert "Downloads are off" in missing["reason"]
     present = arts["tiny__present.json"]
     assert present["verdict"]["status"] not in ("blocked", "error"), present["verdict"]

@@ -1,42 +1,84 @@
-"""Table 1 parameter-count claims run through the plugin (pytester), offline, on the meta device."""
+"""Table 1 parameter-count claims run through the plugin, offline, on the meta device.
+
+The run is the shared catalogue run (tests/runs.py): table 1's six claims and the imported
+seed claim, -n 0. Every count is checked against a closed-form count written out here from
+the layer shapes, independent of transformers; every status against the printed band.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
+import pytest
+import yaml
 
 from harness import schemas
+from tests.runs import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
-# Independent figures: AlbertModel with pooler as given in the project's reference notes, and
-# bert-base-uncased's well-known 109,482,240 (BertModel with pooler).
+TABLE1 = ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml"
+# Well-known figures (with pooler): AlbertModel base from the project's reference notes,
+# bert-base-uncased's 109,482,240. They pin the closed form below.
 KNOWN = {"albert-base": 11_683_584, "bert-base": 109_482_240}
+# What the paper prints against what the convention counts (the record's comment states it).
+STATUS = {"albert-base": "reproduced", "albert-large": "reproduced", "albert-xlarge": "not_reproduced",
+          "albert-xxlarge": "not_reproduced", "bert-base": "not_reproduced", "bert-large": "not_reproduced"}
 
 
-def test_parameter_claims_give_real_verdicts(claims_project, pytester):
-    shutil.copy(ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml", claims_project)
-    result = pytester.runpytest_subprocess("claims", "-q")
-    verdicts = {p.name: json.loads(p.read_text()) for p in (pytester.path / "reports" / "verdicts").glob("*.json")}
-    assert len(verdicts) == 6
-    for art in verdicts.values():
-        jsonschema.validate(art, schemas.load("verdict"))
-        assert art["verdicts"]["pre"]["status"] == "citation_verified"
-        assert art["measurement"]["device"] == "meta"
-        counted = art["measurement"]["value"]
-        band = art["statistics"]["band"]
-        expected = "reproduced" if band["low"] <= counted <= band["high"] else "not_reproduced"
-        assert art["verdict"]["status"] == expected
-        assert art["verdict"]["confidence"] == 1.0
+def closed_form(family: str, config: dict) -> int:
+    """Embeddings + encoder + pooler, counted from the shapes (ALBERT shares one layer)."""
+    vocab, hidden, inner = config["vocab_size"], config["hidden_size"], config["intermediate_size"]
+    layers, positions, types = config["num_hidden_layers"], 512, 2
+    embed = config.get("embedding_size", 128) if family == "albert" else hidden
+
+    def dense(i, o):
+        return i * o + o
+
+    embeddings = (vocab + positions + types) * embed + 2 * embed          # tables + LayerNorm
+    layer = 4 * dense(hidden, hidden) + dense(hidden, inner) + dense(inner, hidden) + 2 * (2 * hidden)
+    pooler = dense(hidden, hidden)
+    if family == "albert":
+        return embeddings + dense(embed, hidden) + layer + pooler         # the projection; one shared layer
+    return embeddings + layers * layer + pooler
+
+
+def _table1() -> dict[str, tuple[str, dict, str]]:
+    records = yaml.safe_load(TABLE1.read_text())["claims"]
+    return {r["id"].split("/")[2]: (r["measure"]["architecture"]["family"], r["measure"]["architecture"]["config"],
+                                    r["reported"]["value"]) for r in records}
+
+
+def test_the_closed_form_gives_the_known_counts():
+    table = _table1()
+    assert sorted(table) == sorted(STATUS)
     for name, count in KNOWN.items():
+        family, config, _ = table[name]
+        assert closed_form(family, config) == count, name
+
+
+@pytest.mark.e2e
+@CATALOGUE
+def test_parameter_claims_give_real_verdicts(catalogue_run):
+    result, reports = catalogue_run["first"], catalogue_run["first_reports"]
+    assert result.ret == 0, result.tail()
+    assert result.outcomes() == {"passed": 7, "deselected": 1}      # six table 1 claims and the seed claim
+    verdicts = {p.name: json.loads(p.read_text()) for p in (reports / "verdicts").glob("*.json")}
+    table = _table1()
+    for name, (family, config, printed) in table.items():
         art = verdicts[f"1909.11942__table1__{name}__parameters.json"]
-        assert art["measurement"]["value"] == count
-    albert_base = verdicts["1909.11942__table1__albert-base__parameters.json"]
-    assert albert_base["verdict"]["status"] == "reproduced"
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 6
-    summary = json.loads((pytester.path / "reports" / "summary.json").read_text())
+        jsonschema.validate(art, schemas.load("verdict"))
+        assert art["verdicts"]["pre"]["status"] == "citation_verified", name
+        assert art["measurement"]["device"] == "meta", name
+        assert art["measurement"]["value"] == closed_form(family, config), name
+        band = art["statistics"]["band"]                                 # printed whole millions: +-0.5M
+        assert (band["low"], band["high"]) == ((int(printed) - 0.5) * 1e6, (int(printed) + 0.5) * 1e6), name
+        assert art["verdict"]["status"] == STATUS[name], (name, art["verdict"])
+        assert art["verdict"]["confidence"] == 1.0, name
+    for name in STATUS:
+        result.fnmatch_lines([f"PASSED claims/test_claims.py::test_claim[1909.11942/table1/{name}/parameters]"])
+    summary = json.loads((reports / "summary.json").read_text())
     assert [r["claim"] for r in summary["claims"]] == sorted(r["claim"] for r in summary["claims"])
-    result.stdout.fnmatch_lines(["*claim verdicts*", "*albert-base/parameters*11.68M*reproduced*"])
+    assert len(summary["claims"]) == 7
+    result.fnmatch_lines(["*claim verdicts*", "*albert-base/parameters*11.68M*reproduced*"])

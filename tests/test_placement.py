@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.runs import run_pytest
+
 PROBE = '''
 import json, os, sys
 
@@ -25,27 +27,44 @@ def probe_project(pytester, tmp_path, monkeypatch):
     return log
 
 
+@pytest.mark.e2e
 def test_auto_gives_one_worker_per_visible_gpu_each_pinned(pytester, probe_project, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7,9,4")
-    result = pytester.runpytest_subprocess("-n", "auto", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=6)
-    assert "3 workers" in result.stdout.str()
+    result = run_pytest(pytester.path, "-n", "auto")
+    assert result.outcomes() == {"passed": 6}, result.tail()
+    assert "3 workers" in result.stdout
     seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
     by_worker = {w: gpu for w, gpu, _ in seen}
     assert by_worker == {"gw0": "7", "gw1": "9", "gw2": "4"}
     assert not any(torch_loaded for *_, torch_loaded in seen)
 
 
-def test_cpu_workers_and_loadgroup_default(pytester, probe_project, monkeypatch):
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=6)
-    assert "loadgroup" in result.stdout.str().lower() or "LoadGroupScheduling" in result.stdout.str()
-    seen = [json.loads(line) for line in probe_project.read_text().splitlines()]
-    assert {gpu for _, gpu, _ in seen} == {""}
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory) -> dict:
+    """One run, -n 2 without --dist, CPU only: six plain probes and three groups of four."""
+    project = tmp_path_factory.mktemp("two-workers") / "project"
+    project.mkdir()
+    for i in range(6):
+        (project / f"test_probe_{i}.py").write_text(PROBE.format(i=i))
+    for g in GROUPS:
+        (project / f"test_{g.replace('-', '_')}.py").write_text(GROUPED.format(group=g))
+    probes, groups = project.parent / "placement.log", project.parent / "groups.log"
+    result = run_pytest(project, "-n", "2", "-v", env={"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": None,
+                                                        "PLACEMENT_LOG": str(probes), "GROUPS_LOG": str(groups)})
+    return {"result": result, "probes": probes, "groups": groups}
 
 
+@pytest.mark.e2e
+@pytest.mark.xdist_group("two-workers")
+def test_cpu_workers_and_loadgroup_default(two_workers):
+    result = two_workers["result"]
+    assert result.outcomes() == {"passed": 18}, result.tail()
+    assert "loadgroup" in result.stdout.lower() or "LoadGroupScheduling" in result.stdout
+    seen = [json.loads(line) for line in two_workers["probes"].read_text().splitlines()]
+    assert len(seen) == 6 and {gpu for _, gpu, _ in seen} == {""}
+
+
+@pytest.mark.e2e
 def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
     """A catalogue with no checkpoint to run gets no workers: -n auto is then -n 0, not slower."""
     import shutil
@@ -53,10 +72,10 @@ def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
 
     root = Path(__file__).resolve().parents[1]
     shutil.copy(root / "claims" / "albert-1909.11942" / "table1-parameters.yaml", claims_project / "t1.yaml")
-    result = pytester.runpytest_subprocess("claims", "-n", "auto", "-p", "no:cacheprovider",
-                                           f"--claims-reports={pytester.path / 'r'}", "-k", "albert-base")
-    result.assert_outcomes(passed=1)
-    assert "workers" not in result.stdout.str()
+    result = run_pytest(pytester.path, "claims", "-n", "auto", f"--claims-reports={pytester.path / 'r'}",
+                        "-k", "albert-base")
+    assert result.outcomes() == {"passed": 1, "deselected": 5}, result.tail()
+    assert "workers" not in result.stdout
 
 
 def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatch):
@@ -80,6 +99,7 @@ def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatc
     assert model_groups([claims], None, True) == 3
 
 
+GROUPS = ("ckpt-a", "ckpt-b", "ckpt-c")
 GROUPED = '''
 import json, os
 import pytest
@@ -87,22 +107,20 @@ import pytest
 @pytest.mark.xdist_group("{group}")
 @pytest.mark.parametrize("i", range(4))
 def test_grouped(i):
-    with open(os.environ["PLACEMENT_LOG"], "a") as fh:
+    with open(os.environ["GROUPS_LOG"], "a") as fh:
         fh.write(json.dumps(["{group}", os.environ.get("PYTEST_XDIST_WORKER")]) + "\\n")
 '''
 
 
-def test_n_without_dist_keeps_each_group_on_one_worker(pytester, tmp_path, monkeypatch):
+@pytest.mark.e2e
+@pytest.mark.xdist_group("two-workers")
+def test_n_without_dist_keeps_each_group_on_one_worker(two_workers):
     """Workers parse the bare command line; they must still tag items with their group (and pytest
     must be one whose node ids xdist can tag: 9.2 silently scattered groups, pytest-xdist #1386)."""
-    log = tmp_path / "groups.log"
-    monkeypatch.setenv("PLACEMENT_LOG", str(log))
-    for g in ("ckpt-a", "ckpt-b", "ckpt-c"):
-        pytester.makepyfile(**{f"test_{g.replace('-', '_')}": GROUPED.format(group=g)})
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=12)
-    seen = [json.loads(line) for line in log.read_text().splitlines()]
-    workers = {g: {w for gg, w in seen if gg == g} for g in ("ckpt-a", "ckpt-b", "ckpt-c")}
+    assert two_workers["result"].ret == 0, two_workers["result"].tail()
+    seen = [json.loads(line) for line in two_workers["groups"].read_text().splitlines()]
+    assert len(seen) == 12
+    workers = {g: {w for gg, w in seen if gg == g} for g in GROUPS}
     assert all(len(ws) == 1 for ws in workers.values()), workers
     assert len(set().union(*workers.values())) == 2
 

@@ -33,11 +33,12 @@ def _broken(tmp_path, mutate):
     (lambda r: r["tolerance"].pop("reason"), "tolerance.reason", "required"),
     (lambda r: r["reported"].update(metric="bleu"), "reported.metric", "bleu"),
     (lambda r: r["measure"].update(max_length="long"), "measure.max_length", "expected integer"),
-    (lambda r: r["measure"]["slice"].update(size="ten"), "measure.slice.size", ""),
+    (lambda r: r["measure"]["slice"].update(size="ten"), "measure.slice.size", "matches no allowed form ('ten'"),
     (lambda r: r["reported"].update(scale="permille"), "reported.scale", "permille"),
     (lambda r: r.update(surprise=1), "surprise", "Additional properties"),
 ])
 def test_malformed_record_names_file_claim_field(tmp_path, mutate, field, words):
+    assert words, "each case names words its message must hold"
     path = _broken(tmp_path, mutate)
     with pytest.raises(ClaimFileError) as info:
         load_file(path)
@@ -79,6 +80,7 @@ def test_artifact_names_are_sanitised(claim_id, name):
     assert "/" not in sanitise(claim_id) and not sanitise(claim_id).startswith(".")
 
 
+@pytest.mark.e2e
 def test_malformed_file_stops_collection_with_the_field(claims_project, pytester):
     record = copy.deepcopy(tiny_claim("tiny/bad"))
     record["reported"]["metric"] = "perplexity"

@@ -1,15 +1,14 @@
 """Reports a person reads: manifest.json, summary.md and a self-contained index.html.
 
 The folder comes from a real plugin run (parameter-count claims and the imported miscited
-claim, no checkpoint needed: about 10 s); the screenshot test renders it in headless Chromium.
+claim, no checkpoint needed), the catalogue run shared with test_user_views and
+test_parameter_claims; the screenshot test renders it in headless Chromium.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import os
 import re
 import shutil
 import struct
@@ -23,6 +22,8 @@ import pytest
 from harness.report.manifest import build_manifest, write_manifest
 from harness.report.render import STATUS_COLOURS, render
 from harness.versions import PACKAGES
+from tests.helpers import verdict_artifact
+from tests.runs import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "render-report-screenshot.sh"
@@ -32,44 +33,13 @@ NASTY = '<script>alert("x&y")</script> \'quoted\' | a|b & <b>bold</b>'
 
 # ---------------------------------------------------------------------- the real run
 @pytest.fixture
-def real_reports(request, tmp_path_factory) -> Path:
-    """A reports folder written by the plugin, once per test session; each test gets a copy.
-
-    Under xdist the workers share one run (a file lock in the session's shared temp folder)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    cached = shared / "real-run-reports"
-    with _lock(shared / "real-run-reports.lock"):
-        if not (cached / "summary.json").is_file():
-            made = _run_plugin(request.getfixturevalue("pytester"), request.getfixturevalue("claims_project"),
-                               request.getfixturevalue("monkeypatch"), tmp_path_factory)
-            shutil.copytree(made, cached, dirs_exist_ok=True)
+def real_reports(catalogue_run, tmp_path_factory) -> Path:
+    """A copy of the reports folder the plugin wrote in the shared catalogue run's first run
+    (table 1's parameter counts and the imported miscited claim; no mirror, an empty HF cache)."""
+    assert catalogue_run["first"].ret == 0, catalogue_run["first"].tail()
     copy = tmp_path_factory.mktemp("reports")
-    shutil.copytree(cached, copy, dirs_exist_ok=True)
+    shutil.copytree(catalogue_run["first_reports"], copy, dirs_exist_ok=True)
     return copy
-
-
-def _lock(path: Path):
-    try:
-        from filelock import FileLock
-    except ImportError:  # no xdist sharing without filelock; a plain run needs no lock
-        return contextlib.nullcontext()
-    return FileLock(str(path))
-
-
-def _run_plugin(pytester, claims: Path, monkeypatch, tmp_path_factory) -> Path:
-    for name in ("table1-parameters.yaml", "imported-seed-verdict.yaml"):
-        shutil.copy(ROOT / "claims" / "albert-1909.11942" / name, claims / name)
-    # Hermetic: no mirror, an empty HF cache, so the miscited claim's POST is blocked quickly.
-    empty = tmp_path_factory.mktemp("empty-hf")
-    monkeypatch.delenv("CLAIMS_MIRROR", raising=False)
-    monkeypatch.delenv("CLAIMS_DOWNLOAD", raising=False)
-    monkeypatch.setenv("HF_HOME", str(empty))
-    monkeypatch.setenv("HF_HUB_CACHE", str(empty / "hub"))
-    reports = tmp_path_factory.mktemp("real-run")
-    result = pytester.runpytest_subprocess("claims", f"--claims-reports={reports}", "-p", "no:cacheprovider")
-    assert (reports / "summary.json").is_file(), result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
-    return reports
 
 
 def _artifacts(reports: Path) -> dict[str, dict]:
@@ -135,6 +105,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- tests
+@pytest.mark.e2e
+@CATALOGUE
 def test_report_of_a_real_run(real_reports):
     arts = _artifacts(real_reports)
     assert len(arts) == 7, sorted(arts)
@@ -237,10 +209,8 @@ def test_render_copes_with_an_untidy_folder(tmp_path):
     v = tmp_path / "verdicts"
     v.mkdir()
     (v / "broken.json").write_text("{not json")
-    (v / "old.json").write_text(json.dumps({
-        "claim_id": "old/claim", "verdict": {"status": "error", "reason": "boom"},
-        "verdicts": {"pre": None, "post": None}, "protocol": {"match": None, "deviations": []},
-        "claim": {"id": "old/claim"}}))
+    (v / "old.json").write_text(json.dumps(verdict_artifact("old/claim", "error", reason="boom",
+                                                            protocol={"match": None, "deviations": []})))
     (tmp_path / "summary.json").write_text(json.dumps({"claims": [
         {"claim": "new/claim", "status": "blocked", "reason": "not written", "metric": "f1"}],
         "write_errors": {"new/claim": "OSError: disk full"}}))
@@ -254,6 +224,8 @@ def test_render_copes_with_an_untidy_folder(tmp_path):
     assert "1 claim</span>" in text  # the stale artifact is not counted
 
 
+@pytest.mark.e2e
+@CATALOGUE
 @pytest.mark.parametrize("width", [390, 1280])
 def test_screenshot_of_the_report(real_reports, tmp_path, width):
     """At phone width the claims table becomes one card per claim; nothing overflows sideways."""

@@ -84,10 +84,16 @@ def test_output_loads_with_auto_classes(tiny_albert_dir: pathlib.Path):
 def test_special_token_ids(tiny_albert_dir: pathlib.Path):
     sp = spm.SentencePieceProcessor(model_file=str(tiny_albert_dir / "spiece.model"))
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(tiny_albert_dir))
+    assert SPECIAL_TOKEN_IDS == {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
+    # both ways: an unknown piece maps to <unk> (1) too, so piece -> id alone proves nothing for it
     for piece, want in SPECIAL_TOKEN_IDS.items():
         assert sp.piece_to_id(piece) == want, piece
+        assert sp.id_to_piece(want) == piece, piece
         assert tokenizer.convert_tokens_to_ids(piece) == want, piece
-    assert SPECIAL_TOKEN_IDS == {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
+        assert tokenizer.convert_ids_to_tokens(want) == piece, piece
+    assert sp.is_unknown(1) and not any(sp.is_unknown(i) for i in (0, 2, 3, 4))
+    assert all(sp.is_control(i) for i in (0, 2, 3))           # never produced from text
+    assert tokenizer.convert_tokens_to_ids("[NOT-A-PIECE]") == 1
     assert tokenizer.pad_token_id == 0
     assert tokenizer.unk_token_id == 1
     assert tokenizer.cls_token_id == 2

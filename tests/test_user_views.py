@@ -2,66 +2,24 @@
 failure messages in printed units, --claims-checkpoint, and the run history.
 
 Two real plugin runs in one project (parameter counts and the imported miscited claim: no
-checkpoint needed, about 10 s each), shared by every test of this module.
+checkpoint needed), made once (``catalogue_run`` in conftest.py) and read by every test here.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.helpers import claims_folder
-
-# Its module-scoped runs are built once: every test of the module goes to one xdist worker.
-pytestmark = pytest.mark.xdist_group("user-views")
-
-ROOT = Path(__file__).resolve().parents[1]
-OTHER = "someorg/other-model@" + "a" * 40
-WRONG = {"id": "card/albert-base/params-wrong",
-         "citation": {"source": "model_card", "url": "https://example.invalid/card"},
-         "reported": {"value": "13", "metric": "parameter_count", "scale": "millions"},
-         "measure": {"kind": "parameter_count", "include_pooler": True,
-                     "architecture": {"family": "albert", "config": {
-                         "vocab_size": 30000, "embedding_size": 128, "hidden_size": 768, "num_hidden_layers": 12,
-                         "num_attention_heads": 12, "intermediate_size": 3072}}},
-         "tolerance": {"value": 0, "reason": "a count is exact; this one is printed wrong on purpose"}}
+from tests.runs import CATALOGUE, OTHER_CHECKPOINT as OTHER
 
 
-def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "CLAIMS_"))}
-    env.update(HF_HOME=str(project / "hf"), HF_HUB_CACHE=str(project / "hf" / "hub"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    if "-n" not in args:
-        args = ("-n", "0", *args)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    project = tmp_path_factory.mktemp("views")
-    claims = project / "claims"
-    claims_folder(claims)
-    for name in ("table1-parameters.yaml", "imported-seed-verdict.yaml"):
-        shutil.copy(ROOT / "claims" / "albert-1909.11942" / name, claims / name)
-    (claims / "wrong.yaml").write_text(yaml.safe_dump({"claims": [WRONG]}), encoding="utf-8")
-    (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    reports, cache = project / "reports", project / "cache"
-    common = ("claims", f"--claims-reports={reports}", f"--claims-cache={cache}", "-rA")
-    first = _pytest(project, *common, f"--junitxml={project / 'first.xml'}", "-m", "paper_1909_11942 and not needs_gpu")
-    second = _pytest(project, *common, f"--junitxml={project / 'second.xml'}", f"--claims-checkpoint={OTHER}",
-                     "-n", "2")   # under xdist: properties travel from the workers with the reports
-    markers = _pytest(project, "--markers")
-    return {"project": project, "reports": reports, "first": first, "second": second, "markers": markers}
+@pytest.fixture
+def runs(catalogue_run):
+    return catalogue_run
 
 
 def _cases(xml: Path) -> dict[str, dict[str, str]]:
@@ -72,6 +30,8 @@ def _cases(xml: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_junit_carries_the_verdict(runs):
     cases = _cases(runs["project"] / "first.xml")
     base = cases["test_claim[1909.11942/table1/albert-base/parameters]"]
@@ -88,9 +48,11 @@ def test_junit_carries_the_verdict(runs):
     assert "claims_artifact" not in (runs["project"] / "first.xml").read_text()
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_markers_select_and_are_listed(runs):
     first = runs["first"]
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.ret == 0, first.tail()
     cases = _cases(runs["project"] / "first.xml")
     assert len(cases) == 7 and not any("card/" in c for c in cases), sorted(cases)
     assert "1 deselected" in first.stdout
@@ -100,9 +62,11 @@ def test_markers_select_and_are_listed(runs):
         assert f"@pytest.mark.{name}" in listed, listed[-2000:]
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_terminal_table_and_failure_message_in_printed_units(runs):
     out = runs["second"].stdout
-    assert runs["second"].returncode == 1, out[-3000:]
+    assert runs["second"].ret == 1, out[-3000:]
     line = next(ln for ln in out.splitlines() if ln.startswith("1909.11942/table1/bert-base/parameters "))
     assert "109.48M" in line and "108M; band [107.50M, 108.50M]" in line and "not_reproduced (expected)" in line
     mis = next(ln for ln in out.splitlines() if ln.startswith("1909.11942/table2/albert-base/mrpc-f1 "))
@@ -114,6 +78,8 @@ def test_terminal_table_and_failure_message_in_printed_units(runs):
     assert "e+07" not in figures
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_junit_under_xdist(runs):
     cases = _cases(runs["project"] / "second.xml")
     assert len(cases) == 8
@@ -122,6 +88,8 @@ def test_junit_under_xdist(runs):
     assert cases["test_claim[1909.11942/table2/albert-base/mrpc-f1]"]["claim_status"] == "miscited"
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_checkpoint_override_is_a_recorded_deviation(runs):
     path = runs["reports"] / "verdicts" / "1909.11942__table2__albert-base__mrpc-f1.json"
     art = json.loads(path.read_text())
@@ -133,6 +101,8 @@ def test_checkpoint_override_is_a_recorded_deviation(runs):
     assert not any(d["what"] == "checkpoint_override" for d in params["protocol"]["deviations"])
 
 
+@pytest.mark.e2e
+@CATALOGUE
 def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     db = runs["reports"] / "history.sqlite"
     with sqlite3.connect(db) as con:
@@ -146,20 +116,22 @@ def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     assert 'href="https://arxiv.org/abs/1909.11942v6"' in page
 
 
-def test_progress_line_during_inference(claims_project, tiny_mirror, pytester):
+@pytest.mark.e2e
+def test_progress_line_during_inference(tiny_mirror, tmp_path):
     """With -v, each claim that runs a model shows pairs done and pairs/s (tiny ALBERT, 48 pairs)."""
-    from tests.helpers import tiny_claim, write_claims
+    from tests.helpers import claims_folder, tiny_claim, write_claims
+    from tests.runs import run_pytest
 
-    write_claims(claims_project, "tiny.yaml", [tiny_claim("tiny/mrpc/f1", size=48)])
-    result = pytester.runpytest_subprocess("claims", f"--claims-mirror={tiny_mirror}", "--claims-no-cache",
-                                           f"--claims-reports={pytester.path / 'r'}", "--claims-batch-size=8",
-                                           "-v", "-n", "0")
-    lines = [ln for ln in result.stdout.lines if "tiny/mrpc/f1:" in ln and "pairs/s" in ln]
-    assert lines, result.stdout.str()[-3000:]
+    project = tmp_path / "project"
+    write_claims(claims_folder(project / "claims"), "tiny.yaml", [tiny_claim("tiny/mrpc/f1", size=48)])
+    result = run_pytest(project, "claims", f"--claims-mirror={tiny_mirror}", "--claims-no-cache",
+                        f"--claims-reports={project / 'r'}", "--claims-batch-size=8", "-v", "-n", "0")
+    lines = [ln for ln in result.stdout.splitlines() if "tiny/mrpc/f1:" in ln and "pairs/s" in ln]
+    assert lines, result.tail()
     assert lines[-1].strip().startswith("tiny/mrpc/f1: 48/48 pairs, ")
     assert float(lines[-1].split(", ")[1].split()[0]) > 0
     # pytest's own line for the case still carries its outcome
-    result.stdout.fnmatch_lines(["*test_claim?tiny/mrpc/f1? PASSED*"])
+    result.fnmatch_lines(["*test_claim?tiny/mrpc/f1? PASSED*"])
 
 
 def test_history_marks_library_changes(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from harness.claims import workload
 from harness.claims.records import Claim
 from tests.helpers import tiny_claim
+from tests.runs import run_pytest
 
 SIZES = {"tiny": (2, 64, 128), "base": (12, 768, 3072), "large": (24, 1024, 4096), "xxlarge": (12, 4096, 16384)}
 
@@ -81,14 +82,14 @@ def test_measured_timings_replace_estimates(tmp_path):
     assert workload.group_costs([claim], None, True, measured) == measured
 
 
+@pytest.mark.e2e
 def test_shards_partition_the_catalogue(pytester, claims_project):
     root = Path(__file__).resolve().parents[1]
     for name in ("table1-parameters.yaml", "textattack-model-cards.yaml"):
         (claims_project / name).write_text((root / "claims" / "albert-1909.11942" / name).read_text())
     seen = []
     for i in (1, 2, 3):
-        out = pytester.runpytest_subprocess("claims", "--co", "-q", f"--claims-shard={i}/3",
-                                            "-p", "no:cacheprovider").stdout.str()
+        out = run_pytest(pytester.path, "claims", "--co", "-q", f"--claims-shard={i}/3").stdout
         seen.append(set(re.findall(r"test_claim\[([^\]]+)\]", out)))
     assert sum(len(s) for s in seen) == len(set().union(*seen)) == 12
     assert all(seen)
