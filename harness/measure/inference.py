@@ -49,8 +49,10 @@ def _batches(order: np.ndarray, size: int):
         yield order[start:start + size]
 
 
-def _pad(enc: Encoded, rows: np.ndarray, pad_id: int):
-    width = max(len(enc.input_ids[i]) for i in rows)
+def pad(enc, rows: np.ndarray, pad_id: int):
+    """Token ids, segment ids and attention mask of ``rows``, padded to the longest of them.
+    ``enc``: anything with per-row ``input_ids`` and ``token_type_ids`` (pairs or SQuAD features)."""
+    width = int(max(len(enc.input_ids[i]) for i in rows))
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     types = np.zeros((len(rows), width), dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -101,7 +103,7 @@ def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int, progress=N
     start = time.perf_counter()
     with torch.inference_mode():
         for rows in _batches(order, size):
-            ids, types, mask = (torch.from_numpy(a) for a in _pad(enc, rows, pad_id))
+            ids, types, mask = (torch.from_numpy(a) for a in pad(enc, rows, pad_id))
             if cuda:
                 ids, types, mask = (t.pin_memory().to(device, non_blocking=True) for t in (ids, types, mask))
             elif device != "cpu":

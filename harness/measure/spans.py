@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.errors import MeasurementError
+from harness.measure import inference
 
 #: run_qa's stand-in answer when a question has no valid span at all (its "very rare edge
 #: case"): kept so a measurement matches the script's; it scores 0 against real golds.
@@ -148,19 +149,6 @@ def best_answers(start_logits: Sequence[np.ndarray], end_logits: Sequence[np.nda
             for j, c in enumerate(cands)]
 
 
-def _pad(features: Features, rows: np.ndarray, pad_id: int):
-    width = int(max(len(features.input_ids[i]) for i in rows))
-    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    types = np.zeros((len(rows), width), dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for r, i in enumerate(rows):
-        n = len(features.input_ids[i])
-        ids[r, :n] = features.input_ids[i]
-        types[r, :n] = features.token_type_ids[i]
-        mask[r, :n] = 1
-    return ids, types, mask
-
-
 def logits(model, features: Features, *, device: str, pad_id: int, batch_size: int) -> dict:
     """Start and end logits of every feature (each cut to its own length), and what it cost.
 
@@ -180,7 +168,7 @@ def logits(model, features: Features, *, device: str, pad_id: int, batch_size: i
     with torch.inference_mode():
         for at in range(0, len(order), batch_size):
             rows = order[at:at + batch_size]
-            ids, types, mask = (torch.from_numpy(a).to(device) for a in _pad(features, rows, pad_id))
+            ids, types, mask = (torch.from_numpy(a).to(device) for a in inference.pad(features, rows, pad_id))
             out = model(input_ids=ids, token_type_ids=types, attention_mask=mask)
             s, e = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
             for r, i in enumerate(rows):
