@@ -155,3 +155,33 @@ def test_plugin_import_is_light():
     code = "import sys, harness.plugin; print(sorted(m for m in ('torch', 'transformers', 'datasets', 'sklearn', 'scipy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("pipeline-runs")
+def test_a_slice_that_grows_further_reuses_the_looks_it_took(tiny_mirror, reference, tmp_path):
+    """Night 1 stops the growing slice at a 100-pair cap; night 2 lifts the cap: the two looks
+    night 1 took come from the cache, only the rest is inferred, and every prediction is the
+    one a fresh run makes (the independent loop's)."""
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    grow = tiny_claim("tiny/mrpc/f1-grow", size=50, value=f"{_f1(reference, sorted(reference['preds'])) * 100:.1f}",
+                      tolerance=0)
+    grow["measure"]["slice"]["grow"] = {"max_pairs": 100}
+    write_claims(claims, "tiny.yaml", [grow])
+    args = ("claims", f"--claims-mirror={tiny_mirror}", f"--claims-cache={tmp_path / 'cache'}", "-n", "0")
+    run_pytest(project, *args, "--claims-reports=night1")
+    grow["measure"]["slice"]["grow"] = True
+    write_claims(claims, "tiny.yaml", [grow])
+    run = run_pytest(project, *args, "--claims-reports=night2")
+    assert run.outcomes() == {"passed": 1}, run.tail()
+    first, second = (read_verdicts(project / r)["tiny__mrpc__f1-grow.json"] for r in ("night1", "night2"))
+    assert [lk["n"] for lk in first["statistics"]["looks"]] == [50, 100]
+    assert first["measurement"]["cache"]["hits"] == [False, False]
+    assert [lk["n"] for lk in second["statistics"]["looks"]] == [50, 100, 200, 408]
+    cache = second["measurement"]["cache"]
+    assert cache["hits"] == [True, True, False, False] and cache["keys"][:2] == first["measurement"]["cache"]["keys"]
+    assert (cache["rows_reused"], cache["rows_computed"]) == (100, 308)
+    m = second["measurement"]
+    assert m["predictions"] == [reference["preds"][i] for i in m["idx"]] and m["n"] == 408
+    assert second["verdict"]["status"] == "reproduced"

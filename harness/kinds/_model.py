@@ -143,6 +143,19 @@ def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tu
                   seen["parts"], data_seconds)
 
 
+def cache_facts(parts: list[dict]) -> dict:
+    """The cache's part in a measurement: one entry per look's new rows, each hit or computed.
+
+    A slice that grows further than on an earlier night reuses every look it took then (the
+    looks' rows are a prefix of one fixed order) and computes only the rest; rows are not
+    shared between looks of other sizes, so that a reused prediction is bit-identical to a
+    fresh one (batch composition moves logits in the last digits)."""
+    hits = [bool(p["cache"]["hit"]) for p in parts]
+    return {"hit": all(hits), "key": parts[0]["cache"]["key"], "keys": [p["cache"]["key"] for p in parts],
+            "hits": hits, "rows_reused": sum(p["rows"] for p, h in zip(parts, hits) if h),
+            "rows_computed": sum(p["rows"] for p, h in zip(parts, hits) if not h)}
+
+
 def facts(pipeline, claim, looked: Looked, model_asset, data_asset, split: dict) -> dict:
     """What every model measurement records: slice, device, files, cache, timings, tokens."""
     from harness.measure import devices
@@ -171,8 +184,7 @@ def facts(pipeline, claim, looked: Looked, model_asset, data_asset, split: dict)
         "max_length": m["max_length"],
         "batch_size": first["batch_size"],
         "checkpoint": dict(model_asset.to_dict(), **first["files"]),
-        "cache": {"hit": all(p["cache"]["hit"] for p in parts), "key": first["cache"]["key"],
-                  "keys": [p["cache"]["key"] for p in parts]},   # one per look's new rows
+        "cache": cache_facts(parts),
         "dataset": dict(data_asset.to_dict(), config=m["dataset"]["config"], split=m["dataset"]["split"],
                         fingerprint=split["fingerprint"]),
         "tokens": {"real": sum(p["tokens"]["real"] for p in parts), "padded": sum(p["tokens"]["padded"] for p in parts)},
