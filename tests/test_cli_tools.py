@@ -160,7 +160,10 @@ def test_compare_and_list(tmp_path, catalogue, capsys):
     assert "2 regression(s)" in out
     code, out, _ = _run(capsys, "list", catalogue, "--reports", tmp_path / "none", "--marker", "needs_gpu", "--json")
     rows = json.loads(out)
-    assert [r["claim"] for r in rows] == ["model-card/textattack-albert-base-v2-qqp/qqp-acc"]
+    # QQP's 40k pairs at base size, and SQuAD v2.0's 11,873 questions at xlarge size
+    assert [r["claim"] for r in rows] == ["model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-em",
+                                          "model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-f1",
+                                          "model-card/textattack-albert-base-v2-qqp/qqp-acc"]
     code, out, _ = _run(capsys, "list", catalogue, "--reports", tmp_path / "none", "--paper", "1909.11942",
                         "--kind", "parameter_count")
     total = len(load_tree(catalogue))
