@@ -9,6 +9,9 @@ metric it does not measure.
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -18,6 +21,8 @@ from harness import kinds, metrics, schemas
 from harness.claims.records import load_file
 from harness.errors import ClaimFileError
 from harness.judge import statistics as S
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Per metric: (y_true, y_pred, context) for a small slice with spread, and the value computed
 # straight from the library the metric names (never from harness code).
@@ -110,6 +115,22 @@ def test_a_conflicting_or_incomplete_metric_is_refused():
     with pytest.raises(ValueError, match="needs value"):
         metrics.Metric(key="k", name="k", label="k", range=(0.0, 1.0), summary="x", uncertainty=metrics.BOOTSTRAP)
     assert "other.f1" not in metrics.discover()
+
+
+def test_a_metric_or_kind_registered_first_does_not_hide_the_built_in_ones():
+    """register() before anything asked the registry (a plugin's own module): discovery still runs."""
+    code = """
+from harness import kinds, metrics
+metrics.register(metrics.Metric(key="mine.count", name="mine", label="Mine", range=(0.0, None), summary="x",
+                                uncertainty=metrics.EXACT))
+kinds.register(kinds.Kind(name="mine", summary="x", metrics={"mine": "mine.count"}, schema={}, measure=print,
+                          uses_model=False))
+assert {"binary.f1", "squad.f1", "correlation.pearson", "mine.count"} <= set(metrics.discover())
+assert {"classification", "span_extraction", "mine"} <= set(kinds.names())
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("name", kinds.names())

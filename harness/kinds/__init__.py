@@ -46,6 +46,7 @@ class Kind:
 
 
 _REGISTRY: dict[str, Kind] = {}
+_FOUND: list[bool] = []      # non-empty once the package's modules were read (register() may come first)
 
 
 def register(kind: Kind) -> None:
@@ -57,12 +58,13 @@ def register(kind: Kind) -> None:
 
 
 def discover() -> dict[str, Kind]:
-    if not _REGISTRY:
+    if not _FOUND:
         from harness.discovery import modules
 
         for module in modules(__name__, __path__):
             if getattr(module, "KIND", None) is not None:
                 register(module.KIND)
+        _FOUND.append(True)
     return dict(_REGISTRY)
 
 

@@ -74,6 +74,7 @@ class Metric:
 
 
 _REGISTRY: dict[str, Metric] = {}
+_FOUND: list[bool] = []      # non-empty once the package's modules were read (register() may come first)
 
 
 def register(*metrics: Metric) -> None:
@@ -90,11 +91,12 @@ def register(*metrics: Metric) -> None:
 
 def discover() -> dict[str, Metric]:
     """Every metric, from each module of this package that defines ``METRICS`` (imported once)."""
-    if not _REGISTRY:
+    if not _FOUND:
         from harness.discovery import modules
 
         for module in modules(__name__, __path__):
             register(*getattr(module, "METRICS", ()))
+        _FOUND.append(True)
     return dict(_REGISTRY)
 
 
