@@ -116,7 +116,8 @@ class Pipeline:
         hit = _usable(self.cache.get(key), rows, fields)
         if hit is not None:
             return {**hit, "files": files, "cache": {"hit": True, "key": key},
-                    "timings": {"tokenize_seconds": 0.0, "model_load_seconds": 0.0, "inference_seconds": 0.0}}
+                    "timings": {"tokenize_seconds": 0.0, "model_load_seconds": 0.0, "model_import_seconds": 0.0,
+                                "inference_seconds": 0.0}}
         loads_before = self.pool.loads
         loaded = self.pool.get(asset, self.device, self.options.dtype, head=head)
         payload, timings = compute(loaded)

@@ -5,7 +5,7 @@ for an xxlarge checkpoint that is seconds of reading on every run, even when eve
 is then served from the cache. A digest is remembered under the file's identity: path, device,
 inode, size, mtime_ns and ctime_ns. ctime is in the key because mtime can be set back (``cp -p``,
 ``touch -d``) while ctime cannot: any write or metadata change moves it, so a file replaced in
-place with its old mtime is hashed again (the hole the HF datasets cache has, see run._split).
+place with its old mtime is hashed again (the hole the HF datasets cache has, see run.Pipeline.split).
 
 File times are coarse (a kernel tick): a file written twice within one tick keeps the same
 times. As git does with its racily clean index entries, a digest is remembered only for files
