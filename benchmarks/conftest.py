@@ -196,7 +196,7 @@ def _mirror_root(config) -> Path:
     if not value:
         raise pytest.UsageError("the throughput benchmarks need the GLUE MRPC mirror: pass --claims-mirror DIR "
                                 f"or set CLAIMS_MIRROR (DIR/{GLUE}/mrpc must exist), e.g. "
-                                "pytest --benchmark-only --claims-mirror ../shared/mirror")
+                                "pytest --benchmark-only --claims-mirror=../shared/mirror")
     root = Path(value).expanduser().resolve()
     if not (root / GLUE / "mrpc").is_dir():
         raise pytest.UsageError(f"{source}={value}: {root / GLUE / 'mrpc'} does not exist "

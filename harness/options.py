@@ -191,6 +191,16 @@ PLUGIN = (
                                  "terminal")),
 )
 
+def two_token_values(args, prefix: str = "claims-") -> list[tuple[str, str]]:
+    """(flag, value) for each plugin option written as two tokens (``--claims-mirror DIR``).
+
+    pytest chooses its rootdir and ini file before plugins add their options, and then reads
+    such a value as a test path; ``--claims-mirror=DIR`` is one token and cannot be misread."""
+    args = [str(a) for a in args]
+    flags = {f"--{prefix}{o.name}" for o in PLUGIN if o.kwargs.get("action") not in ("store_true", "store_false")}
+    return [(a, args[i + 1]) for i, a in enumerate(args[:-1]) if a in flags]
+
+
 # ``python -m harness import-verdict``: how the imported claim is to be measured.
 IMPORT = (
     Option("revision", dict(required=True, type=revision, help="the checkpoint commit to pin (40 hex)")),

@@ -109,10 +109,39 @@ def pytest_cmdline_main(config):
     """`-n N` without a --dist choice means loadgroup: one checkpoint stays on one worker.
 
     A wrapper, so it runs before xdist's own (tryfirst) hook turns "no" into "load"."""
+    _check_rootdir(config)
     opt = config.option
     if getattr(opt, "numprocesses", None) and getattr(opt, "dist", "no") == "no":
         opt.dist = "loadgroup"
     return (yield)
+
+
+def _check_rootdir(config) -> None:
+    """Refuse a run whose rootdir or ini file pytest chose from one of our option values.
+
+    In ``pytest --benchmark-only --claims-mirror ../shared/mirror`` pytest takes the mirror for
+    a test path before it knows our options: it may then read no ini file (testpaths, addopts
+    and markers ignored) and root the run, and its default reports folder, above the project."""
+    pairs = options.two_token_values(config.invocation_params.args)
+    if not pairs or hasattr(config, "workerinput"):
+        return
+    try:   # pytest's own choice, made again from the real test paths (a private function: checked, not relied on)
+        from _pytest.config.findpaths import determine_setup
+
+        rootpath, inipath, *_ = determine_setup(
+            inifile=config.option.inifilename, override_ini=config.option.override_ini,
+            args=[str(a) for a in config.option.file_or_dir or []], rootdir_cmd_arg=config.option.rootdir or None,
+            invocation_dir=config.invocation_params.dir)
+    except Exception:  # noqa: BLE001 - another pytest: no check rather than a wrong one
+        return
+    if (Path(rootpath), inipath) == (Path(config.rootpath), config.inipath):
+        return
+    flag, value = pairs[0]
+    raise pytest.UsageError(
+        f"pytest took {value!r}, the value of {flag}, for a test path when it chose its rootdir and ini file "
+        f"(it chose {config.rootpath} and {config.inipath or 'no ini file'}, not {rootpath} and "
+        f"{inipath or 'no ini file'}), so the project's pytest settings would be ignored. "
+        f"Write {flag}={value} (one token), or name the tests to run first (pytest claims/ ...).")
 
 
 def pytest_configure(config):

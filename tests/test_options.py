@@ -21,6 +21,7 @@ from harness import cli, options
 from harness.plugin import enforce
 from harness.run import error_artifact
 from tests.helpers import claims_folder
+from tests.runs import run_pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +47,27 @@ def _one_claim_project(path: Path) -> Path:
     params["claims"] = params["claims"][:1]
     (claims / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return claims
+
+
+def test_a_value_pytest_would_take_for_a_test_path_is_refused(tmp_path):
+    """`pytest --claims-mirror ../mirror` with no test path: pytest picks its rootdir before it
+    knows our options, takes ../mirror for a test path, and would read no ini file and put the
+    reports above the project. A usage error says so; one token, or a test path first, runs."""
+    project = tmp_path / "project"
+    _one_claim_project(project)
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["claims"]\n')
+    (tmp_path / "mirror").mkdir()
+    result = run_pytest(project, "--claims-mirror", "../mirror")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.tail()
+    assert "'../mirror', the value of --claims-mirror, for a test path" in result.out
+    assert f"not {project} and {project / 'pyproject.toml'}" in result.out
+    assert "Write --claims-mirror=../mirror" in result.out
+    assert not (tmp_path / "reports").exists() and not (project / "reports").exists()
+    for args in (["--claims-mirror=../mirror"], ["claims", "--claims-mirror", "../mirror"]):
+        result = run_pytest(project, *args)
+        assert result.ret == 0 and result.outcomes() == {"passed": 1}, (args, result.tail())
+        assert len(list((project / "reports" / "verdicts").glob("*.json"))) == 1
+        shutil.rmtree(project / "reports")
 
 
 def test_a_bad_plugin_value_is_a_usage_error_naming_the_option(pytester):
