@@ -252,7 +252,7 @@ def pytest_collection_modifyitems(config, items):
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
     claims = [c for c in map(_claim_of, items) if c is not None]
-    if claims:
+    if claims and not config.option.collectonly:   # --collect-only runs nothing and writes nothing
         cs = config.stash[SESSION_KEY]
         cs.expected = {c.id for c in claims}
         cs.roots = {c.root for c in claims}

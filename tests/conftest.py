@@ -7,8 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis profiles for the harness's own tests (here, not in the root conftest: a claims run
+# has no use for hypothesis and would pay its import, about a second, before collecting).
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 GLUE = Path("datasets") / "nyu-mll" / "glue"
 
 

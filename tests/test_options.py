@@ -169,3 +169,16 @@ def test_a_claim_whose_setup_fails_keeps_the_message_and_the_traceback(pytester)
     row = json.loads((reports / "summary.json").read_text())["claims"][0]
     assert row["traceback"] == post["traceback"]
     shutil.rmtree(reports)
+
+
+def test_collect_only_writes_nothing(tmp_path):
+    """`pytest claims/ --collect-only` lists the claims; last night's reports stay as they were."""
+    project = tmp_path / "project"
+    _one_claim_project(project)
+    reports = project / "reports"
+    reports.mkdir()
+    (reports / "summary.md").write_text("last night")
+    result = run_pytest(project, "claims", "--collect-only", "-q")
+    assert result.ret == 0 and "1909.11942/table1/bert-base/parameters" in result.stdout, result.tail()
+    assert sorted(p.name for p in reports.iterdir()) == ["summary.md"]
+    assert (reports / "summary.md").read_text() == "last night"
