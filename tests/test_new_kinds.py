@@ -16,8 +16,9 @@ import pytest
 
 from harness import schemas
 from tests.helpers import TINY_REVISION, read_verdicts, write_claims
+from tests.runs import run_pytest
 
-pytestmark = [pytest.mark.xdist_group("new-kinds")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("new-kinds")]
 
 STSB_MODEL = "tiny/albert-stsb"
 
@@ -78,27 +79,23 @@ def run(world, tmp_path_factory):
         _claim("tiny/squad11/em-whole", "exact_match", "50.0", _squad("1.1", "all"), scale="percent", tolerance=50),
         _claim("tiny/squad20/em", "exact_match", "50.0", _squad("2.0", "all"), scale="percent", tolerance=50),
     ])
-    import subprocess
-    import sys
-
     reports = pytester_root / "reports"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "claims", f"--claims-mirror={world}",
-                           f"--claims-reports={reports}", "--claims-no-cache", "-p", "no:cacheprovider", "-q"],
-                          cwd=pytester_root, capture_output=True, text=True, timeout=600)
+    result = run_pytest(pytester_root, "claims", f"--claims-mirror={world}", f"--claims-reports={reports}",
+                        "--claims-no-cache", "-q")
     verdicts = {a["claim_id"]: a for a in read_verdicts(reports).values()}
-    return proc, verdicts
+    return result, verdicts
 
 
 def test_every_claim_is_measured_and_its_artifact_is_valid(run):
-    proc, verdicts = run
+    result, verdicts = run
     assert sorted(verdicts) == ["tiny/squad11/em-whole", "tiny/squad11/f1", "tiny/squad20/em",
-                                "tiny/stsb/pearson", "tiny/stsb/spearman-whole"], proc.stdout[-3000:]
+                                "tiny/stsb/pearson", "tiny/stsb/spearman-whole"], result.tail()
     for claim_id, art in verdicts.items():
         jsonschema.validate(art, schemas.load("verdict"))
         assert art["verdict"]["status"] in ("reproduced", "not_reproduced", "inconclusive"), \
-            (claim_id, art["verdict"].get("reason"), proc.stdout[-2000:])
+            (claim_id, art["verdict"].get("reason"), result.tail())
         assert art["measurement"]["kind"] in ("regression", "span_extraction")
-    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert result.ret in (0, 1), result.tail()
 
 
 def _independent_scores(world, sentences1, sentences2):
