@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harness import metrics as metric_registry
+from harness.discovery import Registry
 
 
 @dataclass(frozen=True)
@@ -45,34 +46,26 @@ class Kind:
         return metric_registry.get(self.metrics[name])
 
 
-_REGISTRY: dict[str, Kind] = {}
-_FOUND: list[bool] = []      # non-empty once the package's modules were read (register() may come first)
+def _check(kind: Kind, entries: dict) -> None:
+    for key in kind.metrics.values():
+        metric_registry.get(key)       # a kind naming an unknown metric is a bug: fail at import
+
+
+_KINDS: Registry[Kind] = Registry("measurement kind", __name__, __path__,
+                                  lambda module: [module.KIND] if getattr(module, "KIND", None) is not None else [],
+                                  key=lambda k: k.name, check=_check)
 
 
 def register(kind: Kind) -> None:
-    if kind.name in _REGISTRY and _REGISTRY[kind.name] is not kind:
-        raise ValueError(f"measurement kind {kind.name!r} is registered twice")
-    for key in kind.metrics.values():
-        metric_registry.get(key)       # a kind naming an unknown metric is a bug: fail at import
-    _REGISTRY[kind.name] = kind
+    _KINDS.register(kind)
 
 
 def discover() -> dict[str, Kind]:
-    if not _FOUND:
-        from harness.discovery import modules
-
-        for module in modules(__name__, __path__):
-            if getattr(module, "KIND", None) is not None:
-                register(module.KIND)
-        _FOUND.append(True)
-    return dict(_REGISTRY)
+    return _KINDS.all()
 
 
 def get(name: str) -> Kind:
-    found = discover().get(name)
-    if found is None:
-        raise KeyError(f"unknown measurement kind {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return found
+    return _KINDS.get(name)
 
 
 def names() -> list[str]:

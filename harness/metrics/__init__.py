@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
+from harness.discovery import Registry
+
 #: Natural units per printed unit, exact (percent: 89.3 printed is 0.893).
 SCALES: dict[str, Decimal] = {"percent": Decimal("0.01"), "fraction": Decimal(1), "millions": Decimal(1_000_000),
                               "units": Decimal(1)}
@@ -73,38 +75,31 @@ class Metric:
         return self.range[1] is not None
 
 
-_REGISTRY: dict[str, Metric] = {}
-_FOUND: list[bool] = []      # non-empty once the package's modules were read (register() may come first)
+def _check(metric: Metric, entries: dict) -> None:
+    """One name, one range and one label: reports and band checks read them by name."""
+    for other in entries.values():
+        if other.name == metric.name and (other.range, other.label) != (metric.range, metric.label):
+            raise ValueError(f"metric name {metric.name!r}: {other.key} and {metric.key} disagree on "
+                             "range or label")
+
+
+_METRICS: Registry[Metric] = Registry("metric", __name__, __path__, lambda module: getattr(module, "METRICS", ()),
+                                      key=lambda m: m.key, check=_check)
 
 
 def register(*metrics: Metric) -> None:
     """Add metrics; a key used twice, or one name with two ranges or labels, is a bug."""
     for metric in metrics:
-        if metric.key in _REGISTRY and _REGISTRY[metric.key] is not metric:
-            raise ValueError(f"metric key {metric.key!r} is registered twice")
-        for other in _REGISTRY.values():
-            if other.name == metric.name and (other.range, other.label) != (metric.range, metric.label):
-                raise ValueError(f"metric name {metric.name!r}: {other.key} and {metric.key} disagree on "
-                                 "range or label")
-        _REGISTRY[metric.key] = metric
+        _METRICS.register(metric)
 
 
 def discover() -> dict[str, Metric]:
     """Every metric, from each module of this package that defines ``METRICS`` (imported once)."""
-    if not _FOUND:
-        from harness.discovery import modules
-
-        for module in modules(__name__, __path__):
-            register(*getattr(module, "METRICS", ()))
-        _FOUND.append(True)
-    return dict(_REGISTRY)
+    return _METRICS.all()
 
 
 def get(key: str) -> Metric:
-    found = discover().get(key)
-    if found is None:
-        raise KeyError(f"unknown metric {key!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return found
+    return _METRICS.get(key)
 
 
 def names() -> list[str]:
