@@ -240,8 +240,7 @@ def pytest_collection_modifyitems(config, items):
         claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
         costs_from = config.getoption("claims_shard_costs")
         measured = workload.measured_costs(Path(costs_from)) if costs_from else None
-        owner = workload.shard_claims(claims, n, _mirror(config), _download_allowed(config), measured)
-        loads = workload.shard_loads(claims, owner, n, _mirror(config), _download_allowed(config), measured)
+        owner, loads = workload.plan_shards(claims, n, _mirror(config), _download_allowed(config), measured)
         config.stash[SHARD_LINE_KEY] = workload.shard_line(i, n, loads, sum(s == i for s in owner.values()),
                                                            bool(measured))
         keep, drop = [], []

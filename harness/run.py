@@ -149,7 +149,7 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------------- helpers
-def _usable(hit: dict | None, n: int, fields: tuple = ("logits", "id2label", "batch_size", "tokens")) -> dict | None:
+def _usable(hit: dict | None, n: int, fields: tuple) -> dict | None:
     """A cache payload that has every field and one output row per example, else None (a miss)."""
     if hit is None:
         return None

@@ -114,8 +114,8 @@ def test_a_shard_run_prints_every_shards_seconds_and_the_imbalance(pytester, cla
             records += [tiny_claim(f"{size}/{k}/{j}", repo=repo, size=[100, 408][j]) for j in range(2)]
     write_claims(claims_project, "mixed.yaml", records)
     claims = load_tree(claims_project)
-    owner = workload.shard_claims(claims, 3, mirror, False)
-    loads = workload.shard_loads(claims, owner, 3, mirror, False)
+    owner, loads = workload.plan_shards(claims, 3, mirror, False)
+    assert owner == workload.shard_claims(claims, 3, mirror, False)
     gap = (max(loads) - min(loads)) / max(loads)
     assert 0 < gap <= 0.15, loads
     for i in (1, 3):

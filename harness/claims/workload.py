@@ -102,9 +102,13 @@ def claim_seconds(claim, mirror: Path | None, allow_download: bool) -> float:
 
 def group_costs(claims, mirror: Path | None, allow_download: bool, measured: dict | None = None) -> dict[str, float]:
     """Seconds per checkpoint group: measured ones (a last run's timings) where given, else estimated."""
+    return _group_costs(claims, {c.id: claim_seconds(c, mirror, allow_download) for c in claims}, measured)
+
+
+def _group_costs(claims, each: dict[str, float], measured: dict | None) -> dict[str, float]:
     costs: dict[str, float] = {}
     for claim in claims:
-        costs[claim.group] = costs.get(claim.group, 0.0) + claim_seconds(claim, mirror, allow_download)
+        costs[claim.group] = costs.get(claim.group, 0.0) + each[claim.id]
     for group, seconds in (measured or {}).items():
         if group in costs:
             costs[group] = float(seconds)
@@ -141,12 +145,14 @@ def assign(costs: dict[str, float], n: int) -> dict[str, int]:
     return out
 
 
-def shard_claims(claims, n: int, mirror: Path | None, allow_download: bool,
-                 measured: dict | None = None) -> dict[str, int]:
-    """Claim id -> shard (1-based). A checkpoint group stays on one shard (one model load) unless
-    it alone costs more than a shard's fair share; then its claims are dealt on their own."""
+def plan_shards(claims, n: int, mirror: Path | None, allow_download: bool,
+                measured: dict | None = None) -> tuple[dict[str, int], list[float]]:
+    """Claim id -> shard (1-based), and each shard's seconds. A checkpoint group stays on one shard
+    (one model load) unless it alone costs more than a shard's fair share; then its claims are
+    dealt on their own, each with its share of the group's cost."""
     claims = sorted(claims, key=lambda c: c.id)
-    costs = group_costs(claims, mirror, allow_download, measured)
+    each = {c.id: claim_seconds(c, mirror, allow_download) for c in claims}
+    costs = _group_costs(claims, each, measured)
     fair = sum(costs.values()) / n
     members: dict[str, list] = {}
     for claim in claims:
@@ -155,8 +161,7 @@ def shard_claims(claims, n: int, mirror: Path | None, allow_download: bool,
     owner_of: dict[str, str] = {}
     for group, cost in costs.items():
         if cost > fair and len(members[group]) > 1:
-            each = {c.id: claim_seconds(c, mirror, allow_download) for c in members[group]}
-            scale = cost / sum(each.values())            # keep a measured total, shared out
+            scale = cost / sum(each[c.id] for c in members[group])    # keep a measured total, shared out
             for c in members[group]:
                 items[f"{group}#{c.id}"] = each[c.id] * scale
                 owner_of[c.id] = f"{group}#{c.id}"
@@ -165,37 +170,35 @@ def shard_claims(claims, n: int, mirror: Path | None, allow_download: bool,
             for c in members[group]:
                 owner_of[c.id] = group
     shards = assign(items, n)
-    return {cid: shards[item] for cid, item in owner_of.items()}
+    return {cid: shards[item] for cid, item in owner_of.items()}, _loads(items, shards, n)
+
+
+def shard_claims(claims, n: int, mirror: Path | None, allow_download: bool,
+                 measured: dict | None = None) -> dict[str, int]:
+    """Claim id -> shard (1-based): ``plan_shards`` without the seconds."""
+    return plan_shards(claims, n, mirror, allow_download, measured)[0]
+
+
+def _loads(costs: dict[str, float], shards: dict[str, int], n: int) -> list[float]:
+    load = [0.0] * n
+    for item, shard in shards.items():
+        load[shard - 1] += costs[item]
+    return load
+
+
+def _gap(load: list[float]) -> float:
+    top = max(load) if load else 0.0
+    return (top - min(load)) / top if top > 0 else 0.0
 
 
 def imbalance(costs: dict[str, float], shards: dict[str, int], n: int) -> float:
     """(slowest - fastest) / slowest shard, in estimated seconds."""
-    load = [0.0] * n
-    for group, shard in shards.items():
-        load[shard - 1] += costs[group]
-    return (max(load) - min(load)) / max(load) if max(load) > 0 else 0.0
-
-
-def shard_loads(claims, owner: dict[str, int], n: int, mirror: Path | None, allow_download: bool,
-                measured: dict | None = None) -> list[float]:
-    """Seconds per shard (1..n as 0..n-1) under ``owner``: a group's cost shared among its claims
-    in proportion to their estimates, as ``shard_claims`` shares a group it splits."""
-    claims = list(claims)
-    costs = group_costs(claims, mirror, allow_download, measured)
-    each = {c.id: claim_seconds(c, mirror, allow_download) for c in claims}
-    per_group: dict[str, float] = {}
-    for c in claims:
-        per_group[c.group] = per_group.get(c.group, 0.0) + each[c.id]
-    load = [0.0] * n
-    for c in claims:
-        load[owner[c.id] - 1] += costs[c.group] * each[c.id] / per_group[c.group]
-    return load
+    return _gap(_loads(costs, shards, n))
 
 
 def shard_line(i: int, n: int, loads: list[float], claims_here: int, measured: bool) -> str:
     """What the run says about its shard: its share, every shard's seconds and the imbalance."""
-    top = max(loads) if loads else 0.0
-    gap = (top - min(loads)) / top if top > 0 else 0.0
+    gap = _gap(loads)
     source = "measured timings" if measured else "estimates"
     return (f"claims shard {i}/{n}: {claims_here} claims, {loads[i - 1]:.0f} s of {sum(loads):.0f} s; "
             f"shards {' / '.join(f'{x:.0f}' for x in loads)} s, imbalance {gap:.1%} ({source})")

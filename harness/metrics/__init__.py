@@ -14,7 +14,7 @@ registry checks that one name always has one range and one label.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
@@ -60,7 +60,6 @@ class Metric:
     baseline: Callable[..., dict] | None = None
     stratified: bool = False                  # PROPORTION: the slice may be stratified by label
     scale: str = "fraction"                   # printed units when a report has no claim to say
-    context: tuple[str, ...] = field(default=())   # keyword arguments value/samples need
 
     def __post_init__(self):
         if self.uncertainty not in UNCERTAINTIES:

@@ -172,7 +172,7 @@ def _entry(name: str, label: str, low: float, summary: str, uncertainty: str) ->
         samples=_correct if uncertainty == PROPORTION else _codes,
         statistic=None if uncertainty == PROPORTION else pair_code_statistic(name),
         baseline=lambda y_true, positive=1: baseline(name, y_true, positive=positive),
-        stratified=uncertainty == PROPORTION, context=("positive",))
+        stratified=uncertainty == PROPORTION)
 
 
 F1 = _entry("f1", "F1", 0.0, "F1 of the positive class (sklearn f1_score, average='binary')", BOOTSTRAP)

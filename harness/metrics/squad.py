@@ -170,13 +170,13 @@ def _f1_samples(gold_lists, predictions, *, version: str = "2.0"):
 EXACT_MATCH = Metric(
     key="squad.exact_match", name="exact_match", label="EM", range=(0.0, 1.0),
     summary="share of questions whose normalised answer equals a gold answer (official SQuAD script)",
-    uncertainty=PROPORTION, context=("version",), samples=_em_samples,
+    uncertainty=PROPORTION, samples=_em_samples,
     value=lambda gold_lists, predictions, version="2.0": float(
         scores(predictions, gold_lists, version=version)[0].mean()))
 F1 = Metric(
     key="squad.f1", name="f1", label="F1", range=(0.0, 1.0),
     summary="mean over questions of the best token-overlap F1 against the gold answers (official SQuAD script)",
-    uncertainty=BOOTSTRAP, context=("version",), samples=_f1_samples, statistic=_mean,
+    uncertainty=BOOTSTRAP, samples=_f1_samples, statistic=_mean,
     value=lambda gold_lists, predictions, version="2.0": float(
         scores(predictions, gold_lists, version=version)[1].mean()))
 METRICS = (EXACT_MATCH, F1)
