@@ -277,7 +277,7 @@ def test_predict_answers_every_question_from_its_context(mirror, qa_model):
     assert all(a and a in c for a, c in zip(out["answers"], data["contexts"]))
     assert out["features"] > N                       # some contexts need several windows
     assert 0 < out["tokens"] <= out["padded_tokens"] <= out["features"] * 64
-    assert out["batches"] == -(-out["features"] // 8)
+    assert out["batches"] == -(-out["features"] // 8) and out["batch_size"] == 8
     assert out["seconds"] > 0
     again = _predict(qa_model, data)
     assert again["answers"] == out["answers"]

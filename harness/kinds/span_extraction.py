@@ -48,9 +48,9 @@ def measure(pipeline, claim) -> Measured:
             out = spans.predict(loaded.model, loaded.tokenizer, [split["questions"][p] for p in rows],
                                 [split["contexts"][p] for p in rows], device=pipeline.device,
                                 max_length=m["max_length"], version_2=version == "2.0",
-                                batch_size=pipeline.options.batch_size or 32, **decoding)
+                                batch_size=pipeline.options.batch_size, **decoding)
             n = len(rows)
-            return ({"answers": out["answers"], "batch_size": pipeline.options.batch_size or 32,
+            return ({"answers": out["answers"], "batch_size": out["batch_size"],
                      "tokens": {"real": out["tokens"], "padded": out["padded_tokens"]}},
                     {"inference_seconds": round(out["seconds"], 4),
                      "pairs_per_second": round(n / out["seconds"], 2) if out["seconds"] else 0.0})

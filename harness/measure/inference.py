@@ -1,4 +1,4 @@
-"""Batched inference for sentence(-pair) classification.
+"""Batched inference: sentence(-pair) classification, and the pass other heads share.
 
 Tokenise once per slice; batches of similar length with dynamic padding and attention masks;
 segment ids always passed (transformers 5 drops token_type_ids for pairs unless asked, which
@@ -64,24 +64,52 @@ def pad(enc, rows: np.ndarray, pad_id: int):
     return ids, types, mask
 
 
-def run(model, enc: Encoded, *, device: str, pad_id: int, batch_size: int | None = None,
-        progress=None) -> Output:
-    """Logits for every encoded example; halves the batch on CUDA out-of-memory.
+@dataclass
+class Pass:
+    """What one pass over the rows cost: real and padded tokens, batches, the batch size that fit."""
 
-    ``progress(done, total, seconds)`` is called after every batch (a live line needs no more).
+    tokens: int
+    padded_tokens: int
+    batches: int
+    batch_size: int
+    seconds: float           # model time, device synchronised
+
+
+def forward(model, enc, *, device: str, pad_id: int, take, batch_size: int | None = None, progress=None) -> Pass:
+    """Every row of ``enc`` through the model: longest first, padded per batch, segment ids and
+    attention mask passed; ``take(outputs, rows)`` keeps a batch's outputs (by row, so a pass
+    started again after CUDA out-of-memory, with half the batch, overwrites what it kept).
+
+    ``enc``: anything with per-row ``input_ids``, ``token_type_ids`` and ``lengths`` (pairs or
+    SQuAD windows). ``progress(done, total, seconds)`` is called after every batch.
     """
     import torch
 
-    kind = device.split(":")[0]
-    size = batch_size or DEFAULT_BATCH.get(kind, 16)
+    size = batch_size or DEFAULT_BATCH.get(device.split(":")[0], 16)
     while True:
         try:
-            return _run(model, enc, device=device, pad_id=pad_id, size=size, progress=progress)
+            return _forward(model, enc, device=device, pad_id=pad_id, size=size, take=take, progress=progress)
         except torch.cuda.OutOfMemoryError:
             if size == 1:
                 raise
             torch.cuda.empty_cache()
             size //= 2
+
+
+def run(model, enc: Encoded, *, device: str, pad_id: int, batch_size: int | None = None,
+        progress=None) -> Output:
+    """Classification (or regression) logits for every encoded example, in ``enc``'s order."""
+    n = len(enc.input_ids)
+    out = np.zeros((n, model.config.num_labels), dtype=np.float32)
+
+    def take(outputs, rows):
+        out[rows] = outputs.logits.float().cpu().numpy()
+
+    done = forward(model, enc, device=device, pad_id=pad_id, take=take, batch_size=batch_size, progress=progress)
+    if not np.isfinite(out).all():
+        bad = int((~np.isfinite(out)).any(axis=1).sum())
+        raise MeasurementError(f"the model produced non-finite logits for {bad} of {n} examples")
+    return Output(out, done.tokens, done.padded_tokens, done.batches, done.batch_size, done.seconds)
 
 
 def _sync(device: str):
@@ -91,13 +119,12 @@ def _sync(device: str):
         torch.cuda.synchronize()
 
 
-def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int, progress=None) -> Output:
+def _forward(model, enc, *, device: str, pad_id: int, size: int, take, progress=None) -> Pass:
     import torch
 
     n = len(enc.input_ids)
     order = np.argsort(-enc.lengths, kind="stable")
     cuda = device.startswith("cuda")
-    out = np.zeros((n, model.config.num_labels), dtype=np.float32)
     padded = batches = done = 0
     _sync(device)
     start = time.perf_counter()
@@ -108,19 +135,14 @@ def _run(model, enc: Encoded, *, device: str, pad_id: int, size: int, progress=N
                 ids, types, mask = (t.pin_memory().to(device, non_blocking=True) for t in (ids, types, mask))
             elif device != "cpu":
                 ids, types, mask = (t.to(device) for t in (ids, types, mask))
-            logits = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
-            out[rows] = logits.float().cpu().numpy()
+            take(model(input_ids=ids, token_type_ids=types, attention_mask=mask), rows)
             padded += ids.numel()
             batches += 1
             if progress is not None:
                 done += len(rows)
                 progress(done, n, time.perf_counter() - start)
     _sync(device)
-    seconds = time.perf_counter() - start
-    if not np.isfinite(out).all():
-        bad = int((~np.isfinite(out)).any(axis=1).sum())
-        raise MeasurementError(f"the model produced non-finite logits for {bad} of {n} examples")
-    return Output(out, int(enc.lengths.sum()), int(padded), batches, size, seconds)
+    return Pass(int(enc.lengths.sum()), int(padded), batches, size, time.perf_counter() - start)
 
 
 def scores_from_logits(logits) -> np.ndarray:

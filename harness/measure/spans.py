@@ -20,7 +20,6 @@ padding it can, which makes answers depend on batch composition).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -149,50 +148,36 @@ def best_answers(start_logits: Sequence[np.ndarray], end_logits: Sequence[np.nda
             for j, c in enumerate(cands)]
 
 
-def logits(model, features: Features, *, device: str, pad_id: int, batch_size: int) -> dict:
+def logits(model, features: Features, *, device: str, pad_id: int, batch_size: int | None = None) -> dict:
     """Start and end logits of every feature (each cut to its own length), and what it cost.
 
-    Longest features first, padded per batch, segment ids and attention mask passed; the
-    model is expected on ``device`` already. ``seconds`` is model time, device synchronised.
-    """
-    import torch
-
-    order = np.argsort(-features.lengths, kind="stable")
+    The pass is inference.forward's (longest first, padded per batch, halved on CUDA
+    out-of-memory); the model is expected on ``device`` already."""
     starts: list[np.ndarray | None] = [None] * len(features)
     ends: list[np.ndarray | None] = [None] * len(features)
-    padded = batches = 0
-    cuda = device.startswith("cuda")
-    if cuda:
-        torch.cuda.synchronize()
-    began = time.perf_counter()
-    with torch.inference_mode():
-        for at in range(0, len(order), batch_size):
-            rows = order[at:at + batch_size]
-            ids, types, mask = (torch.from_numpy(a).to(device) for a in inference.pad(features, rows, pad_id))
-            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask)
-            s, e = out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
-            for r, i in enumerate(rows):
-                n = len(features.input_ids[i])
-                starts[i], ends[i] = s[r, :n].copy(), e[r, :n].copy()
-            padded += ids.numel()
-            batches += 1
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - began
+
+    def take(outputs, rows):
+        s, e = outputs.start_logits.float().cpu().numpy(), outputs.end_logits.float().cpu().numpy()
+        for r, i in enumerate(rows):
+            n = len(features.input_ids[i])
+            starts[i], ends[i] = s[r, :n].copy(), e[r, :n].copy()
+
+    done = inference.forward(model, features, device=device, pad_id=pad_id, take=take, batch_size=batch_size)
     bad = sum(1 for s, e in zip(starts, ends) if not (np.isfinite(s).all() and np.isfinite(e).all()))
     if bad:
         raise MeasurementError(f"the model produced non-finite logits for {bad} of {len(features)} windows")
-    return {"start": starts, "end": ends, "tokens": int(features.lengths.sum()), "padded_tokens": padded,
-            "batches": batches, "seconds": seconds}
+    return {"start": starts, "end": ends, "tokens": done.tokens, "padded_tokens": done.padded_tokens,
+            "batches": done.batches, "batch_size": done.batch_size, "seconds": done.seconds}
 
 
 def predict(model, tokenizer, questions: Sequence[str], contexts: Sequence[str], *, device: str,
-            max_length: int, doc_stride: int, batch_size: int, version_2: bool, n_best: int = 20,
+            max_length: int, doc_stride: int, version_2: bool, batch_size: int | None = None, n_best: int = 20,
             max_answer_length: int = 30, null_threshold: float = 0.0) -> dict:
     """Answers of an ``AutoModelForQuestionAnswering`` model to every question, and the cost.
 
     Returns ``answers`` (one str per question, input order), ``features`` (windows run),
-    ``tokens`` (real tokens), ``padded_tokens``, ``batches`` and ``seconds`` (model time only).
+    ``tokens`` (real tokens), ``padded_tokens``, ``batches``, ``batch_size`` (the one that fit;
+    default by device) and ``seconds`` (model time only).
     """
     features = encode_questions(tokenizer, questions, contexts, max_length=max_length, doc_stride=doc_stride)
     out = logits(model, features, device=device, pad_id=tokenizer.pad_token_id, batch_size=batch_size)
@@ -200,4 +185,5 @@ def predict(model, tokenizer, questions: Sequence[str], contexts: Sequence[str],
                            max_answer_length=max_answer_length, version_2=version_2,
                            null_threshold=null_threshold)
     return {"answers": answers, "features": len(features), "tokens": out["tokens"],
-            "padded_tokens": out["padded_tokens"], "batches": out["batches"], "seconds": out["seconds"]}
+            "padded_tokens": out["padded_tokens"], "batches": out["batches"], "batch_size": out["batch_size"],
+            "seconds": out["seconds"]}
