@@ -36,7 +36,8 @@ def digest(files: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-def _read(path: Path):
+def read_table(path: Path):
+    """One parquet file as an arrow table; a broken file is a DatasetError naming it."""
     import pyarrow.parquet as pq
 
     try:
@@ -51,7 +52,7 @@ def _table(folder: Path, ds_cfg: dict):
     import pyarrow as pa
 
     files = split_files(folder, ds_cfg["config"], ds_cfg["split"])
-    tables = [_read(p) for p in files]
+    tables = [read_table(p) for p in files]
     for path, table in zip(files, tables):
         for column in [ds_cfg["label_field"], *ds_cfg["text_fields"]]:
             if column not in table.column_names:

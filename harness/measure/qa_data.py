@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.measure.datafiles import DatasetError, _read, digest, split_files
+from harness.measure.datafiles import DatasetError, digest, read_table, split_files
 
 COLUMNS = ("id", "question", "context", "answers")
 
@@ -61,7 +61,7 @@ def load_qa_split(folder: Path, ds_cfg: dict) -> dict:
     answers: list[list[str]] = []
     seen: dict[str, Path] = {}
     for path in files:
-        table = _read(path)
+        table = read_table(path)
         _check_table(path, table)
         file_ids = _strings(path, table, "id")
         for qid in file_ids:
