@@ -77,10 +77,13 @@ def test_nan_logits_are_never_stored_nor_served(tmp_path):
 def test_a_cached_entry_that_does_not_fit_the_slice_is_a_miss():
     from harness.run import _usable
 
+    fields = ("logits", "id2label", "batch_size", "tokens")
     hit = {"logits": [[0.0, 1.0]] * 3, "id2label": {}, "batch_size": 8, "tokens": {}}
-    assert _usable(hit, 3) is hit
+    assert _usable(hit, 3, fields) is hit
     with pytest.warns(CacheWarning):
-        assert _usable(hit, 4) is None
+        assert _usable(hit, 4, fields) is None
+    with pytest.warns(CacheWarning):                        # a field the kind needs is missing
+        assert _usable({k: v for k, v in hit.items() if k != "tokens"}, 3, fields) is None
 
 
 def test_clear_cache_removes_only_its_own_entries(tmp_path, monkeypatch, capsys):
