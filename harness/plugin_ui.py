@@ -224,6 +224,31 @@ class Progress:
         self.config = config
         self.label = ""
         self._last = 0.0
+        self.start(label="")
+
+    def start(self, label: str) -> None:
+        """A new claim: no look yet."""
+        self.label = label
+        self._last = 0.0
+        self.looks = 0
+        self.before = 0          # rows of the slice measured by earlier looks
+        self.target = None       # this look's slice size
+        self.population = None   # the split's size
+
+    def look(self, before: int, n: int, population: int) -> None:
+        """The next inference measures rows ``before``..``n`` of a slice growing towards ``population``."""
+        self.looks += 1
+        self.before, self.target, self.population = before, n, population
+        self._last = 0.0
+
+    def text(self, done: int, total: int, seconds: float) -> str:
+        """'label: 100/100 pairs of 408 (look 2), 12.3 pairs/s': the slice, not the look's new rows."""
+        rate = done / seconds if seconds > 0 else 0.0
+        if self.target is None:
+            return f"  {self.label}: {done}/{total} pairs, {rate:.1f} pairs/s"
+        of = f" of {self.population}" if self.population and self.population > self.target else ""
+        look = f" (look {self.looks})" if self.looks > 1 else ""
+        return f"  {self.label}: {self.before + done}/{self.target} pairs{of}{look}, {rate:.1f} pairs/s"
 
     @property
     def reporter(self):
@@ -245,8 +270,7 @@ class Progress:
         tr = self.reporter
         if tr is None:
             return
-        rate = done / seconds if seconds > 0 else 0.0
-        line = f"  {self.label}: {done}/{total} pairs, {rate:.1f} pairs/s"
+        line = self.text(done, total, seconds)
         capman = self.config.pluginmanager.get_plugin("capturemanager")
         # pytest captures the test's output (fd 1 included); its live logging writes the same way
         with capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext():
@@ -271,8 +295,7 @@ def pytest_runtest_setup(item):
     claim = _claim(item)
     progress = item.config.stash.get(PROGRESS_KEY, None)
     if claim is not None and progress is not None:
-        progress.label = claim.id
-        progress._last = 0.0
+        progress.start(claim.id)
 
 
 @pytest.hookimpl(hookwrapper=True)

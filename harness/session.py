@@ -109,7 +109,8 @@ class ClaimsSession:
     def write_manifest(self, command: list[str], finished: str | None) -> None:
         from harness.report.manifest import build_manifest, write_manifest
 
-        devices = sorted({(a.get("measurement") or {}).get("device") for a in self.artifacts.values()} - {None})
+        # "meta": a parameter count builds the architecture on torch's meta device and runs nothing
+        devices = sorted({(a.get("measurement") or {}).get("device") for a in self.artifacts.values()} - {None, "meta"})
         try:
             write_manifest(self.reports_dir, build_manifest(command, self.started, finished, ", ".join(devices) or None))
         except OSError as exc:

@@ -177,7 +177,7 @@ def test_report_drops_unsafe_links_and_shows_the_detail(tmp_path):
     assert not re.search(r"(?<!\\)\]\(<?javascript:", md) and "\\[x\\]" in md
     assert 'href="javascript:' not in page.lower()
     assert "[x](javascript:alert(1))" in page          # shown as text, escaped by the template
-    assert "slice size that would decide" in page and "812" in page
+    assert "slice size that would decide" not in page    # decided: no slice size is offered
     assert "<td>87.00 %</td><td>[80.00 %, 95.00 %] at 97.5%</td><td>inconclusive</td>" in page and "dtype: bf16 (source: float32)" in page
     assert safe_url("https://arxiv.org/abs/1909.11942v6") and safe_url("verdicts/a.json")
     assert not any(safe_url(u) for u in ("javascript:alert(1)", "JavaScript:x", "data:text/html,x", "//evil.example",
@@ -203,3 +203,5 @@ def test_inconclusive_row_names_the_slice_size_that_would_decide(tmp_path):
     md = out["summary.md"].read_text()
     line = next(ln for ln in md.splitlines() if ln.startswith("| `p/one`"))
     assert "slice size that would decide: 812" in line and "89.50 % \\[88.50 %, 90.50 %\\]" in line
+    page = out["index.html"].read_text()
+    assert "slice size that would decide" in page and "812" in page

@@ -62,7 +62,10 @@ def test_baseline_regressions():
     result = gate.evaluate(after, before)
     whys = {f["claim"]: f["why"] for f in result.failures}
     assert whys["a"] == "regression: status reproduced -> inconclusive"
-    assert whys["b"].startswith("regression: measured 0.8 left the baseline interval")
+    assert whys["b"] == "regression: measured 0.8000 left the baseline interval [0.5000, 0.7000]"
+    after["b"]["claim"]["reported"] = {"value": "60.0", "metric": "f1", "scale": "percent"}   # printed as a percent
+    whys = {f["claim"]: f["why"] for f in gate.evaluate(after, before).failures}
+    assert whys["b"] == "regression: measured 80.00 % left the baseline interval [50.00 %, 70.00 %]"
     assert result.changes == [{"claim": "a", "before": "reproduced", "after": "inconclusive"}]
 
 

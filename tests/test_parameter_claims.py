@@ -76,9 +76,25 @@ def test_parameter_claims_give_real_verdicts(catalogue_run):
         assert (band["low"], band["high"]) == ((int(printed) - 0.5) * 1e6, (int(printed) + 0.5) * 1e6), name
         assert art["verdict"]["status"] == STATUS[name], (name, art["verdict"])
         assert art["verdict"]["confidence"] == 1.0, name
+        # counted from the architecture's own configuration: the source's protocol, not a proxy
+        assert art["protocol"] == {"match": "exact", "deviations": []}, name
+        assert art["measurement"]["convention"].startswith("embeddings + encoder + pooler"), name
     for name in STATUS:
         result.fnmatch_lines([f"PASSED claims/test_claims.py::test_claim[1909.11942/table1/{name}/parameters]"])
     summary = json.loads((reports / "summary.json").read_text())
     assert [r["claim"] for r in summary["claims"]] == sorted(r["claim"] for r in summary["claims"])
     assert len(summary["claims"]) == 7
     result.fnmatch_lines(["*claim verdicts*", "*albert-base/parameters*11.68M*reproduced*"])
+
+
+def test_a_count_deviates_only_from_a_convention_the_claim_states():
+    from harness.claims.records import Claim
+    from harness.judge import protocol
+
+    measure = {"kind": "parameter_count", "include_pooler": True, "architecture": {"family": "bert", "config": {}}}
+    unstated = Claim(id="x", record={"measure": measure})
+    assert protocol.deviations(unstated) == [] and protocol.match([]) == "exact"
+    stated = Claim(id="x", record={"measure": measure, "paper_protocol": {"include_pooler": False}})
+    devs = protocol.deviations(stated)
+    assert [d["what"] for d in devs] == ["counting_convention"] and protocol.match(devs) == "proxy"
+    assert devs[0]["source"] == "pooler excluded" and devs[0]["here"] == "pooler included"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness import units
 from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
 from harness.judge.looks import Look, Plan
 
@@ -49,8 +50,9 @@ class Judgement:
         return None
 
     def explanation(self) -> str:
-        iv = f"[{self.low:.4g}, {self.high:.4g}]"
-        bd = f"[{self.band.low:.4g}, {self.band.high:.4g}]"
+        scale, places = units.for_band(self.band, (self.estimate, self.low, self.high))
+        iv = units.interval((self.low, self.high), scale, places)
+        bd = units.interval((self.band.low, self.band.high), scale, places)
         n = f" after {len(self.looks)} looks (n = {', '.join(str(lk.n) for lk in self.looks)})" \
             if len(self.looks) > 1 else ""
         if self.status == REPRODUCED:

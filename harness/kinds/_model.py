@@ -125,6 +125,7 @@ def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tu
     def observe(n: int):
         new = [int(p) for p in order[len(seen["positions"]):n]]
         if new:
+            _announce(opts.progress, len(seen["positions"]), n, population)
             predictions, part = predict(new)
             seen["positions"] += new
             seen["predictions"] += list(predictions)
@@ -141,6 +142,14 @@ def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tu
     by_position = dict(zip(seen["positions"][:n], seen["predictions"][:n]))
     return Looked(judgement, sl, [targets[p] for p in sl.positions], [by_position[p] for p in sl.positions],
                   seen["parts"], data_seconds)
+
+
+def _announce(progress, before: int, n: int, population: int) -> None:
+    """Tell a progress display (harness.plugin_ui.Progress) which look the next rows belong to,
+    so it counts the slice (100/100 of 408), not the look's new rows alone (50/50)."""
+    look = getattr(progress, "look", None)
+    if callable(look):
+        look(before, n, population)
 
 
 def cache_facts(parts: list[dict]) -> dict:

@@ -20,16 +20,27 @@ def measure(pipeline, claim) -> Measured:
     band = verdict.bands_of(claim, pipeline.options.level)[0]
     total = float(counted["total"])
     measurement = {"kind": KIND.name, "value": total, "metrics": {"parameter_count": total}, "counted": counted,
-                   "device": "meta", "dtype": "none", "timings": {"count_seconds": round(time.perf_counter() - start, 3)}}
+                   "convention": _convention(claim.measure),
+                   "device": "meta", "device_name": "none: counted from the configuration, no weights loaded",
+                   "dtype": "none", "timings": {"count_seconds": round(time.perf_counter() - start, 3)}}
     return Measured(measurement, verdict.exact(total, band, band))
 
 
+def _convention(m: dict) -> str:
+    return m.get("convention") or ("pooler included" if m["include_pooler"] else "pooler excluded")
+
+
 def deviations(claim) -> list[dict]:
-    """What a count departs from: only the counting convention (with or without the pooler)."""
+    """A count from the architecture's own configuration is the source's protocol (``exact``);
+    it deviates only where the claim states the source's convention (``paper_protocol:
+    {include_pooler: ...}``) and the count follows another. An unstated convention is recorded
+    in the measurement (``convention``), not called a proxy."""
     m = claim.measure
-    return [{"what": "counting_convention", "source": "not stated",
-             "here": "pooler included" if m["include_pooler"] else "pooler excluded",
-             **({"note": m["convention"]} if m.get("convention") else {})}]
+    stated = (claim.record.get("paper_protocol") or {}).get("include_pooler")
+    if isinstance(stated, bool) and stated != m["include_pooler"]:
+        return [{"what": "counting_convention", "source": "pooler included" if stated else "pooler excluded",
+                 "here": _convention(m)}]
+    return []
 
 
 SCHEMA = {

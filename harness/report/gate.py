@@ -128,8 +128,11 @@ def _compare(cid: str, before: dict, after: dict, result: GateResult) -> None:
     interval = _interval(before)
     score = (after["verdicts"].get("post") or {}).get("score")
     if interval and score is not None and not (interval[0] <= score <= interval[1]):
-        result.failures.append({"claim": cid, "why": f"regression: measured {score:.6g} left the baseline "
-                                                     f"interval [{interval[0]:.6g}, {interval[1]:.6g}]"})
+        from harness.report.summary import interval_text, row, show
+
+        r = row(after, None)     # printed units, at the precision the claim's band needs
+        result.failures.append({"claim": cid, "why": f"regression: measured {show(r, score)} left the baseline "
+                                                     f"interval {interval_text(interval, r['scale'], r['decimals'])}"})
 
 
 def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResult) -> None:

@@ -107,7 +107,7 @@ def links(art: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _looks(stats: dict, scale: str) -> list[dict]:
+def _looks(stats: dict, scale: str, places: int | None = None) -> list[dict]:
     """Every slice size tried (statistics.looks), defensively: old artifacts have none."""
     out = []
     for look in stats.get("looks") or []:
@@ -115,8 +115,8 @@ def _looks(stats: dict, scale: str) -> list[dict]:
             continue
         iv = sm.pair(look.get("interval"))
         level = sm.num(look.get("level"))
-        out.append({"n": look.get("n"), "estimate": fmt(look.get("estimate"), scale),
-                    "interval": (sm.interval_text(iv, scale) if iv else "-") + (f" at {level:.1%}" if level else ""),
+        out.append({"n": look.get("n"), "estimate": fmt(look.get("estimate"), scale, places),
+                    "interval": (sm.interval_text(iv, scale, places) if iv else "-") + (f" at {level:.1%}" if level else ""),
                     "status": str(look.get("status", "-"))})
     return out
 
@@ -128,13 +128,14 @@ def detail(art: dict, r: dict) -> dict:
     measurement = art.get("measurement") or {}
     needed = stats.get("slice_size_needed")
     facts = [("metric", r.get("metric")), ("printed units", r["scale"]),
-             ("reported (as printed)", sm.printed(r)), ("band", sm.interval_text(r.get("band"), r["scale"])),
-             ("tolerance", fmt(r.get("tolerance"), r["scale"]) if r.get("tolerance") is not None else "-"),
-             ("run-to-run margin", fmt(_band_part(stats, "run_margin"), r["scale"])
+             ("reported (as printed)", sm.printed(r)), ("band", sm.interval_text(r.get("band"), r["scale"], r.get("decimals"))),
+             ("tolerance", sm.show(r, r.get("tolerance")) if r.get("tolerance") is not None else "-"),
+             ("run-to-run margin", sm.show(r, _band_part(stats, "run_margin"))
               if _band_part(stats, "run_margin") else None),
              ("measured", measured_text(r, with_n=True)),
              ("confidence", "-" if r.get("confidence") is None else f"{r['confidence']:.3f}"),
-             ("slice size that would decide", "-" if needed is None else str(needed)),
+             ("slice size that would decide", str(needed) if needed is not None and r["status"] == INCONCLUSIVE
+              else None),
              ("device", measurement.get("device_name") or measurement.get("device")),
              ("dtype", measurement.get("dtype")),
              ("checkpoint", _checkpoint_text(measurement, art)),
@@ -142,7 +143,7 @@ def detail(art: dict, r: dict) -> dict:
     return {"id": "claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", r["claim"]), "facts": [(k, v) for k, v in facts
                                                                                    if _meaningful(v)],
             "deviations": [_deviation(d) for d in protocol.get("deviations") or []],
-            "looks": _looks(stats, r["scale"]), "links": links(art), "history_png": None, "history_note": None}
+            "looks": _looks(stats, r["scale"], r.get("decimals")), "links": links(art), "history_png": None, "history_note": None}
 
 
 def _band_part(stats: dict, key: str):
@@ -375,7 +376,7 @@ def _panel(ax, kind: str, rows: list[dict], seen_status: list[str]) -> None:
 def _plot_label(r: dict, kind: str) -> str:
     if kind == "relative":
         rel = (r["measured"] - r["reported"]) / abs(r["reported"]) * 100.0
-        return f"{rel:+.1f}%  ({fmt(r['measured'], r['scale'])} vs {fmt(r['reported'], r['scale'])})"
+        return f"{rel:+.1f}%  ({sm.show(r, r['measured'])} vs {sm.printed(r)})"
     text = f"{r['measured'] * 100:.1f}"
     if r["interval"] and r["interval"][0] != r["interval"][1]:
         text += f" [{r['interval'][0] * 100:.1f}, {r['interval'][1] * 100:.1f}]"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
-from harness import metrics
+from harness import metrics, units
 from harness.statuses import ALL, INCONCLUSIVE
 
 # Printed scale -> natural scale, as floats (the exact table is harness.metrics.SCALES).
 SCALES = {name: float(value) for name, value in metrics.SCALES.items()}
-UNIT_SUFFIX = {"percent": " %", "millions": "M", "fraction": "", "units": ""}
+UNIT_SUFFIX = units.SUFFIX
 
 
 # ---------------------------------------------------------------------- reading helpers
@@ -59,39 +59,37 @@ def bounded(metric: str | None) -> bool:
 
 
 # ---------------------------------------------------------------------- formatting
-def fmt(x, scale: str) -> str:
-    """A natural-scale value in the paper's printed units: '89.30 %', '11.68M', '0.8971'."""
-    x = num(x)
-    if x is None:
-        return "-"
-    if scale == "millions":
-        return f"{x / 1e6:,.2f}M"
-    if scale == "percent":
-        return f"{x * 100:.2f} %"
-    if scale == "fraction":
-        return f"{x:.4f}"
-    return f"{x:.6g}"
+def fmt(x, scale: str, places: int | None = None) -> str:
+    """A natural-scale value in the paper's printed units: '89.30 %', '11.68M', '0.8971'
+    (``places``: decimals in printed units, a row's ``decimals``; harness.units)."""
+    return units.number(num(x), scale, places)
+
+
+def show(r: dict, x) -> str:
+    """A value of row ``r`` at the precision its band needs."""
+    return units.number(num(x), r["scale"], r.get("decimals"))
 
 
 def printed(r: dict) -> str:
-    """The reported value exactly as the paper or card printed it, with its unit."""
+    """The reported value as the paper or card printed it, with its unit (shortened to the
+    row's precision when it carries more digits than matter; the JSON keeps them all)."""
     if r.get("reported_printed") not in (None, ""):
-        return f"{r['reported_printed']}{UNIT_SUFFIX.get(r['scale'], '')}"
-    return fmt(r.get("reported"), r["scale"])
+        return units.as_printed(r["reported_printed"], r["scale"], r.get("decimals"))
+    return show(r, r.get("reported"))
 
 
-def interval_text(iv, scale: str) -> str:
+def interval_text(iv, scale: str, places: int | None = None) -> str:
     iv = pair(iv)
-    return f"[{fmt(iv[0], scale)}, {fmt(iv[1], scale)}]" if iv else "-"
+    return units.interval(iv, scale, places) if iv else "-"
 
 
 def measured_text(r: dict, *, with_n: bool = False) -> str:
     if r.get("measured") is None:
         return "-"
-    text = fmt(r["measured"], r["scale"])
+    text = show(r, r["measured"])
     iv = r.get("interval")
     if iv and iv[0] != iv[1]:
-        text += " " + interval_text(iv, r["scale"])
+        text += " " + interval_text(iv, r["scale"], r.get("decimals"))
     if with_n and r.get("n"):
         whole = r.get("population") == r["n"]
         text += f"; n = {r['n']}" + (" (whole split)" if whole else f" of {r['population']}" if r.get("population")
@@ -102,7 +100,7 @@ def measured_text(r: dict, *, with_n: bool = False) -> str:
 def reported_text(r: dict) -> str:
     text = printed(r)
     if r.get("band"):
-        text += f"; band {interval_text(r['band'], r['scale'])}"
+        text += f"; band {interval_text(r['band'], r['scale'], r.get('decimals'))}"
     return text
 
 
@@ -130,13 +128,14 @@ def numbers_text(r: dict) -> str:
     """The figures of a verdict in printed units, for pytest messages."""
     if r.get("measured") is None:
         return ""
-    parts = [f"measured {fmt(r['measured'], r['scale'])}"]
+    places = r.get("decimals")
+    parts = [f"measured {show(r, r['measured'])}"]
     if r.get("interval"):
-        parts.append(f"{_level(r)} interval {interval_text(r['interval'], r['scale'])}")
+        parts.append(f"{_level(r)} interval {interval_text(r['interval'], r['scale'], places)}")
     parts.append(f"reported {printed(r)}")
     if r.get("band"):
-        parts.append(f"band {interval_text(r['band'], r['scale'])}"
-                     + (f" (tolerance {fmt(r['tolerance'], r['scale'])})" if r.get("tolerance") is not None else ""))
+        parts.append(f"band {interval_text(r['band'], r['scale'], places)}"
+                     + (f" (tolerance {show(r, r['tolerance'])})" if r.get("tolerance") is not None else ""))
     if r.get("n"):
         parts.append(f"n = {r['n']}" + (f" of {r['population']}" if r.get("population") else ""))
     return ", ".join(parts)
@@ -183,6 +182,8 @@ def row(art: dict, path: str | None) -> dict:
     findings = pre.get("findings") or []
     protocol = art.get("protocol") or {}
     value = _get(claim, "reported", "value")
+    scale = display_scale(metric, printed_scale)
+    band_pair = [num(band.get("low")), num(band.get("high"))] if pair([band.get("low"), band.get("high")]) else None
     return {
         "claim": str(art.get("claim_id", "?")),
         "status": str(verdict.get("status", "?")),
@@ -191,7 +192,8 @@ def row(art: dict, path: str | None) -> dict:
         "pre_finding": (str(findings[0]) + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
                         if findings else (pre.get("reason") or "")),
         "metric": metric,
-        "scale": display_scale(metric, printed_scale),
+        "scale": scale,
+        "decimals": _decimals(scale, band_pair, value, (measured, *(interval or ()))),
         "reported_printed": None if value is None else str(value),
         "measured": measured,
         "interval": interval,
@@ -199,7 +201,7 @@ def row(art: dict, path: str | None) -> dict:
         "n": measurement.get("n"),
         "population": population,
         "reported": reported,
-        "band": [num(band.get("low")), num(band.get("high"))] if pair([band.get("low"), band.get("high")]) else None,
+        "band": band_pair,
         "tolerance": num(band.get("tolerance")),
         "confidence": num(verdict.get("confidence")),
         "protocol_match": protocol.get("match", verdict.get("protocol_match")),
@@ -210,6 +212,12 @@ def row(art: dict, path: str | None) -> dict:
         "citation": _citation(cc),
         "artifact": path,
     }
+
+
+def _decimals(scale: str, band, reported, values) -> int:
+    """Decimals that matter for this row's band (harness.units.decimals)."""
+    low, high = band if band else (None, None)
+    return units.decimals(scale, low=low, high=high, reported=reported, values=[v for v in values if v is not None])
 
 
 def from_summary(r: dict) -> dict:
@@ -224,6 +232,11 @@ def from_summary(r: dict) -> dict:
         "interval": pair(r.get("interval")), "reported": num(r.get("reported")), "band": pair(r.get("band")),
         "confidence": num(r.get("confidence")), "reason": str(r.get("reason", "")), "citation": "",
         "artifact": None})
+    if not isinstance(r.get("decimals"), int) or isinstance(r.get("decimals"), bool):
+        out["decimals"] = _decimals(out["scale"], out["band"], out["reported_printed"],
+                                    (out["measured"], *(out["interval"] or ())))
+    else:
+        out["decimals"] = min(max(r["decimals"], 0), units.MAX_DECIMALS)
     return out
 
 
