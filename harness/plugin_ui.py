@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import os
 import re
 import time
 from pathlib import Path
@@ -125,10 +126,45 @@ def pytest_collection_modifyitems(config, items):
         if override:
             claim = with_checkpoint(claim, *override)
             item.callspec.params["claim"] = claim
+        point_at_record(item, claim)
         names = marker_names(claim)
         _register(config, names)
         for name in names:
             item.add_marker(name)
+
+
+# ---------------------------------------------------------------------- locations
+def record_location(claim) -> tuple[str, int] | None:
+    """(YAML file, 1-based line) of a claim's record, or None when unknown."""
+    return (claim.path, claim.line) if claim.path and claim.line else None
+
+
+def point_at_record(item, claim) -> None:
+    """pytest's location of a claim case is its record (file and line), not the plugin's source:
+    ``-rs`` lists a skip there, ``-vv`` shows it, and a failure names it."""
+    where = record_location(claim)
+    if where is None:
+        return
+    path, line = Path(where[0]), where[1]
+    domain = item.location[2]
+    item.reportinfo = lambda: (path, line - 1, domain)
+    try:
+        rel = os.path.relpath(path, item.config.rootpath)
+    except ValueError:          # another drive (Windows)
+        rel = str(path)
+    item.__dict__["location"] = (rel.replace(os.sep, "/"), line - 1, domain)   # Item.location is a cached property
+
+
+def _at_record(item, report) -> None:
+    """A skip's location, and a section under a failure, name the claim's record."""
+    claim = _claim(item)
+    where = record_location(claim) if claim is not None else None
+    if where is None:
+        return
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        report.longrepr = (str(where[0]), where[1], report.longrepr[2])
+    elif report.failed:
+        report.sections.append(("claim record", f"{where[0]}:{where[1]}"))
 
 
 # ---------------------------------------------------------------------- checkpoint override
@@ -186,9 +222,10 @@ def junit_properties(artifact: dict, artifact_path: str | None) -> list[tuple[st
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On the item, so that junitxml (which reads the teardown report) writes them."""
-    yield
+    outcome = yield
     if call.when != "call":
         return
+    _at_record(item, outcome.get_result())
     from harness.plugin import ARTIFACT_KEY, SESSION_KEY
 
     artifact = item.stash.get(ARTIFACT_KEY, None)
@@ -214,6 +251,24 @@ def pytest_runtest_call(item):
         override_deviation(item.config, artifact)
         item.stash[NOTED_KEY] = True
     yield
+
+
+# ---------------------------------------------------------------------- next steps
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    """After the verdict table: where the report is and what would unblock blocked claims."""
+    from harness.plugin import SESSION_KEY, _mirror
+
+    cs = config.stash.get(SESSION_KEY, None)
+    if cs is None or not cs.writer or not cs.artifacts:
+        return
+    from harness.report import next_steps
+
+    found = next_steps.lines(cs.artifacts, reports_dir=cs.reports_dir, mirror=_mirror(config), claims_dirs=cs.roots)
+    if found:
+        terminalreporter.write_sep("=", "next steps")
+        for line in found:
+            terminalreporter.write_line(line)
 
 
 # ---------------------------------------------------------------------- progress

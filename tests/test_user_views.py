@@ -161,3 +161,47 @@ def test_history_marks_library_changes(tmp_path):
     points = history.load(db)["a/b"]
     assert [p["versions"]["torch"] for p in points] == ["2.12.0", "2.13.0"]
     assert history.version_changes(points) == [(1, "torch 2.12.0\u21922.13.0")]
+
+
+@pytest.mark.e2e
+@CATALOGUE
+def test_next_steps_name_the_report_and_the_assets_to_fetch(runs):
+    """The seed claim's POST is blocked (no mirror): its checkpoint and dataset are named, with
+    the prefetch command and the mirror folder each goes into; a failure names its record."""
+    out = runs["first"].stdout
+    block = out[out.index("= next steps ="):]
+    assert "report: open reports/index.html" in block, block
+    assert "python -m harness prefetch --mirror MIRROR claims" in block, block
+    assert "  model textattack/albert-base-v2-MRPC@" in block and "-> MIRROR/models/textattack/albert-base-v2-MRPC/" in block
+    assert "  dataset nyu-mll/glue@main (config mrpc) -> MIRROR/datasets/nyu-mll/glue/" in block, block
+    fail = runs["second"].stdout
+    section = fail[fail.index("- claim record -"):].splitlines()[1]
+    assert section.endswith("claims/wrong.yaml:2"), fail[-3000:]
+
+
+@pytest.mark.e2e
+def test_skips_point_at_the_claim_record_and_unpublished_checkpoints_get_no_download_advice(tmp_path):
+    from tests.helpers import claims_folder, tiny_claim, write_claims
+    from tests.runs import run_pytest
+
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    gone = tiny_claim("tiny/unpublished")
+    gone["measure"]["checkpoint"] = {"unavailable": "the authors never released this fine-tune"}
+    write_claims(claims, "tiny.yaml", [tiny_claim("tiny/missing", repo="someorg/not-here"), gone])
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    result = run_pytest(project, "claims", f"--claims-mirror={mirror}", f"--claims-reports={project / 'r'}",
+                        "-rs", "-n", "0", env={"CLAIMS_MIRROR": None, "CLAIMS_DOWNLOAD": None})
+    assert result.ret == 0, result.tail()
+    text = (claims / "tiny.yaml").read_text().splitlines()
+    first = next(i for i, ln in enumerate(text, 1) if "id: tiny/missing" in ln)
+    second = next(i for i, ln in enumerate(text, 1) if "id: tiny/unpublished" in ln)
+    skips = [ln for ln in result.stdout.splitlines() if ln.startswith("SKIPPED [1] ")]
+    assert {ln.split(": ")[0] for ln in skips} == {f"SKIPPED [1] claims/tiny.yaml:{first}",
+                                                   f"SKIPPED [1] claims/tiny.yaml:{second}"}, skips
+    block = result.stdout[result.stdout.index("= next steps ="):]
+    assert "model someorg/not-here@" + "0" * 40 in block and "/models/someorg/not-here/   [tiny/missing]" in block
+    assert "no download can unblock (tiny/unpublished): the authors never released this fine-tune" in block
+    # the missing claim's two assets; nothing for the unpublished one (its dataset would not help)
+    assert block.count(" -> ") == 2 and "1 blocked claim(s) need 2 asset(s)" in block, block

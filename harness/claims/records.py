@@ -34,6 +34,7 @@ class Claim:
     record: dict[str, Any] = field(repr=False)
     path: str = ""
     root: str = ""   # the claims folder it was loaded from; paper records live in root/papers
+    line: int = 0    # 1-based line of the record in its file (0: unknown); where pytest points
 
     @property
     def citation(self) -> dict:
@@ -185,6 +186,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
         raise ClaimFileError(path, "must be a mapping", field="defaults")
     out = []
     check = schemas.validator("claim")
+    lines = record_lines(path)
     for i, raw in enumerate(data["claims"]):
         if not isinstance(raw, dict):
             raise ClaimFileError(path, "each claim must be a mapping", record=f"#{i}")
@@ -201,11 +203,23 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
             err = jsonschema.exceptions.best_match(errors)
             raise ClaimFileError(path, _explain(err), record=label, field=schemas.field_path(err))
         claim = Claim(id=record["id"], record=record, path=str(path),
-                      root=str(root if root is not None else Path(path).parent))
+                      root=str(root if root is not None else Path(path).parent), line=lines.get(i, 0))
         _check_band(claim)
         claim.run_spread  # noqa: B018 - resolve now, so a bad spread stops collection naming the field
         out.append(claim)
     return out
+
+
+def record_lines(path: Path) -> dict[int, int]:
+    """Index in ``claims:`` -> 1-based line where that record starts (for pytest's locations)."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        if getattr(key, "value", None) == "claims" and isinstance(value, yaml.SequenceNode):
+            return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return {}
 
 
 def _check_printed(record: dict, path, label: str) -> None:

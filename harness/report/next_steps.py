@@ -1,0 +1,86 @@
+"""What to do after a claims run, for the end of the terminal output.
+
+Where the report is, and for blocked claims the assets that would unblock them, grouped by
+asset, with the command that fetches them (``python -m harness prefetch``) and the mirror
+folder each one goes into. Only advice that could work: a checkpoint that was never
+published gets no download advice, only the reason the claim record gives.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.statuses import BLOCKED
+
+
+def _rel(path: Path) -> str:
+    try:
+        text = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return text if not text.startswith(".." + os.sep + "..") else str(path)
+
+
+def _post(art: dict) -> dict:
+    post = (art.get("verdicts") or {}).get("post")
+    return post if isinstance(post, dict) else {}
+
+
+def blocked_assets(artifacts: dict[str, dict]) -> tuple[dict[tuple, list[str]], dict[str, list[str]]]:
+    """(asset -> claim ids, reason -> claim ids): what blocked claims miss, and those no fetch can help.
+
+    An asset is ``("model", repo, revision, None)`` or ``("dataset", repo, revision, config)``;
+    which of a claim's two assets is missing is read from the POST verdict's ``missing``."""
+    fetch: dict[tuple, list[str]] = {}
+    never: dict[str, list[str]] = {}
+    for cid, art in sorted(artifacts.items()):
+        post = _post(art)
+        if post.get("status") != BLOCKED and (art.get("verdict") or {}).get("status") != BLOCKED:
+            continue
+        missing = str(post.get("missing") or post.get("reason") or "")
+        measure = (art.get("claim") or {}).get("measure") or {}
+        ckpt, ds = measure.get("checkpoint") or {}, measure.get("dataset") or {}
+        if "unavailable" in ckpt:       # fetching its dataset would not unblock it either
+            never.setdefault(" ".join(str(ckpt["unavailable"]).split()), []).append(cid)
+            continue
+        found = False
+        if ckpt.get("repo") and f"checkpoint {ckpt['repo']}@" in missing:
+            fetch.setdefault(("model", ckpt["repo"], str(ckpt.get("revision", "main")), None), []).append(cid)
+            found = True
+        if ds.get("repo") and f"dataset {ds['repo']} " in missing:
+            fetch.setdefault(("dataset", ds["repo"], str(ds.get("revision", "main")), ds.get("config")),
+                             []).append(cid)
+            found = True
+        if not found:
+            never.setdefault(missing or "no reason recorded", []).append(cid)
+    return fetch, never
+
+
+def _claims(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else f"{len(ids)} claims: {ids[0]}, ..."
+
+
+def lines(artifacts: dict[str, dict], *, reports_dir: Path, mirror: Path | None, claims_dirs=()) -> list[str]:
+    """The next-steps block: the report to open, then the assets blocked claims need."""
+    out = []
+    index = Path(reports_dir) / "index.html"
+    if index.is_file():
+        out.append(f"report: open {_rel(index)}  (summary.md beside it; the verdicts in {_rel(Path(reports_dir) / 'verdicts')})")
+    fetch, never = blocked_assets(artifacts)
+    if fetch:
+        count = len({c for ids in fetch.values() for c in ids})
+        target = _rel(mirror) if mirror else "MIRROR"
+        folders = " ".join(_rel(Path(d)) for d in sorted(claims_dirs)) or "claims"
+        out.append(f"{count} blocked claim(s) need {len(fetch)} asset(s) that are not here. On a machine with "
+                   f"internet access fetch them into the mirror:")
+        out.append(f"  python -m harness prefetch --mirror {target} {folders}")
+        out.append(f"then run again with --claims-mirror={target}"
+                   + (" (where the mirror already is)" if mirror else "") + ". Or put each repo in its mirror folder:")
+        for (kind, repo, revision, config), ids in sorted(fetch.items()):
+            what = f"{kind} {repo}@{revision}" + (f" (config {config})" if config else "")
+            folder = f"{target}/{'models' if kind == 'model' else 'datasets'}/{repo}/"
+            out.append(f"  {what} -> {folder}   [{_claims(ids)}]")
+    for reason, ids in sorted(never.items()):
+        out.append(f"{len(ids)} blocked claim(s) that no download can unblock ({_claims(ids)}): {reason}")
+    return out
