@@ -89,36 +89,49 @@ def _catalogue(args) -> set[str] | None:
 def _merge(args) -> int:
     from harness.report.shards import merge
 
-    catalogue, dropped = _catalogue(args), []
-    merged = merge(Path(args.output), [Path(p) for p in args.inputs], catalogue=catalogue, dropped=dropped)
+    catalogue, dropped, missing, notes = _catalogue(args), [], {}, []
+    merged = merge(Path(args.output), [Path(p) for p in args.inputs], catalogue=catalogue, dropped=dropped,
+                   missing_out=missing, notes_out=notes)
     print(f"merged {len(merged)} verdicts from {len(args.inputs)} shard(s) into {args.output}")
-    return _apply_gate(merged, args, catalogue, dropped)
+    return _apply_gate(merged, args, catalogue, dropped, missing=missing, notes=notes)
 
 
 def _gate(args) -> int:
-    from harness.report.shards import read_verdicts
+    """The gate over one reports folder: its verdicts (the one reader, harness.report.verdicts),
+    the catalogue's coverage by its run (or its shard), and whether that run finished."""
+    from harness.report.shards import coverage
+    from harness.report.verdicts import read
 
-    catalogue, dropped = _catalogue(args), []
-    current = read_verdicts(Path(args.reports), catalogue=catalogue, dropped=dropped)
-    return _apply_gate(current, args, catalogue, dropped)
+    catalogue = _catalogue(args)
+    found = read(Path(args.reports), catalogue=catalogue)
+    missing, notes = coverage([found], set(found.verdicts), catalogue, whole=False)
+    return _apply_gate(found.verdicts, args, catalogue, found.dropped, missing=missing, notes=notes,
+                       cut_short=found.cut_short)
 
 
-def _apply_gate(current: dict, args, catalogue=None, dropped=()) -> int:
+def _apply_gate(current: dict, args, catalogue=None, dropped=(), **checks) -> int:
     """Gate (harness.report.gate.run, as a pytest run does), then record it (gate.json, report)
-    under the folder's lock; an unreadable baseline or a record not written is exit 2."""
+    under the folder's lock; an unreadable baseline is exit 2 before anything is written, and a
+    record that cannot be written is exit 2 too, said as the gate's own verdict (FAIL, exit 2),
+    never after a PASS."""
     from harness.atomic import FolderLock
     from harness.report import gate
 
     out = Path(getattr(args, "output", None) or args.reports)
     result = gate.run(current, baseline=args.baseline, strict_blocked=args.strict_blocked, fdr=args.fdr,
-                      source=str(out), catalogue=catalogue, dropped=dropped)
-    print("\n".join(result.lines()))
+                      source=str(out), catalogue=catalogue, dropped=dropped, **checks)
     try:
         with FolderLock(out):
             gate.record(result, out)
             _render(out)
-    except OSError as exc:
-        raise HarnessError(f"cannot write the gate's record into {out}: {exc.strerror or exc}") from None
+    except (OSError, HarnessError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        result.failures.insert(0, {"claim": "*", "why": f"cannot write the gate's record into {out}: {why}"})
+        result.exit_code = gate.EXIT_INPUT
+        print("\n".join(result.lines()))
+        print(f"error: cannot write the gate's record into {out}: {why}", file=sys.stderr)
+        return result.exit_code
+    print("\n".join(result.lines()))
     return result.exit_code
 
 

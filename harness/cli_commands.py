@@ -19,22 +19,17 @@ from harness.statuses import ERROR, MISCITED, REPRODUCED
 
 
 # ---------------------------------------------------------------------- shared
-def read_run(folder: Path) -> dict[str, dict]:
-    """Claim id -> display row (harness.report.summary.row) from a reports folder's verdicts."""
+def read_run(folder: Path, role: str = "reports") -> dict[str, dict]:
+    """Claim id -> display row (harness.report.summary.row) from a reports folder's verdicts, read
+    by the one reader (harness.report.verdicts: schema version, one file per claim)."""
     from harness.report.summary import row
+    from harness.report.verdicts import read
 
     folder = Path(folder)
-    verdicts = folder / "verdicts"
-    if not verdicts.is_dir():
+    if not (folder / "verdicts").is_dir():
         raise HarnessError(f"{folder}: no verdicts/ folder (is this a reports folder?)")
-    out = {}
-    for path in sorted(verdicts.glob("*.json")):
-        try:
-            art = json.loads(path.read_text(encoding="utf-8"))
-            out[art["claim_id"]] = row(art, f"verdicts/{path.name}")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise HarnessError(f"{path}: not a readable verdict ({type(exc).__name__}: {exc})") from None
-    return out
+    found = read(folder, role=role)
+    return {cid: row(art, f"verdicts/{found.files[cid].name}") for cid, art in found.verdicts.items()}
 
 
 def _table(head: tuple, body: list[tuple]) -> list[str]:
@@ -266,7 +261,10 @@ def cmd_new(args) -> int:
 
 # ---------------------------------------------------------------------- compare
 def regressed(a: dict | None, b: dict | None) -> str | None:
-    """Why B is worse than A for one claim, or None."""
+    """Why B is worse than A for one claim, or None. A claim that is an error in B and was not
+    one in A (or was not in A at all) is a regression: a new claim that errors is no news."""
+    if b is not None and b["status"] == ERROR and (a is None or a["status"] != ERROR):
+        return "now an error" if a is not None else "new in B, and an error"
     if a is None:
         return None
     if b is None:
@@ -275,15 +273,25 @@ def regressed(a: dict | None, b: dict | None) -> str | None:
     met_b = b["status"] == b["expect"] if b.get("expect") else b["status"] == REPRODUCED
     if met_a and not met_b:
         return f"{a['status']} -> {b['status']}"
-    if b["status"] == ERROR and a["status"] != ERROR:
-        return "now an error"
     return None
 
 
 def cmd_compare(args) -> int:
+    """Fails closed: either run unreadable (a bad file, a newer schema, two files for one claim),
+    empty, cut short, or the two sharing no claim is exit 2, not "0 regressions"."""
     from harness.report.summary import measured_text
+    from harness.report.verdicts import cut_short, read_run as read_record
 
-    a, b = read_run(Path(args.run_a)), read_run(Path(args.run_b))
+    a, b = read_run(Path(args.run_a), "RUN_A"), read_run(Path(args.run_b), "RUN_B")
+    for name, folder, rows in (("RUN_A", args.run_a, a), ("RUN_B", args.run_b, b)):
+        if not rows:
+            raise HarnessError(f"{name} {folder} holds no verdicts: there is nothing to compare")
+        why = cut_short(Path(folder), read_record(Path(folder)))
+        if why:
+            raise HarnessError(f"{name}: {why}; compare whole runs")
+    if not set(a) & set(b):
+        raise HarnessError(f"RUN_A {args.run_a} and RUN_B {args.run_b} share no claim (another paper or "
+                           "catalogue?): nothing to compare")
     body, bad = [], 0
     for cid in sorted(set(a) | set(b)):
         ra, rb = a.get(cid), b.get(cid)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from harness import options
 from harness.errors import HarnessError, RecordError
 from harness.session import ClaimsSession
-from harness.statuses import BLOCKED, INCONCLUSIVE, REPRODUCED
+from harness.statuses import BLOCKED, ERROR, INCONCLUSIVE, REPRODUCED
 
 ARTIFACT_KEY = pytest.StashKey[dict]()
 SESSION_KEY = pytest.StashKey[ClaimsSession]()
@@ -157,6 +158,25 @@ def pytest_configure(config):
     config.stash[SWITCH_KEY] = offline.Switch(_download_allowed(config))
     if writer:
         config.pluginmanager.register(_Writer(session, config), "claims-writer")
+        _sigterm_as_interrupt(config)
+
+
+def _sigterm_as_interrupt(config) -> None:
+    """SIGTERM (a CI job cancelled, a machine going down) ends the run as Ctrl-C does: pytest
+    stops, and the summary, run record and report are written, marked interrupted. Only where
+    nobody else handles SIGTERM, and only for this run."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("SIGTERM: the run was asked to stop")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
 
 
 def _start_claim_run(config) -> None:
@@ -171,7 +191,7 @@ def _start_claim_run(config) -> None:
     cs = config.stash[SESSION_KEY]
     if cs.writer:
         try:
-            cs.begin()
+            cs.begin(list(config.invocation_params.args))
         except HarnessError as exc:
             switch.restore()
             raise pytest.UsageError(str(exc)) from None
@@ -239,10 +259,18 @@ def pytest_collection_modifyitems(config, items):
         i, n = value
         claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
         costs_from = config.getoption("claims_shard_costs")
-        measured = workload.measured_costs(Path(costs_from)) if costs_from else None
+        problems: list[str] = []
+        try:
+            measured = workload.measured_costs(Path(costs_from), problems) if costs_from else None
+        except HarnessError as exc:
+            raise pytest.UsageError(f"--claims-shard-costs: {exc}") from None
+        for problem in problems:   # the same folder on every machine gives every shard the same plan
+            warnings.warn(pytest.PytestWarning(f"--claims-shard-costs: {problem}"))
         owner, loads = workload.plan_shards(claims, n, _mirror(config), _download_allowed(config), measured)
         config.stash[SHARD_LINE_KEY] = workload.shard_line(i, n, loads, sum(s == i for s in owner.values()),
                                                            bool(measured))
+        config.stash[SESSION_KEY].shard = {"index": i, "count": n, "plan": dict(sorted(owner.items())),
+                                           "costs": str(costs_from) if measured else "estimates"}
         keep, drop = [], []
         for it in items:
             claim = _claim_of(it)
@@ -256,6 +284,19 @@ def pytest_collection_modifyitems(config, items):
         cs.expected = {c.id for c in claims}
         cs.roots = {c.root for c in claims}
         _start_claim_run(config)
+
+
+def pytest_deselected(items):
+    """Claims left out on purpose (-k, -m, a conftest): the run record lists them, so the gate
+    tells them from claims that ran in no shard. The shard's own deselection is not on purpose."""
+    for item in items:
+        claim = _claim_of(item)
+        cs = item.config.stash.get(SESSION_KEY, None) if claim is not None else None
+        if cs is None:
+            continue
+        if cs.shard and cs.shard["plan"].get(claim.id, cs.shard["index"]) != cs.shard["index"]:
+            continue
+        cs.deselected.add(claim.id)
 
 
 def pytest_report_collectionfinish(config):
@@ -319,31 +360,74 @@ pytest_plugins = ("harness.plugin_ui", "harness.plugin_xdist")
 
 
 def enforce(artifact: dict) -> None:
-    """The pytest outcome that the verdict calls for (see README: outcomes); figures in printed units."""
-    from harness.report.summary import row
+    """The pytest outcome that the verdict calls for (README: outcomes); figures in printed units.
 
-    r = row(artifact, None)
-    status, reason = r["status"], r["reason"]
-    expect = r["expect"]
-    if expect:
-        if status != expect:
-            pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}" + _traceback(r),
-                        pytrace=False)
-        return
+    Decided from the verdict itself (its status and the claim's ``expect``), after the artifact
+    is final: one that cannot be written as it is (not serialisable, breaks the schema) becomes
+    the ``error`` artifact first, in place, so the outcome is the verdict written to disk.
+
+    - ``error`` fails, always;
+    - ``reproduced`` passes;
+    - a declared outcome (``expect: X``) that held is an xfail naming X and the reason; one that
+      changed fails as pytest's strict xpass does;
+    - ``blocked`` and ``inconclusive`` skip; ``not_reproduced`` and ``miscited`` fail."""
+    finalise(artifact)
+    verdict = artifact.get("verdict") if isinstance(artifact.get("verdict"), dict) else {}
+    status, reason = str(verdict.get("status", "?")), str(verdict.get("reason", ""))
+    expect = (artifact.get("claim") or {}).get("expect")
+    if status == ERROR:
+        pytest.fail(f"{ERROR}: {_numbers(artifact)}{reason}" + _traceback(artifact)
+                    + (f"\n(the claim declares expect: {expect}; an error is never an expected outcome)"
+                       if expect else ""), pytrace=False)
+    if expect and expect != REPRODUCED:
+        if status == expect:
+            pytest.xfail(f"{status} (expected): {_numbers(artifact)}{reason}")
+        pytest.fail(f"[XPASS(strict)] expected {expect}, got {status}: {_numbers(artifact)}{reason}",
+                    pytrace=False)
+    if expect and status != expect:   # expect: reproduced, and it was not
+        pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}", pytrace=False)
     if status == REPRODUCED:
         return
     if status == BLOCKED:
         pytest.skip(f"{BLOCKED}: {reason}")
     if status == INCONCLUSIVE:
-        needed = r.get("slice_size_needed")
+        needed = (artifact.get("statistics") or {}).get("slice_size_needed")
         pytest.skip(f"{INCONCLUSIVE}: {_numbers(artifact)}slice size that would decide: "
                     f"{needed if needed is not None else 'none within reach'}; {reason}")
-    pytest.fail(f"{status}: {_numbers(artifact)}{reason}" + _traceback(r), pytrace=False)
+    pytest.fail(f"{status}: {_numbers(artifact)}{reason}" + _traceback(artifact), pytrace=False)
 
 
-def _traceback(r: dict) -> str:
+def finalise(artifact: dict) -> str:
+    """The artifact as it will be written, checked once more after every edit: JSON text for the
+    writer. One that is not serialisable (a NaN slipped in) or breaks the verdict schema is
+    replaced, in place, by the claim's ``error`` artifact naming why, so the verdict on disk, the
+    pytest outcome and the report all say ``error``."""
+    from harness.errors import ArtifactError
+    from harness.report.artifacts import validate
+
+    name = artifact.get("_artifact_name")
+    body = {k: v for k, v in artifact.items() if k != "_artifact_name"}
+    try:
+        payload = json.dumps(artifact, allow_nan=False)
+        validate(body)
+        return payload
+    except (ValueError, TypeError, ArtifactError) as exc:
+        why = f"artifact not serialisable: {exc}" if not isinstance(exc, ArtifactError) else f"artifact invalid: {exc}"
+    from harness.claims.records import Claim
+    from harness.run import error_artifact
+
+    claim = Claim(id=artifact["claim_id"], record=artifact["claim"])
+    replacement = dict(error_artifact(claim, why), _artifact_name=name or claim.artifact_name)
+    artifact.clear()
+    artifact.update(replacement)
+    return json.dumps(artifact, allow_nan=False)
+
+
+def _traceback(artifact: dict) -> str:
     """An error verdict's traceback (a bug's, kept by the pipeline) for the failure report."""
-    return f"\n\ntraceback of the error (kept in the verdict artifact):\n{r['traceback']}" if r.get("traceback") else ""
+    post = (artifact.get("verdicts") or {}).get("post") or {}
+    tb = post.get("traceback") if isinstance(post, dict) else None
+    return f"\n\ntraceback of the error (kept in the verdict artifact):\n{tb}" if isinstance(tb, str) and tb else ""
 
 
 def _numbers(artifact: dict) -> str:
@@ -355,19 +439,33 @@ def _numbers(artifact: dict) -> str:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """The artifact travels with the call report; the report's outcome is the final verdict's.
+
+    A test body that did not call ``enforce`` (or an artifact edited after it) is checked here:
+    an artifact that had to become an ``error`` one, or an ``error`` verdict reported as a
+    pass, fails the report before pytest, JUnit or the terminal see it."""
     outcome = yield
     report = outcome.get_result()
     artifact = item.stash.get(ARTIFACT_KEY, None)
-    if artifact is not None and report.when == "call":
-        try:
-            payload = json.dumps(artifact, allow_nan=False)
-        except ValueError as exc:   # a NaN or infinity slipped into the artifact: say so, keep a verdict
-            from harness.run import error_artifact
+    if artifact is None or report.when != "call":
+        return
+    try:
+        payload = finalise(artifact)
+    except Exception as exc:  # noqa: BLE001 - a claim record unfit even for an error artifact
+        fail_report(report, f"no verdict could be built: {type(exc).__name__}: {exc}")
+        return
+    status = (artifact.get("verdict") or {}).get("status")
+    if status == ERROR and not report.failed:
+        fail_report(report, f"{ERROR}: {(artifact.get('verdict') or {}).get('reason', '')}")
+    report.user_properties.append((PROPERTY, payload))
 
-            claim = _claim_of(item)
-            payload = json.dumps(dict(error_artifact(claim, f"artifact not serialisable: {exc}"),
-                                      _artifact_name=claim.artifact_name))
-        report.user_properties.append((PROPERTY, payload))
+
+def fail_report(report, message: str) -> None:
+    """Turn a report into a failure (terminal, JUnit and exit code then agree with the verdict)."""
+    report.outcome = "failed"
+    report.longrepr = message
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
 
 
 class _Writer:
@@ -389,14 +487,33 @@ class _Writer:
         if report.failed:
             self.session.collect_failed = True
 
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.session.interrupted = str(excinfo.value) or excinfo.typename or "interrupted"
+        if self.session.interrupted == "KeyboardInterrupt":
+            self.session.interrupted = "KeyboardInterrupt (Ctrl-C)"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """What a worker knew of the run (its shard plan, claims deselected on purpose)."""
+        info = (getattr(node, "workeroutput", None) or {}).get("claims_run") or {}
+        if info.get("shard") and not self.session.shard:
+            self.session.shard = info["shard"]
+        self.session.deselected.update(info.get("deselected") or [])
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
         self.session.collected.update(i for i in map(_param_id, ids) if i)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report):
+        """First of all hooks: a verdict that could not be written fails its report before the
+        terminal, JUnit and the exit code read it (a verdict not on disk is not a pass)."""
         for name, value in report.user_properties:
             if name == PROPERTY and report.when == "call":
-                self._record(value)
+                claim_id = self._record(value)
+                why = self.session.write_errors.get(claim_id) if claim_id else None
+                if why and not report.failed:
+                    fail_report(report, f"verdict not written: {why}")
                 return
         if not report.failed:
             return
@@ -423,8 +540,9 @@ class _Writer:
         self._record(json.dumps(artifact))
         return True
 
-    def _record(self, payload: str) -> None:
-        """Under xdist the controller collects nothing: the first verdict starts the claim run."""
+    def _record(self, payload: str) -> str | None:
+        """Under xdist the controller collects nothing: the first verdict starts the claim run.
+        Returns the claim id recorded."""
         if not self.session.started_run:
             try:
                 _start_claim_run(self.config)
@@ -433,8 +551,8 @@ class _Writer:
                 self.config.stash[STOP_KEY] = str(exc)
                 if self.pytest_session is not None:
                     self.pytest_session.shouldstop = str(exc)
-                return
-        self.session.record(payload)
+                return None
+        return self.session.record(payload)
 
 
 def failure_cause(report) -> str:
@@ -467,6 +585,9 @@ def _param_id(nodeid: str) -> str | None:
 def pytest_sessionfinish(session, exitstatus):
     """Write summary, gate and report, but only in a run that had claims: others get no files."""
     cs = session.config.stash.get(SESSION_KEY, None)
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None and cs is not None:   # an xdist worker: its shard plan and deselections, to the controller
+        output["claims_run"] = {"shard": cs.shard, "deselected": sorted(cs.deselected)}
     if cs is not None and cs.collect_failed and session.exitstatus == pytest.ExitCode.TESTS_FAILED:
         session.exitstatus = pytest.ExitCode.INTERRUPTED   # as without xdist: collection stopped the run
     if cs is None or not cs.writer or not cs.started_run:
@@ -482,12 +603,21 @@ def pytest_sessionfinish(session, exitstatus):
         catalogue = _catalogue(cfg, cs)
         expected = cs.expected or ({i for i in cs.collected if i in catalogue} if catalogue else None)
         code = cs.gate(baseline=cfg.getoption("claims_baseline"), strict_blocked=cfg.getoption("claims_strict_blocked"),
-                       fdr=cfg.getoption("claims_fdr"), catalogue=catalogue, expected=expected or None)
+                       fdr=cfg.getoption("claims_fdr"), catalogue=catalogue, expected=expected or None,
+                       missing=_unplanned(cs, catalogue))
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = code
             if code == 0 and cs.other_failures:   # a failing test that is not a claim still fails the run
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
     cs.render()
+
+
+def _unplanned(cs, catalogue: set[str] | None) -> dict[str, str]:
+    """A sharded run: catalogue claims in no shard's plan (and not left out on purpose) fail."""
+    if not cs.shard or not catalogue:
+        return {}
+    plan = cs.shard.get("plan") or {}
+    return {cid: "in the catalogue but in no shard's plan" for cid in sorted(catalogue - set(plan) - cs.deselected)}
 
 
 def _catalogue(cfg, cs) -> set[str] | None:
@@ -523,4 +653,10 @@ def pytest_terminal_summary(terminalreporter, config):
         tr.write_sep("=", "claims gate")
         for line in cs.gate_result.lines():
             tr.write_line(line, red=cs.gate_result.exit_code != 0, green=cs.gate_result.exit_code == 0)
-    tr.write_line(f"verdicts in {cs.verdicts_dir}; summary.json, summary.md, index.html in {cs.reports_dir}")
+    if cs.interrupted:
+        done = len(cs.rows)
+        tr.write_line(f"claims: the run was interrupted ({cs.interrupted}): {done} of "
+                      f"{max(done, len(cs.expected_ids()))} claims have a verdict; summary.json, run.json and the "
+                      "report say so", red=True)
+    tr.write_line(f"verdicts in {cs.verdicts_dir}; summary.json, summary.md, index.html in {cs.reports_dir}"
+                  + ("; the previous run's in previous/" if (cs.reports_dir / "previous").is_dir() else ""))

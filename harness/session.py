@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from harness.errors import ArtifactError, HarnessError
@@ -33,21 +36,53 @@ class ClaimsSession:
         self.collected: set[str] = set()      # under xdist: parameter ids the workers collected
         self.collect_failed = False           # a collection error (xdist reports it as a failure)
         self.other_failures = 0               # failed reports that are not claim verdicts
+        self.interrupted: str | None = None   # why the run stopped early (Ctrl-C, SIGTERM)
+        self.shard: dict | None = None        # {"index", "count", "plan"}: this run's shard of the plan
+        self.deselected: set[str] = set()     # claim ids left out on purpose (-k, -m), not by the shard
+        self.run_record: dict | None = None   # run.json, while the run goes on
 
-    def begin(self) -> None:
-        """A claims run starts: lock the reports folder (one run at a time), drop a stale gate.json."""
+    def begin(self, command: list[str] | None = None) -> None:
+        """A claims run starts: lock the reports folder (one run at a time), set the previous run's
+        outputs aside (``previous/``: verdicts, summary, report, gate), and mark the run as
+        running in ``run.json`` until it ends, so a run that is killed is known as one."""
         from harness.atomic import FolderLock
+        from harness.report import verdicts
 
         if self.started_run:
             return
         if self.writer:
             self._lock = FolderLock(self.reports_dir).acquire()
             try:
-                (self.reports_dir / "gate.json").unlink(missing_ok=True)   # never show another run's gate
+                self._set_aside()
+                self.run_record = verdicts.new_record(run_id=uuid.uuid4().hex, started=self.started, pid=os.getpid(),
+                                                  command=command or [])
+                verdicts.write_record(self.reports_dir, self.run_record)
             except OSError as exc:
                 self.end()
-                raise ArtifactError(f"{self.reports_dir / 'gate.json'}: cannot remove an earlier gate ({exc})") from None
+                raise ArtifactError(f"{self.reports_dir}: cannot set an earlier run's outputs aside or mark this "
+                                    f"run as running ({exc.strerror or exc})") from None
         self.started_run = True
+
+    def _set_aside(self) -> None:
+        """The previous run's outputs go to ``previous/`` (replacing the one before), each by a
+        rename: tonight's folder never shows last night's verdicts as tonight's."""
+        from harness.report.verdicts import RUN_RECORD
+
+        names = ("verdicts", "summary.json", "summary.md", "index.html", "manifest.json", "gate.json", RUN_RECORD)
+        present = [n for n in names if os.path.lexists(self.reports_dir / n)]
+        if not present:
+            return
+        stage = self.reports_dir / f".previous.{os.getpid()}.tmp"
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+        for name in present:
+            os.replace(self.reports_dir / name, stage / name)
+        previous = self.reports_dir / "previous"
+        if os.path.lexists(previous):
+            old = self.reports_dir / f".previous.{os.getpid()}.old"
+            os.replace(previous, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(stage, previous)
 
     def end(self) -> None:
         if self._lock is not None:
@@ -58,8 +93,8 @@ class ClaimsSession:
     def verdicts_dir(self) -> Path:
         return self.reports_dir / "verdicts"
 
-    def record(self, payload: str) -> None:
-        """Take one artifact (JSON text from a test report) and write it."""
+    def record(self, payload: str) -> str:
+        """Take one artifact (JSON text from a test report) and write it; returns its claim id."""
         artifact = json.loads(payload)
         claim_id = artifact["claim_id"]
         name = artifact["_artifact_name"]
@@ -71,9 +106,11 @@ class ClaimsSession:
             path = None
         self.artifacts[claim_id] = artifact
         self.rows[claim_id] = summary.row(artifact, str(path.relative_to(self.reports_dir)) if path else None)
+        return claim_id
 
     def gate(self, *, baseline: str | None, strict_blocked: bool, fdr: float,
-             catalogue: set[str] | None = None, expected: set[str] | None = None) -> int:
+             catalogue: set[str] | None = None, expected: set[str] | None = None,
+             missing: dict[str, str] | None = None) -> int:
         """Apply the gate policy to this run's artifacts; writes gate.json; returns the exit code.
 
         The run has measured already, so what the CLI refuses (an unreadable baseline, a gate.json
@@ -83,7 +120,9 @@ class ClaimsSession:
         try:
             self.gate_result = gate.run(self.artifacts, baseline=baseline, strict_blocked=strict_blocked, fdr=fdr,
                                         source=str(self.verdicts_dir), catalogue=catalogue, expected=expected,
-                                        unwritten=self.write_errors)
+                                        unwritten=self.write_errors, missing=missing,
+                                        cut_short=f"the run was interrupted ({self.interrupted})"
+                                        if self.interrupted else None)
         except HarnessError as exc:
             self.gate_result = gate.fail_unwritten(gate.input_error(str(exc)), self.write_errors)
         try:
@@ -94,10 +133,19 @@ class ClaimsSession:
         return self.gate_result.exit_code
 
     def finish(self, command: list[str]) -> Path | None:
-        if not self.writer or not self.rows:
+        """summary.json and manifest.json, and the run record marked finished or interrupted."""
+        if not self.writer:
+            return None
+        self._close_record()
+        if not self.rows:
             return None
         data = summary.document(self.rows, started=self.started, command=command,
                                 write_errors=self.write_errors)
+        data["interrupted"] = self.interrupted
+        data["run_id"] = (self.run_record or {}).get("run_id")
+        missing = sorted(self.expected_ids() - set(self.rows))
+        if missing:
+            data["without_verdict"] = missing
         try:
             path = artifacts.write_atomic(self.reports_dir / "summary.json", artifacts.dumps(data))
         except OSError as exc:
@@ -105,6 +153,25 @@ class ClaimsSession:
             return None
         self.write_manifest(command, data["finished"])
         return path
+
+    def expected_ids(self) -> set[str]:
+        """Claim ids this run was to measure (under xdist: what the workers collected)."""
+        return set(self.expected or self.collected)
+
+    def _close_record(self) -> None:
+        from harness.report import verdicts
+
+        if self.run_record is None:
+            return
+        self.run_record.update(
+            state=verdicts.INTERRUPTED if self.interrupted else verdicts.FINISHED, why=self.interrupted,
+            finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            claims=sorted(self.expected_ids() | set(self.rows)), deselected=sorted(self.deselected - set(self.rows)),
+            shard=self.shard)
+        try:
+            verdicts.write_record(self.reports_dir, self.run_record)
+        except OSError as exc:
+            print(f"claims: could not write {verdicts.RUN_RECORD}: {exc}", file=sys.stderr)
 
     def write_manifest(self, command: list[str], finished: str | None) -> None:
         from harness.report.manifest import build_manifest, write_manifest

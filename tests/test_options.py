@@ -65,7 +65,7 @@ def test_a_value_pytest_would_take_for_a_test_path_is_refused(tmp_path):
     assert not (tmp_path / "reports").exists() and not (project / "reports").exists()
     for args in (["--claims-mirror=../mirror"], ["claims", "--claims-mirror", "../mirror"]):
         result = run_pytest(project, *args)
-        assert result.ret == 0 and result.outcomes() == {"passed": 1}, (args, result.tail())
+        assert result.ret == 0 and result.outcomes() == {"xfailed": 1}, (args, result.tail())   # expect: held
         assert len(list((project / "reports" / "verdicts").glob("*.json"))) == 1
         shutil.rmtree(project / "reports")
 

@@ -63,7 +63,9 @@ def test_the_closed_form_gives_the_known_counts():
 def test_parameter_claims_give_real_verdicts(catalogue_run):
     result, reports = catalogue_run["first"], catalogue_run["first_reports"]
     assert result.ret == 0, result.tail()
-    assert result.outcomes() == {"passed": 7, "deselected": 1}      # six table 1 claims and the seed claim
+    # six table 1 claims and the seed claim: the two reproduced pass; four not_reproduced and the
+    # miscited seed claim are declared (expect:) and held, so they are xfails naming their status
+    assert result.outcomes() == {"passed": 2, "xfailed": 5, "deselected": 1}, result.tail()
     verdicts = {p.name: json.loads(p.read_text()) for p in (reports / "verdicts").glob("*.json")}
     table = _table1()
     for name, (family, config, printed) in table.items():
@@ -79,8 +81,12 @@ def test_parameter_claims_give_real_verdicts(catalogue_run):
         # counted from the architecture's own configuration: the source's protocol, not a proxy
         assert art["protocol"] == {"match": "exact", "deviations": []}, name
         assert art["measurement"]["convention"].startswith("embeddings + encoder + pooler"), name
-    for name in STATUS:
-        result.fnmatch_lines([f"PASSED claims/test_claims.py::test_claim[1909.11942/table1/{name}/parameters]"])
+    for name, status in STATUS.items():
+        node = f"claims/test_claims.py::test_claim[1909.11942/table1/{name}/parameters]"
+        line = f"PASSED {node}" if status == "reproduced" else f"XFAIL {node} - {status} (expected): measured "
+        assert any(ln.startswith(line) for ln in result.stdout.splitlines()), (line, result.tail())
+    junit = (catalogue_run["project"] / "first.xml").read_text()
+    assert junit.count('type="pytest.xfail"') == 5 and 'failures="0"' in junit, junit[:2000]
     summary = json.loads((reports / "summary.json").read_text())
     assert [r["claim"] for r in summary["claims"]] == sorted(r["claim"] for r in summary["claims"])
     assert len(summary["claims"]) == 7

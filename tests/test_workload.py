@@ -69,13 +69,20 @@ def test_assignment_does_not_depend_on_order():
     assert workload.assign(costs, 2) == workload.assign(shuffled, 2) == {"a": 1, "b": 2, "c": 2, "d": 1, "e": 1}
 
 
+def _timed(claim_id: str, record: dict, timings: dict) -> dict:
+    """A schema-valid verdict whose measurement records ``timings``."""
+    from tests.helpers import verdict_artifact
+
+    record = {k: v for k, v in record.items() if k != "id"}
+    return verdict_artifact(claim_id, "reproduced", claim=record, measurement={
+        "kind": "classification", "value": 0.5, "timings": timings, "versions": {}})
+
+
 def test_measured_timings_replace_estimates(tmp_path):
     rec = tiny_claim("m/1", repo="org/m")
     (tmp_path / "verdicts").mkdir()
-    (tmp_path / "verdicts" / "m__1.json").write_text(json.dumps(
-        {"claim_id": "m/1", "claim": rec, "measurement": {"timings": {"inference_seconds": 40.0,
-                                                                     "model_load_seconds": 2.0,
-                                                                     "pairs_per_second": 9.0}}}))
+    (tmp_path / "verdicts" / "m__1.json").write_text(json.dumps(_timed("m/1", rec, {
+        "inference_seconds": 40.0, "model_load_seconds": 2.0, "pairs_per_second": 9.0})))
     measured = workload.measured_costs(tmp_path)
     assert measured == {"org/m@000000000000": pytest.approx(42.0 + workload.FIXED_SECONDS)}
     claim = Claim(id="m/1", record=rec)

@@ -8,6 +8,7 @@ in the HF cache, or downloadable. Blocked claims and parameter counts need none.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -110,28 +111,59 @@ def _group_costs(claims, each: dict[str, float], measured: dict | None) -> dict[
     for claim in claims:
         costs[claim.group] = costs.get(claim.group, 0.0) + each[claim.id]
     for group, seconds in (measured or {}).items():
-        if group in costs:
+        if group in costs and usable_seconds(seconds):
             costs[group] = float(seconds)
     return costs
 
 
-def measured_costs(reports: Path) -> dict[str, float]:
-    """Per group, the seconds a last run's verdicts record (model load, tokenise, inference, data)."""
-    import json
+def usable_seconds(value) -> bool:
+    """A cost the plan can add up: a finite number of seconds, neither negative nor absurd."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and 0 <= value <= MAX_CLAIM_SECONDS * 1e4
 
+
+MAX_CLAIM_SECONDS = 7 * 24 * 3600.0   # a timing beyond a week is a broken record, not a cost
+
+
+def measured_costs(reports: Path, problems: list[str] | None = None) -> dict[str, float]:
+    """Per group, the seconds a last run's verdicts record (model load, tokenise, inference, data).
+
+    Read through the one verdict reader (harness.report.verdicts), leniently: a file it refuses,
+    or a timing that is not a number of seconds (NaN, infinite, negative, beyond a week), leaves
+    its group to the estimate, and the file and field are named in ``problems``. Every shard
+    must be given the same folder: the run record of each shard holds its plan, and merge
+    refuses shards planned differently."""
     from harness.claims.records import Claim
+    from harness.report.verdicts import read
 
+    found = read(Path(reports), role="--claims-shard-costs", lenient=True, run_record=False)
+    if problems is not None:
+        problems.extend(found.problems)
     out: dict[str, float] = {}
-    for path in sorted((Path(reports) / "verdicts").glob("*.json")):
+    bad: set[str] = set()
+    for cid, art in sorted(found.verdicts.items()):
         try:
-            art = json.loads(path.read_text(encoding="utf-8"))
-            claim = Claim(id=art["claim_id"], record=art["claim"])
-            timings = (art.get("measurement") or {}).get("timings") or {}
-            seconds = sum(v for k, v in timings.items() if k.endswith("_seconds"))
-        except (OSError, ValueError, KeyError, TypeError):
+            claim = Claim(id=cid, record=art["claim"])
+            group = claim.group
+        except (KeyError, TypeError, ValueError) as exc:
+            if problems is not None:
+                problems.append(f"{found.files[cid]}: no checkpoint group ({type(exc).__name__}: {exc})")
             continue
-        out[claim.group] = out.get(claim.group, 0.0) + FIXED_SECONDS + float(seconds)
-    return out
+        timings = (art.get("measurement") or {}).get("timings") or {}
+        seconds = 0.0
+        for key, value in sorted(timings.items()):
+            if not key.endswith("_seconds"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 <= value <= MAX_CLAIM_SECONDS:
+                if problems is not None:
+                    problems.append(f"{found.files[cid]}, field measurement.timings.{key}: {value!r} is not a "
+                                    f"number of seconds in [0, {MAX_CLAIM_SECONDS:.0f}]; group {group} is estimated")
+                bad.add(group)
+                break
+            seconds += float(value)
+        out[group] = out.get(group, 0.0) + FIXED_SECONDS + seconds
+    return {g: v for g, v in out.items() if g not in bad}
 
 
 def assign(costs: dict[str, float], n: int) -> dict[str, int]:

@@ -157,22 +157,40 @@ def _absent(baseline: dict, current: dict, catalogue, expected, result: GateResu
 # ---------------------------------------------------------------------- one gate run
 def run(current: dict[str, dict], *, baseline: str | Path | None = None, strict_blocked: bool = False,
         fdr: float = 0.05, source: str = "this run", catalogue: set[str] | None = None,
-        expected: set[str] | None = None, dropped=(), unwritten: dict[str, str] | None = None) -> GateResult:
+        expected: set[str] | None = None, dropped=(), unwritten: dict[str, str] | None = None,
+        missing: dict[str, str] | None = None, notes=(), cut_short: str | None = None) -> GateResult:
     """The gate of one run, as a pytest run (``--claims-gate``) and ``python -m harness gate|merge``
-    both apply it: the baseline folder read, the policy applied, verdicts of claims no longer in
-    the catalogue (``dropped``) noted, and a verdict that could not be written (``unwritten``:
-    claim id -> why) failed, since a verdict not on disk is not a pass.
+    all apply it: the baseline folder read (``harness.report.verdicts``, the one reader), the
+    policy applied, verdicts of claims no longer in the catalogue (``dropped``) noted, and failed:
+    a verdict that could not be written (``unwritten``: claim id -> why), a claim that should have
+    a verdict and has none (``missing``: claim id -> why, e.g. in no shard), a run that did not
+    finish (``cut_short``: why). ``notes``: what could not be checked.
 
-    Raises HarnessError when the baseline cannot be read: the command line refuses (exit 2,
-    nothing written), a pytest run records it as the gate's input error."""
-    from harness.report.shards import read_baseline
+    Raises HarnessError when the baseline cannot be read or shares no claim with this run (a
+    baseline of another paper compares nothing): the command line refuses (exit 2, nothing
+    written), a pytest run records it as the gate's input error."""
+    from harness.errors import ArtifactError
+    from harness.report.verdicts import read_baseline
 
     base = read_baseline(Path(baseline)) if baseline else None
+    if base and current and not set(base) & set(current):
+        raise ArtifactError(f"baseline folder {baseline} shares no claim with {source} ({len(base)} baseline "
+                            f"claim(s), e.g. {sorted(base)[0]}; {len(current)} tonight, e.g. {sorted(current)[0]}): "
+                            "a baseline of another paper or catalogue compares nothing")
     result = evaluate(current, base, strict_blocked=strict_blocked, fdr=fdr, source=source,
                       catalogue=catalogue, expected=expected)
+    if cut_short:
+        result.failures.insert(0, {"claim": "*", "why": f"{cut_short}: its verdicts are not a whole run"})
+    failed = {f["claim"] for f in result.failures}
+    for cid, why in sorted((missing or {}).items()):
+        if cid not in failed:
+            result.failures.append({"claim": cid, "why": why})
     if dropped:
         result.notes.append(f"{len(dropped)} verdict(s) of claims no longer in the catalogue ignored: "
                             + ", ".join(dropped))
+    result.notes.extend(notes)
+    if result.failures and result.exit_code == EXIT_OK:
+        result.exit_code = EXIT_FAILED
     return fail_unwritten(result, unwritten)
 
 

@@ -12,6 +12,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from harness.errors import ArtifactError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -29,10 +31,37 @@ CREATE TABLE IF NOT EXISTS results (
 VERSION_KEYS = ("torch", "transformers", "datasets", "numpy", "harness")
 
 
+HISTORY_VERSION = 1     # PRAGMA user_version of the file; 0 is a file from before versions (the same layout)
+
+
+def _check_version(con: sqlite3.Connection, path: Path) -> int:
+    """The file's version; one this harness does not know is refused by name, never written over."""
+    try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise ArtifactError(f"history {path}: not a history file this harness can read ({exc}); "
+                            "left as it is") from None
+    if version > HISTORY_VERSION:
+        raise ArtifactError(f"history {path}: schema version {version} is newer than this harness writes "
+                            f"({HISTORY_VERSION}); this run is not recorded there and the file is left as it is "
+                            "(upgrade the harness, or pass --claims-history with another file)")
+    return version
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(path), timeout=30)
-    con.executescript(SCHEMA)
+    try:
+        version = _check_version(con, path)
+        con.executescript(SCHEMA)
+        if version < HISTORY_VERSION:
+            con.execute(f"PRAGMA user_version = {HISTORY_VERSION}")
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise ArtifactError(f"history {path}: cannot be written ({exc}); left as it is") from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -80,12 +109,13 @@ def load(db: Path) -> dict[str, list[dict]]:
         return {}
     con = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True, timeout=30)
     try:
+        _check_version(con, Path(db))
         rows = con.execute(
             "SELECT r.id, r.started, r.versions, x.claim, x.status, x.measured, x.low, x.high, x.reported, "
             "x.band_low, x.band_high, x.scale FROM results x JOIN runs r ON r.id = x.run_id "
             "ORDER BY r.started, r.id").fetchall()
-    except sqlite3.DatabaseError:
-        return {}
+    except sqlite3.DatabaseError as exc:
+        raise ArtifactError(f"history {db}: unreadable ({exc}); left as it is") from None
     finally:
         con.close()
     out: dict[str, list[dict]] = {}

@@ -190,12 +190,13 @@ def load(reports_dir: Path) -> dict:
 
     rows: list[dict] = []
     seen: set[str] = set()
-    folder = reports_dir / "verdicts"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        art, why = _read_json(path)
-        if why or not isinstance(art, dict) or "claim_id" not in art:
-            problems.append(why or f"{path.name}: not a verdict artifact")
-            continue
+    found = _verdicts(reports_dir)
+    problems += found.problems
+    cut_short = found.cut_short
+    if cut_short:
+        problems.insert(0, f"{cut_short}: these verdicts are what it wrote before it stopped")
+    for cid, art in sorted(found.verdicts.items()):
+        path = found.files[cid]
         try:
             row = row_from_artifact(art, f"verdicts/{path.name}")
         except Exception as exc:  # a malformed artifact must not hide the others
@@ -216,7 +217,24 @@ def load(reports_dir: Path) -> dict:
                         "shown as this run's")
         gate = None
     return {"rows": rows, "summary": summary, "manifest": manifest if isinstance(manifest, dict) else None,
-            "gate": gate, "problems": problems, "write_errors": write_errors}
+            "gate": gate, "problems": problems, "write_errors": write_errors, "cut_short": cut_short}
+
+
+def _verdicts(reports_dir: Path):
+    """The folder's verdicts through the one reader (harness.report.verdicts), leniently: a bad
+    file is a problem listed on the page, never a page lost."""
+    from harness.report.verdicts import Folder, read
+
+    if not (reports_dir / "verdicts").is_dir():
+        out = Folder(reports_dir)
+        try:
+            from harness.report.verdicts import read_run
+
+            out.run = read_run(reports_dir)
+        except Exception as exc:  # noqa: BLE001 - the page still shows what it can
+            out.problems.append(str(exc))
+        return out
+    return read(reports_dir, lenient=True)
 
 
 def _older_than_run(path: Path, summary: dict | None) -> bool:
@@ -469,6 +487,8 @@ def markdown(data: dict) -> str:
     run = _run_line(data)
     if run:
         out += [_md(run), ""]
+    if data.get("cut_short"):
+        out += [f"**This run did not finish**: {_md(data['cut_short'])}.", ""]
     c = counts(rows)
     total = sum(c.values())
     out.append(f"**{total} claim{'s' if total != 1 else ''}**: " +
@@ -550,6 +570,7 @@ def html_page(data: dict, png: bytes | None, plot_note: str | None) -> str:
     gate = data["gate"]
     return _environment().get_template("index.html").render(
         rows=rows, counts=c, total=sum(c.values()), stale=sum(1 for r in rows if r.get("stale")),
+        cut_short=data.get("cut_short"),
         run=_run_line(data), gate=gate, gate_passed=_gate_passed(gate) if isinstance(gate, dict) else None,
         gate_sections=_gate_sections(gate) if isinstance(gate, dict) else [], plot=_png_uri(png),
         plot_note=plot_note, write_errors=data["write_errors"], problems=data["problems"],

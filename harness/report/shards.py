@@ -1,13 +1,12 @@
-"""Reading and merging the verdict folders that runs (and shards) wrote.
+"""Merging the verdict folders that shards wrote, and checking that they cover the catalogue.
 
-Reading fails closed: a missing folder, an unreadable or invalid verdict file, a verdict of
-another schema version, or two files for one claim is an error naming the file, never a
-verdict silently skipped.
+Reading is ``harness.report.verdicts`` (the one reader: schema version, one file per claim,
+cut-short runs). Here: the shards must be one plan's shards, all of them, each finished, and
+together cover the catalogue; a claim in no shard fails the gate by name.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -15,69 +14,90 @@ from pathlib import Path
 
 from harness.errors import ArtifactError
 from harness.report import artifacts, summary
-
-REPORT_FILES = ("summary.json", "gate.json", "manifest.json")
-SCHEMA_VERSION = 1
-
-
-def _load(path: Path) -> dict:
-    try:
-        art = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
-        raise ArtifactError(f"{path}: unreadable verdict ({type(exc).__name__}: {exc})") from None
-    if not isinstance(art, dict):
-        raise ArtifactError(f"{path}: not a verdict (a JSON {type(art).__name__}, expected an object)")
-    version = art.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ArtifactError(f"{path}: verdict schema_version {version!r}; this harness reads {SCHEMA_VERSION}")
-    try:
-        artifacts.validate(art)
-    except ArtifactError as exc:
-        raise ArtifactError(f"{path}: {exc}") from None
-    return art
+from harness.report.verdicts import (REPORT_FILES, RUN_RECORD, SCHEMA_VERSION, Folder, read, read_baseline,  # noqa: F401
+                                     read_verdicts)
 
 
-def read_verdicts(folder: Path, *, role: str = "reports",
-                  catalogue: set[str] | None = None, dropped: list[str] | None = None) -> dict[str, dict]:
-    """Artifacts of a reports folder (``folder/verdicts/*.json`` or ``folder/*.json``), by claim id.
+def coverage(folders: list[Folder], measured: set[str], catalogue: set[str] | None, *,
+             whole: bool) -> tuple[dict[str, str], list[str]]:
+    """Claims that should have a verdict and have none (claim id -> why), and notes.
 
-    With ``catalogue``, verdicts of claims no longer in it are left out and named in ``dropped``."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ArtifactError(f"{role} folder {folder} does not exist")
-    nested = (folder / "verdicts").is_dir()
-    source = folder / "verdicts" if nested else folder
-    out: dict[str, dict] = {}
-    where: dict[str, Path] = {}
-    for path in sorted(source.glob("*.json")):
-        if not nested and path.name in REPORT_FILES:
-            continue
-        art = _load(path)
-        cid = art["claim_id"]
-        if cid in out:
-            raise ArtifactError(f"{path}: claim {cid!r} has a second verdict file ({where[cid]})")
-        if catalogue is not None and cid not in catalogue:
-            if dropped is not None:
-                dropped.append(f"{cid} ({path.name})")
-            continue
-        out[cid], where[cid] = art, path
-    return out
+    ``folders``: the shards (``whole``: all of them, as merge has) or one reports folder;
+    ``measured``: the claim ids that have a verdict. Each run records its shard (I/N and the
+    plan of every claim) in its run.json; shards of different plans, a shard missing or given
+    twice are errors (``ArtifactError``); a catalogue claim in no shard's plan, a planned claim
+    with no verdict, and (at merge, with a catalogue at hand) a catalogue claim in no shard's
+    verdicts are returned. Folders without a run record are noted when nothing else can check."""
+    missing: dict[str, str] = {}
+    notes: list[str] = []
+    runs = [f.run or {} for f in folders]
+    on_purpose = {c for r in runs for c in r.get("deselected") or []}   # -k, -m: not measured on purpose
+    sharded = [(f, f.shard) for f in folders if f.shard]
+    plan: dict[str, int] = {}
+    if sharded:
+        first, info = sharded[0]
+        count, plan = info.get("count"), dict(info.get("plan") or {})
+        for f, other in sharded[1:]:
+            if other.get("count") != count or dict(other.get("plan") or {}) != plan:
+                differ = sorted(c for c in set(plan) | set(other.get("plan") or {})
+                                if plan.get(c) != (other.get("plan") or {}).get(c))
+                raise ArtifactError(
+                    f"shards {first.path} and {f.path} were planned differently (shard count {count} vs "
+                    f"{other.get('count')}; {len(differ)} claim(s) placed differently, e.g. {', '.join(differ[:5])}): "
+                    "every shard must see the same catalogue, selection and --claims-shard-costs, or some "
+                    "claims run in no shard")
+        present: dict[int, Path] = {}
+        for f, info in sharded:
+            index = info.get("index")
+            if index in present:
+                raise ArtifactError(f"shard {index}/{count} is given twice: {present[index]} and {f.path}")
+            present[index] = f.path
+        absent = [i for i in range(1, int(count or 0) + 1) if i not in present]
+        if whole and absent:
+            lost = sorted(c for c, i in plan.items() if i in absent)
+            raise ArtifactError(f"shard(s) {', '.join(f'{i}/{count}' for i in absent)} missing from the merge "
+                                f"({len(lost)} claim(s) would have no verdict, e.g. {', '.join(lost[:5]) or '-'})")
+        for cid, index in sorted(plan.items()):
+            if cid in measured or cid in on_purpose:
+                continue
+            if index in present:
+                missing[cid] = f"planned for shard {index}/{count} ({present[index]}) but has no verdict"
+        if not whole and absent:
+            notes.append(f"shard {', '.join(f'{i}' for i in sorted(present))} of {count}: the claims of shard(s) "
+                         f"{', '.join(map(str, absent))} are judged when the shards are merged")
+    if catalogue is not None:
+        for cid in sorted(catalogue - measured - on_purpose - set(missing)):
+            if sharded and cid not in plan:
+                missing[cid] = "in the catalogue but in no shard's plan (the shards saw another catalogue)"
+            elif whole and not sharded:
+                missing[cid] = "in the catalogue but in none of the shards' verdicts"
+            elif not sharded and any(f.run for f in folders):
+                missing[cid] = "in the catalogue but has no verdict in this run"
+    if not any(f.run for f in folders) and (catalogue is None or not whole):
+        names = ", ".join(str(f.path) for f in folders)
+        notes.append(f"no run record (run.json) in {names}" + ("" if catalogue is not None else " and no catalogue "
+                     "at hand") + ": whether every claim of the catalogue has a verdict (no shard missing) "
+                     "cannot be checked")
+    return missing, notes
 
 
-def read_baseline(folder: Path) -> dict[str, dict]:
-    """A baseline's verdicts; an empty baseline is a wrong path more often than a real night."""
-    found = read_verdicts(folder, role="baseline")
-    if not found:
-        raise ArtifactError(f"baseline folder {folder} holds no verdicts")
-    return found
+def cut_short(folders: list[Folder]) -> None:
+    """A shard whose run did not finish holds part of a night: refused by name."""
+    for f in folders:
+        why = f.cut_short
+        if why:
+            raise ArtifactError(f"shard {f.path}: {why}; rerun the shard")
 
 
 def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
-          dropped: list[str] | None = None) -> dict[str, dict]:
+          dropped: list[str] | None = None, missing_out: dict[str, str] | None = None,
+          notes_out: list[str] | None = None) -> dict[str, dict]:
     """Copy every shard's artifacts into ``out/verdicts`` and write one ``summary.json``.
 
-    Every shard must hold verdicts (a shard that collected nothing is an error); the same
-    claim in two shards must carry the same verdict (timestamps aside). Everything is built
+    Every shard must hold verdicts (a shard that collected nothing is an error) and be finished;
+    the shards must be one plan's, all of them (``coverage``); the same claim in two shards must
+    carry the same verdict (timestamps aside). Claims that should have a verdict and have none go
+    into ``missing_out`` (the gate fails them), what could not be checked into ``notes_out``. Everything is built
     in a temporary folder and moved into place at the end: a refused merge leaves nothing."""
     from harness.claims.records import sanitise
 
@@ -86,14 +106,24 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
         raise ArtifactError(f"merge output {out} exists and is not empty; merge into a new folder")
     merged: dict[str, dict] = {}
     origin: dict[str, Path] = {}
+    folders = []
     for folder in inputs:
-        found = read_verdicts(folder, role="shard", catalogue=catalogue, dropped=dropped)
-        if not found:
+        found = read(folder, role="shard", catalogue=catalogue)
+        if dropped is not None:
+            dropped.extend(found.dropped)
+        if not found.verdicts:
             raise ArtifactError(f"shard {folder} holds no verdicts (did it collect nothing?)")
-        for cid, art in found.items():
+        folders.append(found)
+        for cid, art in found.verdicts.items():
             if cid in merged and artifacts.without_volatile(merged[cid]) != artifacts.without_volatile(art):
                 raise ArtifactError(f"claim {cid!r} differs between {origin[cid]} and {folder}")
             merged[cid], origin[cid] = art, folder
+    cut_short(folders)
+    missing, notes = coverage(folders, set(merged), catalogue, whole=True)
+    if missing_out is not None:
+        missing_out.update(missing)
+    if notes_out is not None:
+        notes_out.extend(notes)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -107,6 +137,9 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
             rows[cid] = summary.row(art, str(path.relative_to(tmp)))
         doc = summary.document(rows, started="", command=["merge", *map(str, inputs)], write_errors={})
         artifacts.write_atomic(tmp / "summary.json", artifacts.dumps(doc))
+        from harness.report.verdicts import merged_record
+
+        artifacts.write_atomic(tmp / RUN_RECORD, artifacts.dumps(merged_record(folders, sorted(merged))))
         os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
             out.rmdir()
