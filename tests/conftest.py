@@ -1,9 +1,11 @@
-"""Shared fixtures: the MRPC mirror (from CLAIMS_MIRROR), a tiny ALBERT mirror built at run time."""
+"""Shared fixtures: the MRPC mirror (from CLAIMS_MIRROR), a tiny ALBERT mirror built at run time;
+and the rule that marks a test ``e2e``: it starts a pytest run or a process."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import types
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,53 @@ def pytest_terminal_summary(terminalreporter):
     if ids:
         handled = sum(1 for r in ids if r.passed)
         terminalreporter.write_sep("=", f"hostile inputs: {len(ids)} cases tried, {handled} handled")
+
+
+# ---------------------------------------------------------------------- the e2e rule
+#: Fixtures that exist to start pytest runs (pytester's, and ours built on the shared runs).
+E2E_FIXTURES = frozenset({"pytester", "testdir", "catalogue_run"})
+#: Names whose use starts a pytest run or a process: tests/runs.py's runners, pytester's, subprocess.
+E2E_NAMES = frozenset({"run_pytest", "catalogue_runs", "runpytest", "runpytest_inprocess", "runpytest_subprocess",
+                       "inline_run", "subprocess", "Popen", "spawn", "popen"})
+
+
+def _names(func, seen: set) -> set[str]:
+    """Global and attribute names a function's code uses, following the functions of the tests
+    package that it calls by name (a module's helper that starts the run), nested code included."""
+    func = getattr(func, "__wrapped__", func)
+    code = getattr(func, "__code__", None)
+    if code is None or code in seen:
+        return set()
+    seen.add(code)
+    names, stack = set(), [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    found = set(names)
+    module_globals = getattr(func, "__globals__", {})
+    for name in names:
+        other = module_globals.get(name)
+        if isinstance(other, types.FunctionType) and (other.__module__ or "").startswith("tests"):
+            found |= _names(other, seen)
+    return found
+
+
+def is_e2e(item) -> bool:
+    """A test is end to end when it, a fixture it uses, or a tests-package helper either calls
+    starts a pytest run or a process (see E2E_FIXTURES, E2E_NAMES)."""
+    if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (getattr(info, "name2fixturedefs", None) or {}).values():
+        funcs += [d.func for d in defs if (getattr(d.func, "__module__", "") or "").startswith("tests")]
+    seen: set = set()
+    return any(E2E_NAMES & _names(f, seen) for f in funcs if f is not None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``e2e`` by rule, not by hand: ``-m "not e2e"`` is the unit layer."""
+    for item in items:
+        if is_e2e(item):
+            item.add_marker("e2e")

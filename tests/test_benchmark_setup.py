@@ -40,7 +40,6 @@ def _pytest(project: Path, *args: str, mirror_env: str | None = None) -> Run:
     return run_pytest(project, "--benchmark-only", *args, env={"CLAIMS_MIRROR": mirror_env, "CLAIMS_DOWNLOAD": None})
 
 
-@pytest.mark.e2e
 def test_missing_mirror_is_a_usage_error_naming_it(tmp_path):
     project = _project(tmp_path)
     proc = _pytest(project)
@@ -50,7 +49,6 @@ def test_missing_mirror_is_a_usage_error_naming_it(tmp_path):
     assert proc.ret == 4 and "datasets/nyu-mll/glue/mrpc" in proc.stderr, proc.stderr[-2000:]
 
 
-@pytest.mark.e2e
 def test_mirror_option_or_variable_and_a_per_pair_table(tmp_path):
     project = _project(tmp_path / "p")
     mirror = tmp_path / "m"

@@ -47,7 +47,6 @@ def test_torn_entries_are_misses(tmp_path):
         assert cache.get("a" * 64) is None
 
 
-@pytest.mark.e2e
 def test_rerun_hits_and_a_changed_claim_misses(tiny_mirror, tmp_path):
     project = tmp_path / "project"
     claims = claims_folder(project / "claims")

@@ -255,7 +255,6 @@ def hostile_run(tmp_path_factory, tiny_mirror):
     return {"result": result, "reports": reports, "home": home, "cache": cache}
 
 
-@pytest.mark.e2e
 def test_hostile_run_gives_each_claim_an_honest_verdict(hostile_run):
     out = hostile_run["result"].out
     arts = read_verdicts(hostile_run["reports"])
@@ -266,7 +265,6 @@ def test_hostile_run_gives_each_claim_an_honest_verdict(hostile_run):
     assert "INTERNALERROR" not in out and "1 failed, 2 passed" in out   # test_other.py saw its own environment
 
 
-@pytest.mark.e2e
 def test_a_claim_that_never_ends_is_stopped_by_the_time_limit(tmp_path):
     """A parameter count of a config with 10**9 layers spins in Python until SIGALRM stops it
     (in this process: the main thread, as in pytest and its xdist workers).
@@ -295,7 +293,6 @@ def test_a_claim_that_never_ends_is_stopped_by_the_time_limit(tmp_path):
     assert slow["status"] == "error" and "time limit of 1 s per claim exceeded" in slow["reason"], slow
 
 
-@pytest.mark.e2e
 def test_a_corrupt_baseline_fails_the_gate_by_name_and_the_report_is_still_written(hostile_run):
     result, reports = hostile_run["result"], hostile_run["reports"]
     assert result.ret == 2, result.tail()
@@ -305,7 +302,6 @@ def test_a_corrupt_baseline_fails_the_gate_by_name_and_the_report_is_still_writt
     assert (reports / "index.html").is_file() and (reports / "summary.json").is_file()
 
 
-@pytest.mark.e2e
 def test_the_run_left_home_alone_used_the_given_cache_and_the_umask(hostile_run):
     assert list(hostile_run["home"].iterdir()) == []
     assert len(PredictionCache(hostile_run["cache"]).entries()) == 1        # the fine claim's predictions
@@ -313,7 +309,6 @@ def test_the_run_left_home_alone_used_the_given_cache_and_the_umask(hostile_run)
         assert path.stat().st_mode & 0o777 == 0o644
 
 
-@pytest.mark.e2e
 def test_an_unrelated_project_sees_no_claims_plugin(tmp_path):
     project = tmp_path / "elsewhere"
     project.mkdir()
@@ -324,7 +319,6 @@ def test_an_unrelated_project_sees_no_claims_plugin(tmp_path):
     assert sorted(p.name for p in project.iterdir() if p.name != ".benchmarks") == ["test_other.py"]
 
 
-@pytest.mark.e2e
 def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(tmp_path):
     """A NaN tolerance was an INTERNALERROR; with -n 2 no verdict at all was written."""
     project = tmp_path / "project"
@@ -336,7 +330,6 @@ def test_a_malformed_claim_with_workers_stops_the_run_and_writes_nothing(tmp_pat
     assert not (project / "reports").exists()
 
 
-@pytest.mark.e2e
 def test_a_second_claims_run_into_a_busy_reports_folder_stops_before_anything_runs(claims_project, pytester):
     params = yaml.safe_load((ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())
     params["claims"] = params["claims"][:1]
@@ -374,7 +367,6 @@ def test_a_verdict_that_could_not_be_written_fails_the_gate(tmp_path):
                                                              "No space left on device"}]
 
 
-@pytest.mark.e2e
 def test_a_passing_gate_does_not_hide_a_failing_test_that_is_not_a_claim(tmp_path):
     project = tmp_path / "project"
     claims = claims_folder(project / "claims")

@@ -128,7 +128,6 @@ FAULT_ARTIFACTS = ["tiny__bad-positive-label.json", "tiny__fine.json", "tiny__na
                    "tiny__truncated.json", "tiny__write-refused.json"]
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_exception_in_one_claim_is_an_error_verdict(faults_run):
     reports = faults_run["reports"]
@@ -149,7 +148,6 @@ def test_exception_in_one_claim_is_an_error_verdict(faults_run):
                         "tiny/truncated": "error", "tiny/nan": "error", "tiny/write-refused": "reproduced"}
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_truncated_weights_are_an_error_naming_the_checkpoint(faults_run):
     """safetensors' own exception becomes the MeasurementError that names the checkpoint."""
@@ -160,7 +158,6 @@ def test_truncated_weights_are_an_error_naming_the_checkpoint(faults_run):
     assert not v["reason"].startswith("unexpected"), v["reason"]
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_nan_logits_are_an_error(faults_run):
     art = json.loads((faults_run["reports"] / "verdicts" / "tiny__nan.json").read_text())
@@ -172,7 +169,6 @@ def test_nan_logits_are_an_error(faults_run):
     assert "test_claim[tiny/nan]" in out and "error: " in out and "non-finite logits for 40 of 40 examples" in out
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-run")
 def test_refused_write_is_reported_and_the_rest_are_written(faults_run):
     reports, blocker = faults_run["reports"], faults_run["blocker"]
@@ -238,7 +234,6 @@ def _name(claim_id: str) -> str:
     return claim_id.replace("/", "__") + ".json"
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-crash")
 def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(crash_run):
     result, reports = crash_run["result"], crash_run["reports"]
@@ -261,7 +256,6 @@ def test_crashed_worker_gives_an_error_verdict_and_the_rest_are_written(crash_ru
     assert out.count("replacing crashed worker") == 1, out   # the crash is not re-run on the next worker
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("faults-crash")
 def test_a_crash_after_a_finished_group_is_not_rerun(crash_run):
     """The finished group ran before the crash, and nothing ran twice (-v: one line a test)."""

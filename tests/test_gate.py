@@ -97,7 +97,6 @@ def _rows(folder: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "artifact"} for r in rows]
 
 
-@pytest.mark.e2e
 def test_shards_merge_to_the_same_summary_as_one_run(nights):
     whole, project = nights["whole"], nights["project"]
     assert whole.ret == 0, whole.tail()
@@ -109,7 +108,6 @@ def test_shards_merge_to_the_same_summary_as_one_run(nights):
     assert len(_rows(project / "whole")) == len(load_tree(project / "claims"))   # every claim, once
 
 
-@pytest.mark.e2e
 def test_a_regression_against_the_baseline_fails_the_gate(nights):
     first, second = nights["whole"], nights["night2"]
     assert first.ret == 0, first.tail()
@@ -198,14 +196,12 @@ def test_cli_exit_2_an_input_could_not_be_read(tmp_path, capsys):
     assert not (tmp_path / "missing").exists()
 
 
-@pytest.mark.e2e
 def test_pytest_exit_3_internal_error(pytester):
     pytester.makeconftest("def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n")
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     assert pytester.runpytest_inprocess("-p", "no:cacheprovider").ret == 3
 
 
-@pytest.mark.e2e
 def test_pytest_exit_5_no_claims_collected(claims_project, pytester):
     (pytester.path / "empty").mkdir()
     result = pytester.runpytest_inprocess("claims", "--claims-dir=empty", "--claims-gate", "-p", "no:cacheprovider")

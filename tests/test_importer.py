@@ -39,7 +39,6 @@ def test_import_maps_the_citation(seed_verdict):
     assert record["citation"]["imported_from"]["status"] == "reproduced"
 
 
-@pytest.mark.e2e
 def test_cli_import_then_run_gives_citation_mismatch(seed_verdict, claims_project, pytester):
     out = claims_project / "seed.yaml"
     proc = subprocess.run([sys.executable, "-m", "harness", "import-verdict", str(seed_verdict),

@@ -18,7 +18,7 @@ from harness import schemas
 from tests.helpers import TINY_REVISION, read_verdicts, write_claims
 from tests.runs import run_pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("new-kinds")]
+pytestmark = pytest.mark.xdist_group("new-kinds")
 
 STSB_MODEL = "tiny/albert-stsb"
 

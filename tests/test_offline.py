@@ -43,7 +43,6 @@ def _record_offline_switches(request):
 '''
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_default_mode_opens_no_socket_and_sets_offline_flags(claims_project, tiny_mirror, pytester, tmp_path,
                                                              monkeypatch, workers):

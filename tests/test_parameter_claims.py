@@ -58,7 +58,6 @@ def test_the_closed_form_gives_the_known_counts():
         assert closed_form(family, config) == count, name
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_parameter_claims_give_real_verdicts(catalogue_run):
     result, reports = catalogue_run["first"], catalogue_run["first_reports"]

@@ -59,7 +59,6 @@ def runs(tmp_path_factory, tiny_mirror, reference) -> dict:
 NAMES = ["tiny__mrpc__acc.json", "tiny__mrpc__f1-grow.json", "tiny__mrpc__f1-whole.json", "tiny__mrpc__f1.json"]
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("pipeline-runs")
 def test_serial_and_parallel_runs_agree(runs):
     serial, parallel = runs["serial"], runs["parallel"]
@@ -77,7 +76,6 @@ def test_serial_and_parallel_runs_agree(runs):
                                                        "tiny/mrpc/f1-grow"}
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("pipeline-runs")
 def test_measurements_match_an_independent_loop(runs, reference):
     a = read_verdicts(runs["project"] / "r0")
@@ -102,7 +100,6 @@ def test_measurements_match_an_independent_loop(runs, reference):
     assert art["protocol"]["match"] == "proxy"
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("pipeline-runs")
 def test_growing_slice_looks_again_until_decided(runs, reference):
     _growing_slice_looks_again_until_decided(read_verdicts(runs["project"] / "r0")["tiny__mrpc__f1-grow.json"],
@@ -157,7 +154,6 @@ def test_plugin_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("pipeline-runs")
 def test_a_slice_that_grows_further_reuses_the_looks_it_took(tiny_mirror, reference, tmp_path):
     """Night 1 stops the growing slice at a 100-pair cap; night 2 lifts the cap: the two looks

@@ -27,7 +27,6 @@ def probe_project(pytester, tmp_path, monkeypatch):
     return log
 
 
-@pytest.mark.e2e
 def test_auto_gives_one_worker_per_visible_gpu_each_pinned(pytester, probe_project, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7,9,4")
     result = run_pytest(pytester.path, "-n", "auto")
@@ -54,7 +53,6 @@ def two_workers(tmp_path_factory) -> dict:
     return {"result": result, "probes": probes, "groups": groups}
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("two-workers")
 def test_cpu_workers_and_loadgroup_default(two_workers):
     result = two_workers["result"]
@@ -64,7 +62,6 @@ def test_cpu_workers_and_loadgroup_default(two_workers):
     assert len(seen) == 6 and {gpu for _, gpu, _ in seen} == {""}
 
 
-@pytest.mark.e2e
 def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
     """A catalogue with no checkpoint to run gets no workers: -n auto is then -n 0, not slower."""
     import shutil
@@ -112,7 +109,6 @@ def test_grouped(i):
 '''
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("two-workers")
 def test_n_without_dist_keeps_each_group_on_one_worker(two_workers):
     """Workers parse the bare command line; they must still tag items with their group (and pytest

@@ -80,7 +80,6 @@ def test_artifact_names_are_sanitised(claim_id, name):
     assert "/" not in sanitise(claim_id) and not sanitise(claim_id).startswith(".")
 
 
-@pytest.mark.e2e
 def test_malformed_file_stops_collection_with_the_field(claims_project, pytester):
     record = copy.deepcopy(tiny_claim("tiny/bad"))
     record["reported"]["metric"] = "perplexity"

@@ -105,7 +105,6 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- tests
-@pytest.mark.e2e
 @CATALOGUE
 def test_report_of_a_real_run(real_reports):
     arts = _artifacts(real_reports)
@@ -224,7 +223,6 @@ def test_render_copes_with_an_untidy_folder(tmp_path):
     assert "1 claim</span>" in text  # the stale artifact is not counted
 
 
-@pytest.mark.e2e
 @CATALOGUE
 @pytest.mark.parametrize("width", [390, 1280])
 def test_screenshot_of_the_report(real_reports, tmp_path, width):

@@ -30,7 +30,6 @@ def _cases(xml: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_junit_carries_the_verdict(runs):
     cases = _cases(runs["project"] / "first.xml")
@@ -48,7 +47,6 @@ def test_junit_carries_the_verdict(runs):
     assert "claims_artifact" not in (runs["project"] / "first.xml").read_text()
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_markers_select_and_are_listed(runs):
     first = runs["first"]
@@ -62,7 +60,6 @@ def test_markers_select_and_are_listed(runs):
         assert f"@pytest.mark.{name}" in listed, listed[-2000:]
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_terminal_table_and_failure_message_in_printed_units(runs):
     out = runs["second"].stdout
@@ -80,7 +77,6 @@ def test_terminal_table_and_failure_message_in_printed_units(runs):
     assert "interval [11.68M, 11.68M] does not meet band [12.50M, 13.50M]" in fail, fail
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_junit_under_xdist(runs):
     cases = _cases(runs["project"] / "second.xml")
@@ -90,7 +86,6 @@ def test_junit_under_xdist(runs):
     assert cases["test_claim[1909.11942/table2/albert-base/mrpc-f1]"]["claim_status"] == "miscited"
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_checkpoint_override_is_a_recorded_deviation(runs):
     path = runs["reports"] / "verdicts" / "1909.11942__table2__albert-base__mrpc-f1.json"
@@ -103,7 +98,6 @@ def test_checkpoint_override_is_a_recorded_deviation(runs):
     assert not any(d["what"] == "checkpoint_override" for d in params["protocol"]["deviations"])
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     db = runs["reports"] / "history.sqlite"
@@ -118,7 +112,6 @@ def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     assert 'href="https://arxiv.org/abs/1909.11942v6"' in page
 
 
-@pytest.mark.e2e
 def test_progress_line_during_inference(tiny_mirror, tmp_path):
     """With -v, each claim that runs a model shows pairs done and pairs/s (tiny ALBERT); a growing
     slice counts its looks' slice sizes (16, 32, 48 of 408), not each look's new rows alone."""

@@ -89,7 +89,6 @@ def test_measured_timings_replace_estimates(tmp_path):
     assert workload.group_costs([claim], None, True, measured) == measured
 
 
-@pytest.mark.e2e
 def test_shards_partition_the_catalogue(pytester, claims_project):
     root = Path(__file__).resolve().parents[1]
     for name in ("table1-parameters.yaml", "textattack-model-cards.yaml"):
