@@ -1,14 +1,35 @@
-"""Command line: ``python -m harness {import-verdict,audit,merge,gate,prefetch,clear-cache}``."""
+"""Command line: ``claims-harness COMMAND`` (also ``python -m harness COMMAND``).
+
+Running the claims is pytest's job; these commands look after the catalogue and the reports:
+
+- ``list``: the catalogue's claims, filtered, with each one's last status
+- ``check``: validate claim files and paper records without measuring
+- ``new``: scaffold a claim from a paper-record cell or prose statement
+- ``audit``: check every claim's citation against the paper records
+- ``compare``: two runs side by side; exit 1 on a regression
+- ``gate``: apply the nightly gate policy to a reports folder
+- ``merge``: merge shard reports folders, then gate
+- ``import-verdict``: turn a reference-format verdict JSON into a claim record
+- ``prefetch``: download every claim's model and dataset into a mirror
+- ``clear-cache``: empty the prediction cache
+- ``schemas``: check (or write) the schema files against the registries
+
+Each command's arguments are defined in harness.options (``CLI``), its descriptions here
+(``COMMANDS``); plugins (entry-point group ``claims_harness.plugins``) are loaded before the
+parser is built, so their kinds are choices and their claims valid.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
-from harness import kinds, options
+from harness import options
 from harness.errors import HarnessError
 from harness.statuses import MISCITED
 
@@ -27,7 +48,7 @@ def _import(args) -> int:
         papers=load_papers(Path(args.claims)))
     if args.expect:
         record["expect"] = args.expect
-    text = ("# Imported by `python -m harness import-verdict`; edit the measurement, not the citation.\n"
+    text = ("# Imported by `claims-harness import-verdict`; edit the measurement, not the citation.\n"
             + yaml.safe_dump({"claims": [record]}, sort_keys=False, allow_unicode=True, width=100))
     _validate_claim_text(text, Path(getattr(args, "claims", None) or "claims"))   # nothing on disk on error
     if args.output in (None, "-"):
@@ -160,41 +181,24 @@ def _clear_cache(args) -> int:
     return 0
 
 
-def _gate_options(p) -> None:
-    options.add(p.add_argument, options.GATE)   # as --claims-baseline, --claims-fdr, ... of a pytest run
-    p.add_argument("--claims", help="the claim catalogue (default ./claims when it exists): verdicts of claims "
-                                    "not in it are ignored, baseline claims not in it count as removed")
+def _schemas(args) -> int:
+    """Without options: exit 1 when the package's schema files and the registries disagree."""
+    from harness import schemas
 
-
-# ---------------------------------------------------------------------- help, version, new commands
-DESCRIPTION = """Claims printed in ML papers and model cards, checked as pytest cases.
-
-Running the claims is pytest's job (pytest claims/ -n auto --claims-mirror DIR); these commands
-look after the catalogue and the reports around it."""
-EPILOG = """examples:
-  python -m harness list --paper 1909.11942 --status not_reproduced
-  python -m harness check claims/
-  python -m harness new --paper 1909.11942 --table "Table 2" --row "ALBERT base" --column SST-2
-  python -m harness compare reports-yesterday/ reports/
-  python -m harness audit claims/
-exit codes: 0 ok, 1 a finding (mismatch, regression, invalid file), 2 a usage or input error"""
-HELP = {  # name: (description, examples, {positional dest: help})
-    "import-verdict": ("Turn a reference-format verdict JSON into a claim record. The record is validated "
-                       "before anything is written; on error no file is left.",
-                       "python -m harness import-verdict seed-verdict.json --revision 86655e0c...(40 hex) "
-                       "-o claims/imported.yaml", {"file": "the verdict JSON (reference layout)"}),
-    "audit": ("Check every claim's citation against the paper records (claims/papers/), without measuring. "
-              "Exit 1 on a mismatch the claim does not declare (expect: miscited), 2 on a missing folder.",
-              "python -m harness audit claims/", {"claims": "claims folder (default: claims)"}),
-    "merge": ("Merge shard report folders into one, then apply the gate.",
-              "python -m harness merge reports/ shard-1/ shard-2/",
-              {"output": "merged reports folder", "inputs": "shard reports folders"}),
-    "gate": ("Apply the nightly gate policy (docs/gate.md) to a reports folder.",
-             "python -m harness gate reports/ --baseline last-night/", {"reports": "reports folder (default: reports)"}),
-    "prefetch": ("Download every claim's model and dataset into a mirror, for air-gapped runners.",
-                 "python -m harness prefetch --mirror ../mirror claims/", {"claims": "claims folder (default: claims)"}),
-    "clear-cache": ("Empty the prediction cache.", "python -m harness clear-cache --cache /tmp/cache", {}),
-}
+    if args.out:
+        for path in schemas.write(Path(args.out), builtin_only=False):
+            print(f"wrote {path}")
+        return 0
+    if args.write:
+        changed = schemas.write()
+        print("\n".join(f"wrote {p}" for p in changed) or "the schema files are up to date")
+        return 0
+    stale = schemas.stale()
+    for name in schemas.NAMES:
+        print(f"{schemas.file_path(name)}: {'OUT OF DATE' if name in stale else 'up to date'} (v{schemas.VERSION})")
+    if stale:
+        print("run `claims-harness schemas --write` to regenerate them from the registries", file=sys.stderr)
+    return 1 if stale else 0
 
 
 def _validate_claim_text(text: str, root: Path) -> None:
@@ -210,98 +214,109 @@ def _validate_claim_text(text: str, root: Path) -> None:
         load_file(probe, root)
 
 
-def _user_facing(parser, sub) -> None:
-    """Descriptions, examples, --version, and the catalogue commands."""
-    from harness import __version__
+# ---------------------------------------------------------------------- the commands, described once
+PROG = "claims-harness"
+DESCRIPTION = """Claims printed in ML papers and model cards, checked as pytest cases.
+
+Running the claims is pytest's job (pytest claims/ -n auto --claims-mirror DIR); these commands
+look after the catalogue and the reports around it."""
+EPILOG = f"""examples:
+  {PROG} list --paper 1909.11942 --status not_reproduced
+  {PROG} check claims/
+  {PROG} new --paper 1909.11942 --table "Table 2" --row "ALBERT base" --column SST-2
+  {PROG} compare reports-yesterday/ reports/
+  {PROG} audit claims/
+exit codes: 0 ok, 1 a finding (mismatch, regression, invalid file), 2 a usage or input error"""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its one-line help, its description and examples; arguments: options.CLI[name]."""
+
+    name: str
+    summary: str
+    description: str
+    examples: tuple[str, ...]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _commands() -> tuple[Command, ...]:
     from harness import cli_commands as cc
 
-    parser.description, parser.epilog = DESCRIPTION, EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--version", action="version", version=f"claims-harness {__version__}")
-    for name, (description, example, positional) in HELP.items():
-        p = sub.choices.get(name)
-        if p is None:
-            continue
-        p.description, p.epilog = description, f"example:\n  {example}"
-        p.formatter_class = argparse.RawDescriptionHelpFormatter
-        for action in p._actions:  # argparse keeps no public accessor for existing arguments
-            if not action.option_strings and action.dest in positional and not action.help:
-                action.help = positional[action.dest]
+    return (
+        Command("list", "list claims with their last status",
+                "List the catalogue's claims, filtered, with the status each had in the last run (read from "
+                "REPORTS/verdicts).", ("list --paper 1909.11942 --kind classification", "list --marker needs_gpu --json"),
+                cc.cmd_list),
+        Command("check", "validate claim files without running them",
+                "Validate claim files and paper records (schema, duplicate ids, citations against the paper records) "
+                "without measuring anything. Exit 1 naming file, claim and field for each problem.",
+                ("check claims/", "check claims/albert-1909.11942/table1-parameters.yaml"), cc.cmd_check),
+        Command("new", "scaffold a claim from a paper-record cell or statement",
+                "Scaffold a claim record from one printed cell of a paper record (--table, --row, --column) or one "
+                "prose statement (--statement): value, unit and page are filled in, the record is validated and "
+                "audited before it is written; nothing is written on error.",
+                ('new --paper 1909.11942 --table "Table 2" --row "ALBERT base" --column SST-2 '
+                 "--checkpoint textattack/albert-base-v2-SST-2@main -o claims/albert-1909.11942/sst2.yaml",
+                 "new --paper 1810.04805 --statement bert-base-parameters --model-type bert"), cc.cmd_new),
+        Command("compare", "side by side of two runs; exit 1 on a regression",
+                "Compare two reports folders claim by claim: statuses and measured values side by side. Exit 1 when "
+                "a claim that met its expectation in RUN_A no longer does in RUN_B, became an error, or is missing.",
+                ("compare reports-main/ reports/",), cc.cmd_compare),
+        Command("audit", "citation audit of every claim (no measurement)",
+                "Check every claim's citation against the paper records (claims/papers/), without measuring. Exit 1 "
+                "on a mismatch the claim does not declare (expect: miscited), 2 on a missing folder.",
+                ("audit claims/",), _audit),
+        Command("gate", "apply the gate policy to a reports folder",
+                "Apply the nightly gate policy (docs/gate.md) to a reports folder.",
+                ("gate reports/ --baseline last-night/",), _gate),
+        Command("merge", "merge shard report folders into one, then apply the gate",
+                "Merge shard report folders into one, then apply the gate.",
+                ("merge reports/ shard-1/ shard-2/",), _merge),
+        Command("import-verdict", "turn a reference-format verdict JSON into a claim record",
+                "Turn a reference-format verdict JSON into a claim record. The record is validated before anything "
+                "is written; on error no file is left.",
+                ("import-verdict seed-verdict.json --revision 86655e0c...(40 hex) -o claims/imported.yaml",), _import),
+        Command("prefetch", "download every claim's model and dataset into a mirror",
+                "Download every claim's model and dataset into a mirror, for air-gapped runners.",
+                ("prefetch --mirror ../mirror claims/",), _prefetch),
+        Command("clear-cache", "empty the prediction cache", "Empty the prediction cache (only the entries it wrote).",
+                ("clear-cache --cache /tmp/cache",), _clear_cache),
+        Command("schemas", "check the schema files against the registries (or write them)",
+                "The JSON Schemas the harness ships (claim, verdict, spread, paper; harness/schemas/) hold what the "
+                "registries contribute (metric names, kinds, each kind's measure block). Without options: exit 1 "
+                "when the files and the registries disagree. --write regenerates the package's files; --out DIR "
+                "writes them with the installed plugins' kinds and metrics.",
+                ("schemas", "schemas --write", "schemas --out my-schemas/"), _schemas),
+    )
 
-    def add(name, helptext, description, example, run):
-        p = sub.add_parser(name, help=helptext, description=description, epilog=f"examples:\n  {example}",
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line, built from options.CLI and COMMANDS (help in those two places only)."""
+    from harness import __version__
+
+    top = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"claims-harness {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in _commands():
+        p = sub.add_parser(command.name, help=command.summary, description=command.description,
+                           epilog="examples:\n" + "\n".join(f"  {PROG} {e}" for e in command.examples),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.set_defaults(run=run)
-        return p
-
-    p = add("list", "list claims with their last status", "List the catalogue's claims, filtered, with the "
-            "status each had in the last run (read from REPORTS/verdicts).",
-            "python -m harness list --paper 1909.11942 --kind classification\n  python -m harness list "
-            "--marker needs_gpu --json", cc.cmd_list)
-    p.add_argument("claims", nargs="?", default="claims", help="claims folder (default: claims)")
-    p.add_argument("--reports", default="reports", help="reports folder of the last run (default: reports)")
-    p.add_argument("--paper", help="arXiv id, e.g. 1909.11942")
-    p.add_argument("--kind", choices=kinds.names())
-    p.add_argument("--source", choices=("paper", "model_card"))
-    p.add_argument("--status", choices=options.LIST_STATUSES, help="last status ('not run': no verdict yet)")
-    p.add_argument("--marker", help="a pytest marker the plugin gives, e.g. needs_gpu or paper_1909_11942")
-    p.add_argument("--json", action="store_true", help="JSON instead of a table")
-    p = add("check", "validate claim files without running them", "Validate claim files and paper records "
-            "(schema, duplicate ids, citations against the paper records) without measuring anything. Exit 1 "
-            "naming file, claim and field for each problem.", "python -m harness check claims/\n  python -m "
-            "harness check claims/albert-1909.11942/table1-parameters.yaml", cc.cmd_check)
-    p.add_argument("paths", nargs="*", help="claim files or folders (default: claims)")
-    p = add("new", "scaffold a claim from a paper-record cell", "Scaffold a claim record from one printed cell "
-            "of a paper record (table, row, column): value, unit and page are filled in, the record is "
-            "validated and audited before it is written; nothing is written on error.",
-            'python -m harness new --paper 1909.11942 --table "Table 2" --row "ALBERT base" --column SST-2 '
-            "--checkpoint textattack/albert-base-v2-SST-2@main -o claims/albert-1909.11942/sst2.yaml", cc.cmd_new)
-    p.add_argument("--paper", required=True, help="arXiv id of a record in CLAIMS/papers/")
-    p.add_argument("--table", required=True, help='table id as in the paper record, e.g. "Table 2"')
-    p.add_argument("--row", required=True, help='row name, e.g. "ALBERT base" (spacing and case are loose)')
-    p.add_argument("--column", required=True, help="column name, e.g. SST-2 or Parameters")
-    p.add_argument("--metric", help="which value of a multi-value cell (e.g. f1 of 89.3/82.3)")
-    p.add_argument("--checkpoint", help="ORG/NAME@REV to measure (default: none yet, the claim stays blocked)")
-    p.add_argument("--id", help="claim id (default: paper/table/row/column-metric)")
-    p.add_argument("--claims", default="claims", help="claims folder with papers/ (default: claims)")
-    p.add_argument("-o", "--output", help="new claim file to write (default: stdout)")
-    p = add("compare", "side by side of two runs; exit 1 on a regression", "Compare two reports folders claim by "
-            "claim: statuses and measured values side by side. Exit 1 when a claim that met its expectation "
-            "in RUN_A no longer does in RUN_B, became an error, or is missing.",
-            "python -m harness compare reports-main/ reports/", cc.cmd_compare)
-    p.add_argument("run_a", metavar="RUN_A", help="the earlier (reference) reports folder")
-    p.add_argument("run_b", metavar="RUN_B", help="the later reports folder")
+        options.add(p.add_argument, options.CLI[command.name])
+        p.set_defaults(run=command.run)
+    return top
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness")  # help texts: _user_facing
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("import-verdict", help="turn a reference-format verdict JSON into a claim record")
-    p.add_argument("file")
-    p.add_argument("-o", "--output", help="claim file to write (default: stdout)")
-    options.add(p.add_argument, options.IMPORT)
-    p.set_defaults(run=_import)
-    a = sub.add_parser("audit", help="citation audit of every claim (no measurement)")
-    a.add_argument("claims", nargs="?", default="claims")
-    a.set_defaults(run=_audit)
-    m = sub.add_parser("merge", help="merge shard report folders into one, then apply the gate")
-    m.add_argument("output")
-    m.add_argument("inputs", nargs="+")
-    _gate_options(m)
-    m.set_defaults(run=_merge)
-    g = sub.add_parser("gate", help="apply the gate policy to a reports folder")
-    g.add_argument("reports", nargs="?", default="reports")
-    _gate_options(g)
-    g.set_defaults(run=_gate)
-    f = sub.add_parser("prefetch", help="download every claim's model and dataset into a mirror")
-    f.add_argument("--mirror", required=True)
-    f.add_argument("claims", nargs="?", default="claims")
-    f.set_defaults(run=_prefetch)
-    c = sub.add_parser("clear-cache", help="empty the prediction cache")
-    options.CACHE.add(c.add_argument)   # the folder --claims-cache names
-    c.set_defaults(run=_clear_cache)
-    _user_facing(parser, sub)
-    args = parser.parse_args(argv)
+    from harness import extensions
+
+    try:
+        extensions.load_for_cli()   # plugins' kinds and metrics, before the parser lists the kinds
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args = parser().parse_args(argv)
     try:
         return args.run(args)
     except HarnessError as exc:

@@ -128,16 +128,37 @@ def cmd_check(args) -> int:
 
 
 # ---------------------------------------------------------------------- new
-SCALE_OF_UNIT = {"percent": "percent", "millions": "millions"}
+SCALE_OF_UNIT = {"percent": "percent", "millions": "millions", "count": "units", "number": "units"}
+TASK_KINDS = ("classification", "regression", "span_extraction")   # scaffolded from the column's task
+
+
+def _kinds_measuring(metric: str) -> list[str]:
+    from harness import kinds
+
+    return [k.name for k in kinds.discover().values() if metric in k.metrics]
+
+
+def _from_example(record: dict, kind_name: str) -> dict:
+    """A claim of a kind scaffold knows nothing about: the kind's own example measure block."""
+    import copy
+
+    from harness import kinds
+
+    record["measure"] = copy.deepcopy(kinds.get(kind_name).example)
+    record["tolerance"] = {"value": 0, "reason": f"scaffolded from the {kind_name} kind's example: "
+                                                 "set the measure block and the allowance"}
+    return record
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-") or "x"
 
 
-def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, metric: str | None = None,
-             checkpoint: str | None = None, claim_id: str | None = None) -> dict:
-    """A claim record for one printed cell, value and page taken from the paper record."""
+def scaffold(papers: dict, *, paper: str, table: str | None = None, row: str | None = None,
+             column: str | None = None, metric: str | None = None, checkpoint: str | None = None,
+             claim_id: str | None = None, statement: str | None = None, model_type: str | None = None) -> dict:
+    """A claim record for one printed cell (table, row, column) or one prose statement, value and
+    page taken from the paper record."""
     from harness.claims import tasks
 
     where = f"paper record {paper}"
@@ -145,6 +166,14 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
     if p is None:
         raise ClaimFileError(where, f"no paper record for {paper} (known: {', '.join(sorted(papers)) or 'none'})",
                              field="paper")
+    if statement is not None:
+        if table or row or column:
+            raise ClaimFileError("--statement", "cite a statement or a table cell, not both", field="statement")
+        return _scaffold_statement(p, statement, metric=metric, claim_id=claim_id, model_type=model_type)
+    missing = [f"--{n}" for n, v in (("table", table), ("row", row), ("column", column)) if not v]
+    if missing:
+        raise ClaimFileError("new", f"name the cell ({', '.join(missing)} missing) or a prose statement "
+                             "(--statement)", field=missing[0].lstrip("-"))
     t = p.table(table)
     if t is None:
         raise ClaimFileError(p.path, f"no table {table!r} (tables: {', '.join(p.tables)})", field="table")
@@ -166,7 +195,11 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
                              field="metric")
     if value.unit not in SCALE_OF_UNIT or value.decimal is None:
         raise ClaimFileError(p.path, f"unit {value.unit!r} of {value.printed!r} cannot be a claim yet "
-                             "(percent or millions)", field="unit")
+                             f"({', '.join(SCALE_OF_UNIT)})", field="unit")
+    measured_by = _kinds_measuring(value.metric)
+    if not measured_by:
+        raise ClaimFileError(p.path, f"no measurement kind measures {value.metric!r} (harness.kinds, plugins' "
+                             "included)", field="metric")
     printed = value.printed.rstrip("Mx")
     record = {
         "id": claim_id or f"{p.arxiv_id}/{_slug(t.id).replace('-', '')}/{_slug(r)}/{_slug(col.name)}-{value.metric}",
@@ -175,11 +208,12 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
         "reported": {"value": printed, "metric": value.metric, "scale": SCALE_OF_UNIT[value.unit]},
     }
     if value.metric == "parameter_count":
-        record["measure"] = {"kind": "parameter_count", "include_pooler": True,
-                             "architecture": {"family": "albert" if "albert" in r.lower() else "bert",
-                                              "config": _architecture(t, r)}}
+        family = _model_type(model_type, r)
+        record["measure"] = _count_block(family, _architecture(t, r, family))
         record["tolerance"] = {"value": 0, "reason": "a count is exact; the printed rounding gives the band"}
         return record
+    if not set(measured_by) & set(TASK_KINDS):   # a kind of its own (a plugin's): its example block
+        return _from_example(record, measured_by[0])
     task = tasks.find(col.task or col.name) or tasks.find(col.name)
     if task is None:
         raise ClaimFileError(p.path, f"cannot tell the dataset of column {col.name!r} (known: "
@@ -195,7 +229,7 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
             raise ClaimFileError("--checkpoint", str(exc), field="checkpoint") from None
         ckpt = {"repo": repo, "revision": rev, "origin": "community"}
     else:
-        ckpt = {"unavailable": "not chosen yet (scaffolded by `python -m harness new`): set measure.checkpoint"}
+        ckpt = {"unavailable": "not chosen yet (scaffolded by `claims-harness new`): set measure.checkpoint"}
     record["measure"] = tasks.measure_block(task, checkpoint=ckpt, max_length=512,
                                             slice_={"size": "all", "seed": 0, "stratified": True})
     record["paper_protocol"] = {"split": "validation", "metric": value.metric,
@@ -206,8 +240,61 @@ def scaffold(papers: dict, *, paper: str, table: str, row: str, column: str, met
     return record
 
 
-def _architecture(t, r: str) -> dict:
-    """hidden/layers/embedding from the same row (Table 1 style); heads H/64 and FFN 4H as in BERT."""
+def _scaffold_statement(p, statement: str, *, metric: str | None, claim_id: str | None,
+                        model_type: str | None) -> dict:
+    """A claim citing a number printed in prose (a paper record's ``statements``)."""
+    st = p.statement(statement)
+    if st is None:
+        raise ClaimFileError(p.path, f"no statement {statement!r} (statements: {', '.join(p.statements) or 'none'})",
+                             field="statement")
+    if metric is None and len(st.values) > 1:
+        raise ClaimFileError(p.path, f"statement {st.id} states {', '.join(v.metric for v in st.values)}: "
+                             "pass --metric", field="metric")
+    value = next((v for v in st.values if metric in (None, v.metric)), None)
+    if value is None:
+        raise ClaimFileError(p.path, f"statement {st.id} states {', '.join(v.metric for v in st.values)}, "
+                             f"not {metric!r}", field="metric")
+    if value.metric != "parameter_count" or value.unit != "millions" or value.decimal is None:
+        raise ClaimFileError(p.path, f"{value.metric} in {value.unit} from a statement cannot be scaffolded yet "
+                             "(parameter counts in millions can; write other claims by hand)", field="metric")
+    record = {
+        "id": claim_id or f"{p.arxiv_id}/{_slug(st.id)}-{value.metric}",
+        "citation": {"source": "paper", "paper": p.arxiv_id, "version": p.version, "statement": st.id,
+                     "page": st.page, "quote": st.quote, **({"section": st.section} if st.section else {})},
+        "reported": {"value": str(value.decimal), "metric": value.metric, "scale": SCALE_OF_UNIT[value.unit]},
+        "measure": _count_block(_model_type(model_type, st.subject or st.id), {}),
+        "tolerance": {"value": 0, "reason": "a count is exact; the printed rounding gives the band"},
+    }
+    return record
+
+
+def _model_type(given: str | None, name: str) -> str:
+    """The transformers model_type of a parameter count: as given, or the first word of the row or
+    statement subject ("DistilBERT base" -> distilbert); checked against transformers."""
+    from harness.measure.params import ArchitectureError, config_class
+
+    family = given or re.sub(r"[^a-z0-9_-]", "", (str(name).split() or [""])[0].lower().split("-")[0])
+    try:
+        config_class(family)
+    except ArchitectureError as exc:
+        raise ClaimFileError("--model-type", f"{exc}{'' if given else f' (guessed from {name!r})'}; pass "
+                             "--model-type", field="model_type") from None
+    return family
+
+
+def _count_block(family: str, config: dict) -> dict:
+    block = {"kind": "parameter_count", "include_pooler": True, "architecture": {"family": family, "config": config}}
+    if not config:
+        block["convention"] = (f"the transformers default {family} configuration (AutoConfig.for_model); check "
+                               "it against the paper")
+    return block
+
+
+def _architecture(t, r: str, family: str) -> dict:
+    """hidden/layers/embedding from the same row (Table 1 style), heads H/64 and FFN 4H as in BERT,
+    in the config fields the family has; {} (its default config) when the row has no such cells."""
+    from harness.measure.params import config_fields
+
     cells = {c.name.lower(): t.rows[r].get(c.name, ()) for c in t.columns}
 
     def cell(name):
@@ -216,14 +303,14 @@ def _architecture(t, r: str) -> dict:
 
     hidden, layers, emb = cell("hidden"), cell("layers"), cell("embedding")
     if hidden is None or layers is None:
-        raise ClaimFileError(t.id, f"row {r!r} has no Hidden/Layers cells to build the architecture from",
-                             field="architecture")
-    albert = "albert" in r.lower()
+        return {}
+    albert = family == "albert"
     config = {"vocab_size": 30000 if albert else 30522, "hidden_size": hidden, "num_hidden_layers": layers,
               "num_attention_heads": max(1, hidden // 64), "intermediate_size": 4 * hidden}
-    if albert and emb is not None:
+    if emb is not None:
         config["embedding_size"] = emb
-    return config
+    known = config_fields(family)
+    return {k: v for k, v in config.items() if k in known and (k != "embedding_size" or albert)}
 
 
 def cmd_new(args) -> int:
@@ -235,8 +322,9 @@ def cmd_new(args) -> int:
     root = _folder(args.claims)
     papers = load_papers(root)
     record = scaffold(papers, paper=args.paper, table=args.table, row=args.row, column=args.column,
-                      metric=args.metric, checkpoint=args.checkpoint, claim_id=args.id)
-    text = ("# Scaffolded by `python -m harness new`; check the measurement block before running.\n"
+                      metric=args.metric, checkpoint=args.checkpoint, claim_id=args.id,
+                      statement=args.statement, model_type=args.model_type)
+    text = ("# Scaffolded by `claims-harness new`; check the measurement block before running.\n"
             + yaml.safe_dump({"claims": [record]}, sort_keys=False, allow_unicode=True, width=100))
     with tempfile.TemporaryDirectory() as tmp:      # validate exactly what would be written
         probe = Path(tmp) / "new-claim.yaml"

@@ -3,6 +3,9 @@
 An entry is registered by key; on first use the package's public modules (names not starting
 with ``_``, in name order) are imported once and what each defines is registered. ``register``
 may come before that (a plugin's own entry): discovery still runs on the first lookup.
+Entries found in the package are its built-in ones (``builtin()``); the rest came from plugins
+(harness.hookspecs). Every registration moves ``generation()``, so what is built from the
+registries (the claim schema) is built again after one.
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ from types import ModuleType
 from typing import Callable, Generic, Iterable, TypeVar
 
 T = TypeVar("T")
+_generation = [0]
+
+
+def generation() -> tuple:
+    """A number that changes whenever any registry gains an entry."""
+    return (_generation[0],)
 
 
 def modules(package: str, path) -> list[ModuleType]:
@@ -30,6 +39,7 @@ class Registry(Generic[T]):
         self.what, self._package, self._path = what, package, path
         self._found, self._key, self._check = found, key, check
         self._entries: dict[str, T] = {}
+        self._builtin: set[str] = set()
         self._discovered = False
 
     def register(self, entry: T) -> None:
@@ -39,14 +49,20 @@ class Registry(Generic[T]):
         if self._check is not None:
             self._check(entry, self._entries)
         self._entries[key] = entry
+        _generation[0] += 1
 
     def all(self) -> dict[str, T]:
         if not self._discovered:
             for module in modules(self._package, self._path):
                 for entry in self._found(module):
                     self.register(entry)
+                    self._builtin.add(self._key(entry))
             self._discovered = True     # after: a failed import is tried again on the next lookup
         return dict(self._entries)
+
+    def builtin(self) -> dict[str, T]:
+        """The entries the package itself defines (not a plugin's)."""
+        return {k: v for k, v in self.all().items() if k in self._builtin}
 
     def get(self, key: str) -> T:
         found = self.all().get(key)

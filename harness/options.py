@@ -120,14 +120,26 @@ def revision(text: str) -> str:
 # ---------------------------------------------------------------------- definitions
 @dataclass(frozen=True)
 class Option:
-    """One option: long name without dashes or prefix, and its argparse keyword arguments."""
+    """One option: long name without dashes or prefix, and its argparse keyword arguments.
+
+    ``positional``: a command's positional argument (``name`` is its dest); ``short``: a short
+    flag beside the long one (``-o``)."""
 
     name: str
     kwargs: dict = field(default_factory=dict)
+    positional: bool = False
+    short: str | None = None
 
     def add(self, adder, prefix: str = "") -> None:
         """``adder``: argparse's ``add_argument`` or pytest's ``addoption``."""
-        adder(f"--{prefix}{self.name}", **self.kwargs)
+        if self.positional:
+            adder(self.name, **self.kwargs)
+        else:
+            adder(*((self.short,) if self.short else ()), f"--{prefix}{self.name}", **self.kwargs)
+
+
+def positional(name: str, **kwargs) -> Option:
+    return Option(name, kwargs, positional=True)
 
 
 def add(adder, options, prefix: str = "") -> None:
@@ -218,5 +230,66 @@ IMPORT = (
     Option("force", dict(action="store_true", help="replace an existing output file")),
 )
 
-#: Statuses ``python -m harness list --status`` filters by (a claim with no verdict is 'not run').
+#: Statuses ``claims-harness list --status`` filters by (a claim with no verdict is 'not run').
 LIST_STATUSES = (*ALL, "not run")
+
+
+class _KindNames:
+    """The registered kinds' names, read when argparse checks or lists them: kinds that plugins
+    register (harness.extensions) before the command runs are choices too."""
+
+    def __contains__(self, name) -> bool:
+        from harness import kinds
+
+        return name in kinds.names()
+
+    def __iter__(self):
+        from harness import kinds
+
+        return iter(kinds.names())
+
+
+# ---------------------------------------------------------------------- the command line's arguments
+# ``claims-harness COMMAND``: each command's arguments, in the order its --help lists them.
+CLAIMS_DIR = positional("claims", nargs="?", default="claims", help="claims folder (default: claims)")
+CATALOGUE = Option("claims", dict(help="the claim catalogue (default ./claims when it exists): verdicts of claims "
+                                       "not in it are ignored, baseline claims not in it count as removed"))
+OUTPUT = Option("output", dict(help="file to write (default: stdout)"), short="-o")
+CLI = {
+    "import-verdict": (positional("file", help="the verdict JSON (reference layout)"), OUTPUT, *IMPORT),
+    "audit": (CLAIMS_DIR,),
+    "merge": (positional("output", help="merged reports folder"),
+              positional("inputs", nargs="+", help="shard reports folders"), *GATE, CATALOGUE),
+    "gate": (positional("reports", nargs="?", default="reports", help="reports folder (default: reports)"),
+             *GATE, CATALOGUE),
+    "prefetch": (Option("mirror", dict(required=True, metavar="DIR", help="the mirror folder to fill")), CLAIMS_DIR),
+    "clear-cache": (CACHE,),
+    "list": (CLAIMS_DIR,
+             Option("reports", dict(default="reports", help="reports folder of the last run (default: reports)")),
+             Option("paper", dict(help="arXiv id, e.g. 1909.11942")),
+             Option("kind", dict(choices=_KindNames(), help="measurement kind (harness.kinds, plugins' included)")),
+             Option("source", dict(choices=("paper", "model_card"))),
+             Option("status", dict(choices=LIST_STATUSES, help="last status ('not run': no verdict yet)")),
+             Option("marker", dict(help="a pytest marker the plugin gives, e.g. needs_gpu or paper_1909_11942")),
+             Option("json", dict(action="store_true", help="JSON instead of a table"))),
+    "check": (positional("paths", nargs="*", help="claim files or folders (default: claims)"),),
+    "new": (Option("paper", dict(required=True, help="arXiv id of a record in CLAIMS/papers/")),
+            Option("table", dict(help='table id as in the paper record, e.g. "Table 2" (or --statement)')),
+            Option("row", dict(help='row name, e.g. "ALBERT base" (spacing and case are loose)')),
+            Option("column", dict(help="column name, e.g. SST-2 or Parameters")),
+            Option("statement", dict(help="id of a prose statement in the paper record (instead of "
+                                          "--table/--row/--column)")),
+            Option("metric", dict(help="which value of a multi-value cell or statement (e.g. f1 of 89.3/82.3)")),
+            Option("model-type", dict(help="transformers model_type of a parameter count (e.g. bert, "
+                                           "distilbert, roberta; default: named in the row or statement)")),
+            Option("checkpoint", dict(help="ORG/NAME@REV to measure (default: none yet, the claim stays blocked)")),
+            Option("id", dict(help="claim id (default: paper/table/row/column-metric)")),
+            Option("claims", dict(default="claims", help="claims folder with papers/ (default: claims)")),
+            Option("output", dict(help="new claim file to write (default: stdout)"), short="-o")),
+    "compare": (positional("run_a", metavar="RUN_A", help="the earlier (reference) reports folder"),
+                positional("run_b", metavar="RUN_B", help="the later reports folder")),
+    "schemas": (Option("write", dict(action="store_true", help="rewrite the package's schema files from the "
+                                                               "built-in registries (maintainers)")),
+                Option("out", dict(metavar="DIR", help="write every schema, with the installed plugins' kinds and "
+                                                      "metrics, into DIR (to validate their artifacts)"))),
+}

@@ -30,6 +30,20 @@ SHARD_LINE_KEY = pytest.StashKey[str]()
 PROPERTY = "claims_artifact"
 
 
+# ---------------------------------------------------------------------- hooks and plugins
+def pytest_addhooks(pluginmanager):
+    """The harness's own hooks (harness.hookspecs), the plugins installed for it (entry-point group
+    ``claims_harness.plugins``), and their metrics and kinds registered before any claim is read."""
+    from harness import extensions, hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+    try:
+        extensions.register_plugins(pluginmanager)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    pluginmanager.hook.pytest_claims_register.call_historic(kwargs={"registry": extensions.Registrations()})
+
+
 # ---------------------------------------------------------------------- options
 def pytest_addoption(parser):
     """Every --claims-* option, from the one table the command line shares (harness.options)."""
@@ -147,6 +161,7 @@ def _check_rootdir(config) -> None:
 
 def pytest_configure(config):
     """No files and no environment changes here: a run may collect no claim at all."""
+    from harness import extensions
     from harness.measure import offline
 
     config.addinivalue_line("markers", "xdist_group(name): claims that share a checkpoint run on one worker")
@@ -154,6 +169,7 @@ def pytest_configure(config):
     reports = config.getoption("claims_reports") or (Path(str(config.rootpath)) / "reports")
     writer = not hasattr(config, "workerinput")
     session = ClaimsSession(Path(reports), writer=writer)
+    session.machine_facts = lambda: extensions.machine_facts(config.hook)
     config.stash[SESSION_KEY] = session
     config.stash[SWITCH_KEY] = offline.Switch(_download_allowed(config))
     if writer:
@@ -349,6 +365,7 @@ def claim_verdict(request, claim, claims_pipeline):
         artifact = error_artifact(claim, str(exc))
     except HarnessError as exc:
         artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}")
+    request.config.hook.pytest_claims_artifact(artifact=artifact, claim=claim)   # validated when written
     artifact["_artifact_name"] = claim.artifact_name
     request.node.stash[ARTIFACT_KEY] = artifact
     return artifact

@@ -20,6 +20,7 @@ from harness.report import artifacts, summary
 
 class ClaimsSession:
     history_path: Path | None = None   # run history (SQLite); set by harness.plugin_ui (--claims-history)
+    machine_facts = staticmethod(dict)   # plugins' machine facts for the manifest; set by harness.plugin
 
     def __init__(self, reports_dir: Path, *, writer: bool):
         self.reports_dir = Path(reports_dir)
@@ -179,7 +180,8 @@ class ClaimsSession:
         # "meta": a parameter count builds the architecture on torch's meta device and runs nothing
         devices = sorted({(a.get("measurement") or {}).get("device") for a in self.artifacts.values()} - {None, "meta"})
         try:
-            write_manifest(self.reports_dir, build_manifest(command, self.started, finished, ", ".join(devices) or None))
+            write_manifest(self.reports_dir, build_manifest(command, self.started, finished, ", ".join(devices) or None,
+                                                            facts=self.machine_facts()))
         except OSError as exc:
             print(f"claims: could not write manifest.json: {exc}", file=sys.stderr)
 

@@ -18,9 +18,6 @@ VERIFIED = "citation_verified"
 MISMATCH = "citation_mismatch"
 UNCHECKED = "citation_unchecked"
 
-# Words a citation may append to a column name to say which value of the cell it means.
-_METRIC_WORDS = {"f1": "f1", "em": "exact_match", "acc": "accuracy", "accuracy": "accuracy",
-                 "mcc": "matthews_corrcoef", "params": "parameter_count", "parameters": "parameter_count"}
 
 
 @dataclass
@@ -37,8 +34,9 @@ def _label(value: Value) -> str:
 def _split_column(name: str) -> tuple[str, str | None]:
     """'MRPC F1' -> ('MRPC', 'f1'); 'SQuAD1.1' -> ('SQuAD1.1', None)."""
     words = re.split(r"[\s_]+", name.strip())
-    if len(words) > 1 and words[-1].lower() in _METRIC_WORDS:
-        return " ".join(words[:-1]), _METRIC_WORDS[words[-1].lower()]
+    known = metrics.words()   # a metric's name or one of its aliases (harness.metrics registry entries)
+    if len(words) > 1 and words[-1].lower() in known:
+        return " ".join(words[:-1]), known[words[-1].lower()]
     return name, None
 
 
@@ -59,6 +57,8 @@ def _where_else(paper: Paper, claim: Claim) -> list[str]:
         for row, col, value in table.cells():
             if _same_printed(claim, value):
                 hits.append(f"{table.id} (p{table.page}), row {row} under {col.name} ({_label(value)})")
+    for st in paper.statements.values():
+        hits += [f"statement {st.id} (p{st.page}) ({_label(v)})" for v in st.values if _same_printed(claim, v)]
     return hits
 
 
@@ -74,6 +74,8 @@ def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
     if cit.get("version") and cit["version"] != paper.version:
         findings.append(f"citation names v{cit['version']}, the paper record is v{paper.version}")
     shown = f"{claim.reported['value']}"
+    if cit.get("statement"):
+        return _audit_statement(claim, paper, findings, shown)
     table = paper.table(cit["table"])
     if table is None:
         findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no {cit['table']} on record "
@@ -120,10 +122,42 @@ def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
     return Audit(VERIFIED, findings, found)
 
 
+def _words(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _audit_statement(claim: Claim, paper: Paper, findings: list[str], shown: str) -> Audit:
+    """A claim citing a prose statement: the statement is on record, on the cited page, its quote
+    holds the claim's, and it states the claimed value for the claim's metric."""
+    cit = claim.citation
+    st = paper.statement(cit["statement"])
+    if st is None:
+        findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no statement {cit['statement']!r} on record "
+                        f"(statements: {', '.join(paper.statements) or 'none'})")
+        return _mismatch(findings, paper, claim, shown)
+    found = {"statement": st.id, "page": st.page}
+    if cit["page"] != st.page:
+        findings.append(f"statement {st.id} is on page {st.page}, the citation says page {cit['page']}")
+    if cit.get("quote") and _words(cit["quote"]) not in _words(st.quote):
+        findings.append(f"statement {st.id} reads {st.quote!r}, not {cit['quote']!r}")
+    match = [v for v in st.values if v.metric == claim.metric]
+    if not match:
+        findings.append(f"statement {st.id} states {', '.join(v.metric for v in st.values)}, not {claim.metric}")
+        return _mismatch(findings, paper, claim, shown, found)
+    cell = next((v for v in match if _same_printed(claim, v)), match[0])
+    found.update(printed=cell.printed, metric=cell.metric, unit=cell.unit)
+    if not _same_printed(claim, cell):
+        findings.append(f"statement {st.id} ({_label(cell)}) prints {cell.printed}, the claim reports {shown}")
+    if any(f for f in findings if not f.startswith("citation names v")):
+        return _mismatch(findings, paper, claim, shown, found)
+    findings.append(f"statement {st.id} (p{st.page}) prints {cell.printed} ({_label(cell)})")
+    return Audit(VERIFIED, findings, found)
+
+
 def _mismatch(findings, paper, claim, shown, found=None) -> Audit:
     hits = _where_else(paper, claim)
     if hits:
         findings.append(f"{shown} appears in " + "; ".join(hits))
     else:
-        findings.append(f"{shown} appears in no table of the paper record")
+        findings.append(f"{shown} appears in no table or statement of the paper record")
     return Audit(MISMATCH, findings, dict(found or {}, value_appears_in=hits))

@@ -1,8 +1,10 @@
-"""Paper records: a paper's tables as data, with every printed cell parsed into values.
+"""Paper records: a paper's tables and prose statements as data, every printed number parsed.
 
-A record lives in ``claims/papers/<arxiv id>.yaml``. Cells stay as printed ("89.3/82.3",
-"108M", "4.7x"); parsing keeps the printed digits, because a value's precision is part of
-what the paper claims.
+A record lives in ``claims/papers/<arxiv id>.yaml`` and follows harness/schemas/paper.schema.json
+(docs/paper-records.md). Cells stay as printed ("89.3/82.3", "108M", "4.7x"); parsing keeps the
+printed digits, because a value's precision is part of what the paper claims. A number printed
+in a sentence rather than a table is a ``statement``: its page, the sentence verbatim, and the
+values it states; a claim cites it by id.
 """
 
 from __future__ import annotations
@@ -81,6 +83,18 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """A number printed in prose: where (page, section), the sentence verbatim, the values it states."""
+
+    id: str
+    page: int
+    quote: str
+    values: tuple[Value, ...]
+    section: str = ""
+    subject: str = ""
+
+
+@dataclass(frozen=True)
 class Paper:
     arxiv_id: str
     version: int
@@ -88,10 +102,15 @@ class Paper:
     source_url: str
     tables: dict[str, Table]
     path: str = ""
+    statements: dict[str, Statement] = field(default_factory=dict)
 
     def table(self, name: str) -> Table | None:
         key = normalise(name)
         return next((t for t in self.tables.values() if normalise(t.id) == key), None)
+
+    def statement(self, name: str) -> Statement | None:
+        key = normalise(name)
+        return next((s for s in self.statements.values() if normalise(s.id) == key), None)
 
 
 def _need(raw: dict, key: str, path, where: str):
@@ -105,16 +124,38 @@ def load_paper(path: Path) -> Paper:
     from harness.claims.records import read_yaml
 
     raw = read_yaml(path, PaperRecordError)
+    _check_schema(raw, path)
     try:
         return _parse(raw, path)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PaperRecordError(path, f"malformed paper record ({type(exc).__name__}: {exc})") from None
 
 
+def _check_schema(raw, path) -> None:
+    """The record against harness/schemas/paper.schema.json; the error names the table and field."""
+    from harness import schemas
+
+    errors = list(schemas.validator("paper").iter_errors(raw))
+    if not errors:
+        return
+    import jsonschema
+
+    err = jsonschema.exceptions.best_match(errors)
+    where = "paper"
+    parts = list(err.absolute_path)
+    if len(parts) >= 2 and parts[0] in ("tables", "statements") and isinstance(raw, dict):
+        try:
+            where = str(raw[parts[0]][parts[1]].get("id", where))
+        except (AttributeError, IndexError, KeyError, TypeError):
+            pass
+    raise PaperRecordError(path, f"malformed paper record ({err.message})", record=where,
+                           field=schemas.field_path(err))
+
+
 def _parse(raw, path) -> Paper:
     arxiv_id = str(_need(raw, "arxiv_id", path, "paper"))
     tables = {}
-    for t in _need(raw, "tables", path, "paper"):
+    for t in raw.get("tables") or ():
         tid = str(_need(t, "id", path, "paper"))
         columns = []
         for c in _need(t, "columns", path, tid):
@@ -141,9 +182,30 @@ def _parse(raw, path) -> Paper:
             rows[rname] = parsed
         tables[tid] = Table(id=tid, page=int(_need(t, "page", path, tid)), caption=str(t.get("caption", "")),
                             columns=tuple(columns), rows=rows)
+    statements = {}
+    for st in raw.get("statements") or ():
+        sid = str(st["id"])
+        if sid in statements:
+            raise PaperRecordError(path, "statement id used twice", record=sid, field="statements.id")
+        values = tuple(Value(str(v["printed"]).strip(), v["metric"], v["unit"]) for v in st["values"])
+        for v in values:
+            if v.unit != "bool" and v.decimal is None:
+                raise PaperRecordError(path, f"{v.printed!r} is not a printed number", record=sid,
+                                       field="statements.values.printed")
+            if _bare(v.printed) not in st["quote"]:
+                raise PaperRecordError(path, f"the quote does not print {v.printed!r}", record=sid,
+                                       field="statements.quote")
+        statements[sid] = Statement(id=sid, page=int(st["page"]), quote=str(st["quote"]), values=values,
+                                    section=str(st.get("section", "")), subject=str(st.get("subject", "")))
     return Paper(arxiv_id=arxiv_id, version=int(_need(raw, "version", path, "paper")),
                  title=str(raw.get("title", "")), source_url=str(raw.get("source_url", "")),
-                 tables=tables, path=str(path))
+                 tables=tables, path=str(path), statements=statements)
+
+
+def _bare(printed: str) -> str:
+    """The digits of a printed value as a sentence shows them ('110M' is in '110M' and in '110 million')."""
+    m = _NUMBER.match(printed.strip())
+    return m.group(1) if m else printed.strip()
 
 
 def load_papers(claims_root: Path) -> dict[str, Paper]:

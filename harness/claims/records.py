@@ -100,11 +100,14 @@ def sanitise(claim_id: str) -> str:
     return name.lstrip(".") or "_"
 
 
-def _merge(base: dict, over: dict) -> dict:
+def _merge(base: dict, over: dict, path: tuple = ()) -> dict:
+    """A record over its file's defaults, field by field; where the schema offers alternative forms
+    (``run_spread``, a checkpoint) the record's value replaces the default's whole."""
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        here = path + (key,)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and here not in schemas.alternative_paths("claim"):
+            out[key] = _merge(out[key], value, here)
         else:
             out[key] = copy.deepcopy(value)
     return out

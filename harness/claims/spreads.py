@@ -104,6 +104,14 @@ def _table(path: str) -> dict:
         raise ClaimFileError(p, f"cannot read the run-spread table: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise ClaimFileError(p, "expected a mapping with an 'entries' list", field="entries")
+    from harness import schemas   # harness/schemas/spread.schema.json: the table's contract
+
+    errors = list(schemas.validator("spread").iter_errors(data))
+    if errors:
+        import jsonschema
+
+        err = jsonschema.exceptions.best_match(errors)
+        raise ClaimFileError(p, f"not a run-spread table ({err.message})", field=schemas.field_path(err))
     out = {}
     for i, e in enumerate(data["entries"]):
         if not isinstance(e, dict) or not {"task", "metric", "sd", "scale", "source"} <= set(e):

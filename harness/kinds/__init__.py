@@ -64,6 +64,11 @@ def discover() -> dict[str, Kind]:
     return _KINDS.all()
 
 
+def builtin() -> dict[str, Kind]:
+    """The harness's own kinds (the committed schema files list these)."""
+    return _KINDS.builtin()
+
+
 def get(name: str) -> Kind:
     return _KINDS.get(name)
 

@@ -1,6 +1,9 @@
 """Parameter counts: build the architecture from its config on the meta device and count.
 
-Exact and deterministic: no data, no weights, no sampling; the verdict's confidence is 1.
+Any transformers model family: ``architecture.family`` is the config's ``model_type`` (bert,
+albert, distilbert, roberta, ...) and ``architecture.config`` the fields that differ from that
+family's defaults (harness.measure.params). Exact and deterministic: no data, no weights, no
+sampling; the verdict's confidence is 1.
 """
 
 from __future__ import annotations
@@ -49,7 +52,12 @@ SCHEMA = {
     "properties": {
         "kind": {"const": "parameter_count"},
         "architecture": {"type": "object", "additionalProperties": False, "required": ["family", "config"],
-                         "properties": {"family": {"enum": ["albert", "bert"]}, "config": {"type": "object"}}},
+                         "properties": {"family": {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$",
+                                                        "description": "the config's model_type: bert, albert, "
+                                                                       "distilbert, roberta, ..."},
+                                             "config": {"type": "object",
+                                                        "description": "fields that differ from the family's "
+                                                                       "default config"}}},
         "include_pooler": {"type": "boolean"},
         "convention": {"type": "string"},
     },

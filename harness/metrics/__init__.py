@@ -60,6 +60,7 @@ class Metric:
     baseline: Callable[..., dict] | None = None
     stratified: bool = False                  # PROPORTION: the slice may be stratified by label
     scale: str = "fraction"                   # printed units when a report has no claim to say
+    aliases: tuple[str, ...] = ()             # other words papers and citations use for it ("mcc", "params")
 
     def __post_init__(self):
         if self.uncertainty not in UNCERTAINTIES:
@@ -97,6 +98,11 @@ def discover() -> dict[str, Metric]:
     return _METRICS.all()
 
 
+def builtin() -> dict[str, Metric]:
+    """The harness's own metrics (the committed schema files list these)."""
+    return _METRICS.builtin()
+
+
 def get(key: str) -> Metric:
     return _METRICS.get(key)
 
@@ -112,6 +118,15 @@ def by_name(name: str) -> Metric:
         if metric.name == name:
             return metric
     raise KeyError(f"unknown metric {name!r}; known: {', '.join(names())}")
+
+
+def words() -> dict[str, str]:
+    """Every word a citation may use for a metric (its name or an alias, lower case) -> its name."""
+    out = {}
+    for metric in discover().values():
+        for word in (metric.name, *metric.aliases):
+            out[word.lower()] = metric.name
+    return out
 
 
 def range_of(name: str) -> tuple[float, float | None]:

@@ -165,9 +165,10 @@ def _correct(y_true, y_pred, *, positive: int = 1):
     return (np.asarray(y_true) == np.asarray(y_pred),)
 
 
-def _entry(name: str, label: str, low: float, summary: str, uncertainty: str) -> Metric:
+def _entry(name: str, label: str, low: float, summary: str, uncertainty: str, aliases: tuple = ()) -> Metric:
     return Metric(
         key=f"binary.{name}", name=name, label=label, range=(low, 1.0), summary=summary, uncertainty=uncertainty,
+        aliases=aliases,
         value=lambda y_true, y_pred, positive=1: value(name, y_true, y_pred, positive=positive),
         samples=_correct if uncertainty == PROPORTION else _codes,
         statistic=None if uncertainty == PROPORTION else pair_code_statistic(name),
@@ -176,7 +177,8 @@ def _entry(name: str, label: str, low: float, summary: str, uncertainty: str) ->
 
 
 F1 = _entry("f1", "F1", 0.0, "F1 of the positive class (sklearn f1_score, average='binary')", BOOTSTRAP)
-ACCURACY = _entry("accuracy", "accuracy", 0.0, "share of correct labels (sklearn accuracy_score)", PROPORTION)
+ACCURACY = _entry("accuracy", "accuracy", 0.0, "share of correct labels (sklearn accuracy_score)", PROPORTION,
+                  aliases=("acc",))
 MCC = _entry("matthews_corrcoef", "Matthews corr.", -1.0, "Matthews correlation (sklearn matthews_corrcoef)",
-             BOOTSTRAP)
+             BOOTSTRAP, aliases=("mcc",))
 METRICS = (F1, ACCURACY, MCC)

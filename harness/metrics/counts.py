@@ -6,5 +6,5 @@ from harness.metrics import EXACT, Metric
 
 PARAMETER_COUNT = Metric(key="count.parameters", name="parameter_count", label="parameters", range=(0.0, None),
                          summary="parameters of the architecture, counted on the meta device", uncertainty=EXACT,
-                         scale="millions")
+                         scale="millions", aliases=("params", "parameters"))
 METRICS = (PARAMETER_COUNT,)

@@ -168,7 +168,7 @@ def _f1_samples(gold_lists, predictions, *, version: str = "2.0"):
 
 
 EXACT_MATCH = Metric(
-    key="squad.exact_match", name="exact_match", label="EM", range=(0.0, 1.0),
+    key="squad.exact_match", name="exact_match", label="EM", range=(0.0, 1.0), aliases=("em",),
     summary="share of questions whose normalised answer equals a gold answer (official SQuAD script)",
     uncertainty=PROPORTION, samples=_em_samples,
     value=lambda gold_lists, predictions, version="2.0": float(

@@ -36,12 +36,14 @@ def git_state(cwd: Path | None = None) -> dict:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
-def build_manifest(command: list[str], started: str, finished: str | None, device: str | None) -> dict:
+def build_manifest(command: list[str], started: str, finished: str | None, device: str | None,
+                   facts: dict | None = None) -> dict:
     """Everything needed to say which software produced a reports folder.
 
     ``command``: the command line (pytest's invocation args); ``started``/``finished``: ISO
     timestamps (``finished`` may be None for a run still going); ``device``: what the claims ran
-    on (e.g. "cuda:0 (NVIDIA H100)"), None when unknown or nothing was measured.
+    on (e.g. "cuda:0 (NVIDIA H100)"), None when unknown or nothing was measured; ``facts``: what
+    plugins add about the machine (hook ``pytest_claims_machine_facts``).
     """
     from harness import __version__
 
@@ -62,6 +64,7 @@ def build_manifest(command: list[str], started: str, finished: str | None, devic
         "cwd": str(Path.cwd()),
         "git_commit": git["commit"],
         "git_dirty": git["dirty"],
+        "machine_facts": dict(facts or {}),
     }
 
 
