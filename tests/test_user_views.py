@@ -156,7 +156,6 @@ def test_history_marks_library_changes(tmp_path):
     assert history.version_changes(points) == [(1, "torch 2.12.0\u21922.13.0")]
 
 
-@pytest.mark.e2e
 @CATALOGUE
 def test_next_steps_name_the_report_and_the_assets_to_fetch(runs):
     """The seed claim's POST is blocked (no mirror): its checkpoint and dataset are named, with
@@ -172,7 +171,6 @@ def test_next_steps_name_the_report_and_the_assets_to_fetch(runs):
     assert section.endswith("claims/wrong.yaml:2"), fail[-3000:]
 
 
-@pytest.mark.e2e
 def test_skips_point_at_the_claim_record_and_unpublished_checkpoints_get_no_download_advice(tmp_path):
     from tests.helpers import claims_folder, tiny_claim, write_claims
     from tests.runs import run_pytest
