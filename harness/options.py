@@ -110,6 +110,27 @@ def checkpoint(text: str) -> tuple[str, str]:
     return repo, rev or "main"
 
 
+def checkpoints_file(text: str) -> list[tuple[str, str]]:
+    """A file of checkpoints, one ORG/NAME@REV a line (blank lines and '#' comments skipped)."""
+    path = Path(text).expanduser()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    out = []
+    for number, line in enumerate(lines, start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            out.append(checkpoint(line))
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{text}, line {number}: {exc}") from None
+    if not out:
+        raise argparse.ArgumentTypeError(f"{text}: no checkpoint in it (one ORG/NAME@REV a line)")
+    return out
+
+
 def revision(text: str) -> str:
     """A pinned commit: 40 hex digits (a branch or tag can move)."""
     if not re.fullmatch(r"[0-9a-f]{40}", text):
@@ -191,10 +212,14 @@ PLUGIN = (
     Option("shard-costs", dict(default=None, metavar="REPORTS", type=existing_dir,
                                help="a last run's reports folder whose timings replace the cost estimates (give "
                                     "every shard the same one)")),
-    Option("checkpoint", dict(default=None, metavar="ORG/NAME@REV", type=checkpoint,
-                              help="measure every classification claim on this checkpoint instead of its own "
+    Option("checkpoint", dict(default=None, action="append", metavar="ORG/NAME@REV", type=checkpoint,
+                              help="measure every claim that runs a model on this checkpoint instead of its own "
                                    "(recorded in each artifact as a protocol deviation), e.g. "
-                                   "--claims-checkpoint textattack/albert-base-v2-MRPC@86655e0c...")),
+                                   "--claims-checkpoint textattack/albert-base-v2-MRPC@86655e0c...; repeat it for "
+                                   "a claims x checkpoints run (one case and one verdict per pair, reports/matrix.html)")),
+    Option("checkpoints", dict(default=None, metavar="FILE", type=checkpoints_file,
+                               help="a file of checkpoints, one ORG/NAME@REV a line, run as with repeated "
+                                    "--claims-checkpoint")),
     Option("history", dict(default=None, metavar="FILE",
                            help="SQLite file that keeps each run's summary for the report's history "
                                 "(default: <reports>/history.sqlite; 'off' keeps none)")),

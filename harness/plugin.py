@@ -246,11 +246,13 @@ def pytest_generate_tests(metafunc):
         return
     from harness.claims.papers import load_papers
     from harness.claims.records import load_tree
+    from harness.plugin_ui import expand_claims
 
     root = _claims_root(metafunc)
     try:
         claims = load_tree(root)
         load_papers(root)   # a malformed paper record stops the run here, even one no claim cites
+        claims = expand_claims(metafunc.config, claims)   # --claims-checkpoint: on other checkpoints
         problem = None
     except RecordError as exc:
         problem = f"claim records: {exc}"
@@ -542,12 +544,13 @@ class _Writer:
 
     def _record_failure(self, report, claim_id: str) -> bool:
         from harness.claims.records import load_tree
+        from harness.plugin_ui import expand_claims
         from harness.run import error_artifact
 
         opt = self.config.getoption("claims_dir")
         root = Path(opt) if opt else (Path(str(self.config.rootpath)) / report.nodeid.split("::")[0]).parent
         try:
-            claim = next(c for c in load_tree(root) if c.id == claim_id)
+            claim = next(c for c in expand_claims(self.config, load_tree(root)) if c.id == claim_id)
         except (StopIteration, RecordError, OSError):
             return False
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
@@ -640,10 +643,12 @@ def _unplanned(cs, catalogue: set[str] | None) -> dict[str, str]:
 def _catalogue(cfg, cs) -> set[str] | None:
     """Every claim id of the catalogue the run used (None if it cannot be read: nothing is excused)."""
     from harness.claims.records import load_tree
+    from harness.plugin_ui import expand_claims
 
     roots = cs.roots or {cfg.getoption("claims_dir") or str(Path(str(cfg.rootpath)) / "claims")}
     try:
-        return {c.id for root in roots if Path(root).is_dir() for c in load_tree(Path(root))} or None
+        return {c.id for root in roots if Path(root).is_dir()
+                for c in expand_claims(cfg, load_tree(Path(root)))} or None
     except RecordError:
         return None
 

@@ -9,8 +9,6 @@ checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``), which declare
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import os
 import re
 import time
@@ -117,15 +115,11 @@ def _claim(item):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Before -m deselects: the checkpoint override, then every claim's markers."""
-    override = config.getoption("claims_checkpoint")
+    """Before -m deselects: every claim's markers (on the checkpoint it runs on) and location."""
     for item in items:
         claim = _claim(item)
         if claim is None:
             continue
-        if override:
-            claim = with_checkpoint(claim, *override)
-            item.callspec.params["claim"] = claim
         point_at_record(item, claim)
         names = marker_names(claim)
         _register(config, names)
@@ -168,31 +162,34 @@ def _at_record(item, report) -> None:
 
 
 # ---------------------------------------------------------------------- checkpoint override
-def with_checkpoint(claim, repo: str, revision: str):
-    """The claim measured on another checkpoint, also where its own is unavailable; counts are kept."""
-    from harness import kinds
+OVERRIDES_KEY = pytest.StashKey[dict]()
 
-    ckpt = claim.checkpoint
-    if not kinds.uses_model(claim.kind) or not ckpt:
-        return claim
-    record = copy.deepcopy(claim.record)
-    record["measure"]["checkpoint"] = {"repo": repo, "revision": revision, "origin": "community",
-                                       **({"model_version": ckpt["model_version"]} if "model_version" in ckpt
-                                          else {})}
-    return dataclasses.replace(claim, record=record)
+
+def run_checkpoints(config) -> list[tuple[str, str]]:
+    """--claims-checkpoint (repeatable) and --claims-checkpoints FILE, each checkpoint once."""
+    from harness.claims import checkpoints
+
+    return checkpoints.chosen(config.getoption("claims_checkpoint"), config.getoption("claims_checkpoints"))
+
+
+def expand_claims(config, claims: list) -> list:
+    """The claims this run measures: on the run's checkpoints when it names any (one case per
+    claim and checkpoint when it names several; harness.claims.checkpoints)."""
+    from harness.claims import checkpoints
+
+    out, moved = checkpoints.expand(claims, run_checkpoints(config))
+    config.stash.setdefault(OVERRIDES_KEY, {}).update(moved)
+    return out
 
 
 def override_deviation(config, artifact: dict) -> None:
     """Record --claims-checkpoint in the artifact: a deviation and a proxy protocol match."""
-    override = config.getoption("claims_checkpoint")
-    from harness import kinds
-
-    if not override or not kinds.uses_model((artifact.get("claim") or {}).get("measure", {}).get("kind", "")):
+    here = config.stash.get(OVERRIDES_KEY, {}).get(artifact.get("claim_id"))
+    if not here:
         return
-    repo, rev = override
     proto = artifact.setdefault("protocol", {"match": None, "deviations": []})
     proto["deviations"].append({"what": "checkpoint_override", "source": "the claim record's checkpoint",
-                                "here": f"{repo}@{rev}", "note": "--claims-checkpoint on the command line"})
+                                "here": here, "note": "--claims-checkpoint on the command line"})
     proto["match"] = "proxy"
     for v in (artifact.get("verdict"), (artifact.get("verdicts") or {}).get("post")):
         if isinstance(v, dict):

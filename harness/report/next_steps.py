@@ -67,6 +67,9 @@ def lines(artifacts: dict[str, dict], *, reports_dir: Path, mirror: Path | None,
     index = Path(reports_dir) / "index.html"
     if index.is_file():
         out.append(f"report: open {_rel(index)}  (summary.md beside it; the verdicts in {_rel(Path(reports_dir) / 'verdicts')})")
+    matrix = Path(reports_dir) / "matrix.html"
+    if matrix.is_file():
+        out.append(f"claims x checkpoints: open {_rel(matrix)}  (and the table at the end of summary.md)")
     fetch, never = blocked_assets(artifacts)
     if fetch:
         count = len({c for ids in fetch.values() for c in ids})

@@ -574,7 +574,8 @@ def html_page(data: dict, png: bytes | None, plot_note: str | None) -> str:
         run=_run_line(data), gate=gate, gate_passed=_gate_passed(gate) if isinstance(gate, dict) else None,
         gate_sections=_gate_sections(gate) if isinstance(gate, dict) else [], plot=_png_uri(png),
         plot_note=plot_note, write_errors=data["write_errors"], problems=data["problems"],
-        manifest=_manifest_items(data["manifest"]) if data["manifest"] else None, history_runs=data.get("history_runs", 0))
+        manifest=_manifest_items(data["manifest"]) if data["manifest"] else None, history_runs=data.get("history_runs", 0),
+        matrix=data.get("matrix", False))
 
 
 # ---------------------------------------------------------------------- history plot
@@ -653,10 +654,17 @@ def render(reports_dir: Path, history: Path | None = None) -> dict[str, Path]:
         png, note = plot_png(data["rows"])
     except Exception as exc:  # a plotting bug must not cost the report
         png, note = None, f"plot failed: {type(exc).__name__}: {exc}"
+    from harness.report import matrix
+
+    grid, matrix_page = matrix.write(reports_dir, data["rows"], _run_line(data))   # claims x checkpoints
+    data["matrix"] = grid is not None
     md, page = markdown(data), html_page(data, png, note)
+    if grid is not None:
+        md += "\n" + "\n".join(matrix.markdown(grid))
     return {
         "summary.md": write_atomic(reports_dir / "summary.md", md),
         "index.html": write_atomic(reports_dir / "index.html", page),
+        **({matrix.PAGE: matrix_page} if matrix_page else {}),
     }
 
 

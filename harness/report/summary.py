@@ -211,6 +211,11 @@ def row(art: dict, path: str | None) -> dict:
         "slice_size_needed": stats.get("slice_size_needed"),
         "citation": _citation(cc),
         "artifact": path,
+        # a claims x checkpoints run (harness.claims.checkpoints): the record's own id and the
+        # checkpoint this case was moved to, where it was
+        "base_claim": str(claim.get("id") or art.get("claim_id", "?")),
+        "checkpoint_override": next((str(d.get("here")) for d in protocol.get("deviations") or []
+                                     if isinstance(d, dict) and d.get("what") == "checkpoint_override"), None),
     }
 
 
@@ -225,7 +230,7 @@ def from_summary(r: dict) -> dict:
     metric = r.get("metric")
     out = {k: r.get(k) for k in ("claim", "status", "post", "pre", "metric", "reported_printed", "level", "n",
                                  "population", "tolerance", "protocol_match", "expect", "slice_size_needed",
-                                 "traceback")}
+                                 "traceback", "base_claim", "checkpoint_override")}
     out.update({
         "claim": str(r.get("claim", "?")), "status": str(r.get("status", "?")), "pre_finding": "",
         "scale": display_scale(metric, r.get("scale")), "measured": num(r.get("measured")),
