@@ -97,8 +97,12 @@ def pytest_xdist_auto_num_workers(config):
     roots = workload.claim_roots(list(config.args), config.getoption("claims_dir"))
     if not roots:
         return capacity
+    from harness.plugin_ui import run_checkpoints
+
+    moved = run_checkpoints(config)     # --claims-checkpoint: the model claims run on these instead
     try:
-        groups = workload.model_groups(roots, _mirror(config), _download_allowed(config))
+        groups = (sum(workload.likely_available(repo, _mirror(config), _download_allowed(config)) for repo, _ in moved)
+                  if moved else workload.model_groups(roots, _mirror(config), _download_allowed(config)))
     except RecordError:
         return 0          # collection reports the bad record; no workers needed to say so
     return min(capacity, groups) if groups > 1 else 0

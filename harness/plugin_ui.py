@@ -203,9 +203,9 @@ def junit_properties(artifact: dict, artifact_path: str | None) -> list[tuple[st
 
     r = summary.row(artifact, artifact_path)
     props = [("claim_id", r["claim"]), ("claim_status", r["status"]),
-             ("claim_measured", summary.fmt(r["measured"], r["scale"])),
-             ("claim_interval", summary.interval_text(r["interval"], r["scale"])),
-             ("claim_band", summary.interval_text(r["band"], r["scale"])),
+             ("claim_measured", summary.show(r, r["measured"])),
+             ("claim_interval", summary.interval_text(r["interval"], r["scale"], r["decimals"])),
+             ("claim_band", summary.interval_text(r["band"], r["scale"], r["decimals"])),
              ("claim_reported", summary.printed(r)),
              ("claim_confidence", "-" if r["confidence"] is None else f"{r['confidence']:.4f}"),
              ("claim_artifact", artifact_path or "-")]

@@ -2,7 +2,7 @@
 
 Each (claim, checkpoint) pair is its own case and verdict artifact; summary.md and matrix.html
 hold the table (claims down, checkpoints across); the cases of one checkpoint run on one xdist
-worker and fall in one shard; a parameter count, which runs no model, is measured once.
+worker (-n auto starts workers for the checkpoints named) and fall in one shard; a parameter count, which runs no model, is measured once.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def matrix_run(tmp_path_factory, tiny_mirror):
     listing.write_text(f"# the two tiny checkpoints\n{A}@{TINY_REVISION}\n\n{B}@{TINY_REVISION}  # seed 1\n")
     env = {"CLAIMS_MIRROR": None, "CLAIMS_DOWNLOAD": None}
     run = run_pytest(project, "claims", f"--claims-mirror={mirror}", f"--claims-checkpoints={listing}",
-                     f"--claims-reports={project / 'reports'}", "--claims-no-cache", "-v", "-n", "2", env=env)
+                     f"--claims-reports={project / 'reports'}", "--claims-no-cache", "-v", "-n", "auto", env=env)
     flags = [f"--claims-checkpoint={A}@{TINY_REVISION}", f"--claims-checkpoint={B}@{TINY_REVISION}"]
     shards = [run_pytest(project, "claims", f"--claims-mirror={mirror}", *flags, f"--claims-shard={i}/2",
                          "--collect-only", "-q", env=env) for i in (1, 2)]
@@ -76,6 +76,7 @@ def test_the_cases_of_one_checkpoint_share_a_worker_and_a_shard(matrix_run):
         found = re.match(r"\[(gw\d+)\].*test_claim\[(.+?)\]", line)
         if found and "@" in found.group(2):
             workers.setdefault(found.group(2).split("@", 1)[1], set()).add(found.group(1))
+    # -n auto counts the checkpoints the cases run on (two here), not the claims' own (absent): workers start
     assert sorted(workers) == COLUMNS and all(len(w) == 1 for w in workers.values()), workers
     shards = [{c.split("@", 1)[1] for c in re.findall(r"test_claim\[(.+?)\]", s.stdout) if "@" in c}
               for s in matrix_run["shards"]]
@@ -123,3 +124,24 @@ def test_checkpoints_file_errors_name_the_file_and_line(tmp_path):
     from harness.claims import checkpoints
 
     assert checkpoints.chosen([("a/b", "x")], [("a/b", "x"), ("c/d", "y")]) == [("a/b", "x"), ("c/d", "y")]
+
+
+def test_merge_and_gate_keep_the_cells_of_catalogue_claims(tmp_path):
+    """A cell's id is not a catalogue id, but its claim is: shards of a matrix run merge whole."""
+    from harness.report.shards import read_verdicts
+    from tests.helpers import verdict_artifact
+
+    folder = tmp_path / "verdicts"
+    folder.mkdir()
+    for cid, base in (("a/b@org/x@000000000000", "a/b"), ("a/b@org/y@000000000000", "a/b"), ("gone/c", "gone/c")):
+        art = verdict_artifact(cid, "reproduced", score=0.9, claim={"id": base})
+        (folder / (cid.replace("/", "__").replace("@", "_") + ".json")).write_text(json.dumps(art))
+    dropped: list[str] = []
+    kept = read_verdicts(tmp_path, catalogue={"a/b"}, dropped=dropped)
+    assert sorted(kept) == ["a/b@org/x@000000000000", "a/b@org/y@000000000000"]
+    assert [d.split()[0] for d in dropped] == ["gone/c"]
+    from harness.report.shards import merge
+
+    missing: dict[str, str] = {}
+    merged = merge(tmp_path / "merged", [tmp_path], catalogue={"a/b", "other/d"}, missing_out=missing)
+    assert sorted(merged) == sorted(kept) and missing == {"other/d": missing["other/d"]}   # a/b is measured

@@ -84,3 +84,17 @@ def test_report_rows_carry_their_precision():
                                 "measured": 109_482_240.0, "band": [109.5e6, 110.5e6], "reported_printed": "110"})
     assert old["decimals"] == 2 and summary.show(old, old["measured"]) == "109.48M"
     assert units.scale_name(Decimal("0.01")) == "percent" and units.scale_name(Decimal(7)) == "units"
+
+
+def test_junit_properties_of_a_model_card_claim_read_as_the_card_prints():
+    from harness.plugin_ui import junit_properties
+    from tests.helpers import verdict_artifact
+
+    b = _band("0.8970588235294118", "fraction", 0.005)
+    art = verdict_artifact("card/mrpc-acc", "reproduced", score=0.8946078431372549, claim={
+        "reported": {"value": "0.8970588235294118", "metric": "accuracy", "scale": "fraction"}},
+        statistics={"interval": [0.8946078431372549, 0.8946078431372549], "band": b.to_dict(), "level": 0.95})
+    props = dict(junit_properties(art, None))
+    assert props["claim_measured"] == "0.8946" and props["claim_reported"] == "0.8971"
+    assert props["claim_band"] == "[0.8921, 0.9021]" and props["claim_interval"] == "[0.8946, 0.8946]"
+    assert not any(SCI.search(v) or len(v.split(".")[-1]) > 8 for v in props.values() if v[:1].isdigit())

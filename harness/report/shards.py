@@ -30,6 +30,8 @@ def coverage(folders: list[Folder], measured: set[str], catalogue: set[str] | No
     verdicts are returned. Folders without a run record are noted when nothing else can check."""
     missing: dict[str, str] = {}
     notes: list[str] = []
+    # a claims x checkpoints run measures a catalogue claim as cases of its own ids (the artifact's claim.id)
+    measured = set(measured) | {str((a.get("claim") or {}).get("id")) for f in folders for a in f.verdicts.values()}
     runs = [f.run or {} for f in folders]
     on_purpose = {c for r in runs for c in r.get("deselected") or []}   # -k, -m: not measured on purpose
     sharded = [(f, f.shard) for f in folders if f.shard]

@@ -178,7 +178,8 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
                 raise
             out.problems.append(str(exc))
             continue
-        if catalogue is not None and cid not in catalogue:
+        base = (art.get("claim") or {}).get("id", cid)   # a claims x checkpoints case names its claim there
+        if catalogue is not None and cid not in catalogue and base not in catalogue:
             out.dropped.append(f"{cid} ({path.name})")
             continue
         out.verdicts[cid], out.files[cid] = art, path
