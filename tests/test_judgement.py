@@ -186,15 +186,19 @@ def test_sequential_grows_until_decided_and_lists_every_look():
     assert j.confidence == 1.0 and len(j.statistics()["looks"]) == 5 and stopped == "decided"
 
 
-def test_confidence_agrees_with_the_interval():
-    """An interval clear of the band gives at least 1 - alpha/2 outside it; inconclusive has none."""
+def test_confidence_is_one_minus_the_procedure_p_value():
+    """confidence = 1 - p_wrong * alpha / alpha_j (not_reproduced: both sides), so a decided
+    sampled verdict states at least 1 - alpha (not_reproduced) or 1 - alpha / 2 (reproduced);
+    the flat-prior probability stays in the rule as p_in_band, not as the confidence."""
     b = Band.from_printed("90", scale=PCT, tolerance=0)
-    far = looks.Look(50, 0.70, 0.60, 0.80, 0.05, "m", 0.05, 0.35, 0.9, 0.0, NOT_REPRODUCED)
-    p_in = looks._two_piece_probability(0.70, 0.60, 0.80, stats.norm.ppf(0.975), b)
-    assert p_in <= 0.025
-    j = from_looks([dataclasses.replace(far, p_in_band=p_in)], looks.plan(50, 408), b, b,
-                   stopped="decided", spread=None)
-    assert j.confidence == pytest.approx(1 - p_in, abs=1e-6) and j.confidence >= 0.975
+    plan = looks.plan(50, 408, grow=True)
+    far = looks.Look(50, 0.70, 0.60, 0.80, plan.alphas[0], "m", 0.05, 0.35, 0.9, 0.001, NOT_REPRODUCED,
+                     p_wrong=plan.alphas[0] / 4)
+    j = from_looks([far], plan, b, b, stopped="decided", spread=None)
+    assert j.confidence == pytest.approx(1 - 0.05 / 4, abs=1e-6)
+    assert j.decision()["rule"]["p_in_band"] == 0.001 and j.decision()["rule"]["p_value"] == pytest.approx(0.0125)
+    inside = dataclasses.replace(far, low=0.895, high=0.9, status=REPRODUCED, p_wrong=plan.alphas[0])
+    assert from_looks([inside], plan, b, b, stopped="decided", spread=None).confidence == pytest.approx(0.975)
     open_ = looks.Look(50, 0.88, 0.80, 0.95, 0.05, "m", 0.04, 0.3, 0.9, 0.3, INCONCLUSIVE)
     assert from_looks([open_], looks.plan(50, 408), b, b, stopped="fixed slice", spread=None).confidence is None
 
@@ -236,12 +240,13 @@ def test_protocol_deviations_exact():
 
 
 def test_a_slice_without_spread_claims_nothing():
-    """A 20-pair slice with no error has a zero-width bootstrap; it must not read reproduced."""
+    """A 20-pair slice with no error has a zero-width bootstrap; it must not read reproduced.
+    Without the split's label counts F1 falls back to the bootstrap, which decides nothing on 20."""
     y = np.array([1] * 14 + [0] * 6)
     b = Band.from_printed("99.9", scale=PCT, tolerance=0)
     lk = looks.look("f1", y, y.copy(), context={"positive": 1}, population=408, band=b, alpha=0.05)
     assert (lk.low, lk.high, lk.status) == (0.0, 1.0, INCONCLUSIVE)
-    assert lk.p_in_band is None and "degenerate" in lk.method
+    assert lk.p_in_band is None and "undecidable" in lk.method and lk.undecidable
     j = from_looks([lk], looks.plan(20, 408), b, b, stopped="fixed slice", spread=None)
     assert j.confidence is None and j.decision()["rule"]["p_in_band"] is None
     whole = looks.look("f1", y, y.copy(), context={"positive": 1}, population=20, band=b, alpha=0.0)

@@ -70,7 +70,7 @@ def test_terminal_table_and_failure_message_in_printed_units(runs):
     assert "89.3 %" in mis and "miscited (post: blocked; expected)" in mis
     fail = next(ln for ln in out.splitlines() if ln.startswith("not_reproduced: measured"))
     figures = fail.split(";")[0]   # ours; the rule's own explanation follows
-    assert figures.startswith("not_reproduced: measured 11.68M, 95% interval [11.68M, 11.68M], reported 13M, "
+    assert figures.startswith("not_reproduced: measured 11.68M, reported 13M, "   # an exact count: no interval level
                               "band [12.50M, 13.50M]"), fail
     assert "e+07" not in figures
     # the rule's own explanation (built by the judge) reads in the same units

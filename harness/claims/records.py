@@ -208,6 +208,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
         claim = Claim(id=record["id"], record=record, path=str(path),
                       root=str(root if root is not None else Path(path).parent), line=lines.get(i, 0))
         _check_band(claim)
+        _check_slice(claim)
         claim.run_spread  # noqa: B018 - resolve now, so a bad spread stops collection naming the field
         out.append(claim)
     return out
@@ -261,6 +262,28 @@ def _check_band(claim: Claim) -> None:
             f"{MAX_BAND_SHARE:%} of {what}: it would call any model reproduced. Check reported.scale "
             f"(a fraction such as 0.893 is not a percent) and the tolerance",
             record=claim.id, field="tolerance.value")
+
+
+def _check_slice(claim: Claim) -> None:
+    """A slice below its metric's smallest valid one (harness.metrics, ``min_slice``) or a cap
+    below the slice (it would silently shrink it) is refused, naming the field."""
+    from harness import kinds
+
+    sl = claim.measure.get("slice") if isinstance(claim.measure, dict) else None
+    kind = kinds.discover().get(claim.kind)
+    if not isinstance(sl, dict) or kind is None or claim.metric not in kind.metrics:
+        return
+    size, grow = sl.get("size"), sl.get("grow")
+    smallest = kind.metric(claim.metric).min_slice
+    if isinstance(size, int) and size < smallest:
+        raise ClaimFileError(claim.path, f"a slice of {size} is below the smallest one {claim.metric}'s interval is "
+                             f"valid on ({smallest}); use at least {smallest}, or 'all'", record=claim.id,
+                             field="measure.slice.size")
+    cap = grow.get("max_pairs") if isinstance(grow, dict) else None
+    if isinstance(size, int) and isinstance(cap, int) and cap < size:
+        raise ClaimFileError(claim.path, f"max_pairs {cap} is below the slice size {size}: the slice would silently "
+                             "shrink; raise max_pairs or lower the size", record=claim.id,
+                             field="measure.slice.grow.max_pairs")
 
 
 def _explain(error) -> str:

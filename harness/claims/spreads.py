@@ -8,14 +8,20 @@ applies (``run_spread`` in its record), with its source:
   (a model card about that checkpoint): zero spread;
 - ``sd: "<printed units>"`` with ``source``: a standard deviation across seeds from the literature;
 - ``table: <name>``: the entry for the claim's dataset and metric in ``claims/spreads/<name>.yaml``,
-  a shared table of task-level spreads, each with its citation;
+  a shared table of task-level spreads: each entry lists every sourced figure for the task and
+  metric (runs k, centre, SD, recipe, model, split, source); the band uses the figure over the
+  most runs (failed runs included where the source includes them: docs/verdict-rule.md), with
+  t on k - 1 degrees of freedom; an entry with ``none: <reason>`` says no source gives one;
 - ``measured: ["<v1>", "<v2>", ...]`` with ``source``: the metric of k checkpoints of the same
   recipe measured by the user; the spread is their sample SD and its quantile a Student t on
-  k - 1 degrees of freedom (CORE-Bench's ``t * s * sqrt(1 + 1/k)``).
+  k - 1 degrees of freedom (CORE-Bench's ``t * s * sqrt(1 + 1/k)``);
+- ``unknown: <reason>``: no sourced spread exists for this recipe and metric. A re-run cannot be
+  judged against the printed number then: the verdict is inconclusive, saying so.
 
 The margin added to the band is ``q * sd * sqrt(1 + v)``, v the variance factor of the
 printed number's aggregate (1 for one run, 1/k for a mean, the median's for a median of k):
-the two-sided prediction interval for one new run against that aggregate.
+the two-sided prediction interval for one new run against that aggregate. A stated ``sd``
+without its ``runs`` is taken as known (normal quantile); with them, t on runs - 1.
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ SPREADS_DIR = "spreads"
 @dataclass(frozen=True)
 class RunSpread:
     sd: Decimal                 # printed units of the claim's scale
-    kind: str                   # none | stated | table | measured
+    kind: str                   # none | stated | table | measured | unknown
     source: str
-    df: int | None = None       # degrees of freedom of an estimated sd (measured); None: known sd
+    df: int | None = None       # degrees of freedom of an estimated sd; None: a known sd
     aggregate: str = "single_run"
     runs: int = 1
+    figures: tuple = ()         # every sourced figure of a table entry, as the table gives them
+    unknown: str | None = None  # why no spread can be stated (then the claim is untestable)
 
     @property
     def aggregate_variance(self) -> float:
@@ -60,10 +68,16 @@ class RunSpread:
         return float(stats.t.ppf(p, self.df) if self.df else stats.norm.ppf(p))
 
     def to_dict(self, level: float, scale: Decimal) -> dict:
-        return {"kind": self.kind, "sd": float(self.sd * scale), "sd_printed": str(self.sd), "source": self.source,
-                "df": self.df, "aggregate": {"statistic": self.aggregate, "runs": self.runs},
-                "aggregate_variance": self.aggregate_variance, "quantile": self.quantile(level),
-                "margin": float(self.margin(level) * scale)}
+        out = {"kind": self.kind, "sd": float(self.sd * scale), "sd_printed": str(self.sd), "source": self.source,
+               "df": self.df, "quantile_distribution": "normal" if not self.df else f"t({self.df})",
+               "aggregate": {"statistic": self.aggregate, "runs": self.runs},
+               "aggregate_variance": self.aggregate_variance, "quantile": self.quantile(level),
+               "margin": float(self.margin(level) * scale)}
+        if self.figures:
+            out["figures"] = [dict(f) for f in self.figures]
+        if self.unknown:
+            out["untestable"] = f"no sourced run-to-run spread: {self.unknown}"
+        return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -95,8 +109,13 @@ def _printed(value, path, claim_id, field) -> Decimal:
     return dec
 
 
+#: What each sourced figure of a table entry must say (docs/verdict-rule.md, "run spread").
+FIGURE_FIELDS = ("runs", "centre", "sd", "model", "recipe", "split", "source")
+
+
 @functools.lru_cache(maxsize=64)
 def _table(path: str) -> dict:
+    """Entries keyed by (task, metric); each a dict with its figures (or ``none``) and the one used."""
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -112,12 +131,51 @@ def _table(path: str) -> dict:
 
         err = jsonschema.exceptions.best_match(errors)
         raise ClaimFileError(p, f"not a run-spread table ({err.message})", field=schemas.field_path(err))
-    out = {}
+    out: dict = {}
     for i, e in enumerate(data["entries"]):
-        if not isinstance(e, dict) or not {"task", "metric", "sd", "scale", "source"} <= set(e):
-            raise ClaimFileError(p, "each entry needs task, metric, sd, scale and source", field=f"entries[{i}]")
-        sd = _printed(e["sd"], p, None, f"entries[{i}].sd")
-        out[(str(e["task"]), str(e["metric"]))] = dict(e, sd=sd)
+        where = f"entries[{i}]"
+        if not isinstance(e, dict) or not {"task", "metric", "scale"} <= set(e) or ("figures" in e) == ("none" in e):
+            raise ClaimFileError(p, "each entry needs task, metric, scale and either figures (sourced) or "
+                                 "none (why no source gives one)", field=where)
+        key = (str(e["task"]), str(e["metric"]))
+        if key in out:
+            raise ClaimFileError(p, f"task {key[0]!r}, metric {key[1]!r} is listed twice (also {out[key]['where']}): "
+                                 "one entry per task and metric, every figure inside it", field=where)
+        if str(e["scale"]) not in ("percent", "fraction"):
+            raise ClaimFileError(p, f"scale {e['scale']!r} is not percent or fraction", field=f"{where}.scale")
+        if "none" in e:
+            if not isinstance(e["none"], str) or len(e["none"].strip()) < 10:
+                raise ClaimFileError(p, "say why no source gives a spread", field=f"{where}.none")
+            out[key] = {"where": where, "none": e["none"].strip(), "figures": (), "scale": e["scale"]}
+            continue
+        if not isinstance(e["figures"], list) or not e["figures"]:
+            raise ClaimFileError(p, "a list of sourced figures", field=f"{where}.figures")
+        figures = [_figure(f, p, f"{where}.figures[{j}]") for j, f in enumerate(e["figures"])]
+        used = max(range(len(figures)), key=lambda j: (figures[j]["runs"], figures[j]["sd"]))
+        out[key] = {"where": where, "figures": tuple(figures), "used": used, "scale": e["scale"],
+                    "note": str(e.get("note") or "").strip()}
+    return out
+
+
+def _figure(f, p: Path, where: str) -> dict:
+    """One sourced figure: every field present, the source not empty, the numbers as printed."""
+    if not isinstance(f, dict):
+        raise ClaimFileError(p, "each figure is a mapping", field=where)
+    missing = [k for k in FIGURE_FIELDS if k not in f]
+    if missing:
+        raise ClaimFileError(p, f"missing {', '.join(missing)}: a figure states its runs, centre, SD, model, "
+                             "recipe, split and source", field=f"{where}.{missing[0]}")
+    for k in ("model", "recipe", "split", "source"):
+        if not isinstance(f[k], str) or len(f[k].strip()) < 3:
+            raise ClaimFileError(p, f"{k} must say what it is (got {f[k]!r}): a figure without a real source "
+                                 "is not a figure", field=f"{where}.{k}")
+    runs = f["runs"]
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
+        raise ClaimFileError(p, f"runs must be a whole number >= 2 (got {runs!r})", field=f"{where}.runs")
+    out = dict(f, runs=runs, sd=_printed(f["sd"], p, None, f"{where}.sd"),
+               centre=_printed(f["centre"], p, None, f"{where}.centre"))
+    if out["sd"] <= 0:
+        raise ClaimFileError(p, "a spread figure must be positive", field=f"{where}.sd")
     return out
 
 
@@ -132,8 +190,15 @@ def resolve(record: dict, *, path: str, root: Path | None, scale: Decimal) -> Ru
     common = {"aggregate": statistic, "runs": runs}
     if "none" in spec:
         return RunSpread(Decimal(0), "none", str(spec["none"]), **common)
+    if "unknown" in spec:
+        return RunSpread(Decimal(0), "unknown", str(spec["unknown"]), unknown=str(spec["unknown"]), **common)
     if "sd" in spec:
-        return RunSpread(_printed(spec["sd"], path, claim_id, "run_spread.sd"), "stated", str(spec["source"]), **common)
+        source = str(spec["source"]).strip()
+        if not source:
+            raise ClaimFileError(path, "a stated spread needs its source", record=claim_id, field="run_spread.source")
+        k = spec.get("runs")
+        return RunSpread(_printed(spec["sd"], path, claim_id, "run_spread.sd"), "stated", source,
+                         df=None if k is None else int(k) - 1, **common)
     if "measured" in spec:
         values = [_printed(v, path, claim_id, f"run_spread.measured[{i}]") for i, v in enumerate(spec["measured"])]
         sd = Decimal(repr(_stats.stdev([float(v) for v in values])))
@@ -154,8 +219,15 @@ def resolve(record: dict, *, path: str, root: Path | None, scale: Decimal) -> Ru
                              record=claim_id, field="run_spread.table")
     from harness.metrics import SCALES
 
-    sd = entry["sd"] * SCALES[str(entry["scale"])] / scale     # into the claim's printed units
-    source = f"{table_path.name}: {entry['source']}"
+    if "none" in entry:
+        why = f"{table_path.name}, {entry['where']}: {entry['none']}"
+        return RunSpread(Decimal(0), "unknown", why, unknown=why, **common)
+    used = entry["figures"][entry["used"]]
+    sd = used["sd"] * SCALES[str(entry["scale"])] / scale     # into the claim's printed units
+    source = (f"{table_path.name}, {entry['where']}: SD {used['sd']} over {used['runs']} runs (mean {used['centre']}) "
+              f"of {used['model']}; recipe: {used['recipe']}; split: {used['split']}; {used['source']}; chosen as "
+              f"the figure over the most runs of {len(entry['figures'])} listed")
     if entry.get("note"):
         source += f" ({entry['note']})"
-    return RunSpread(sd, "table", source, **common)
+    figures = tuple({k: (str(v) if isinstance(v, Decimal) else v) for k, v in f.items()} for f in entry["figures"])
+    return RunSpread(sd, "table", source, df=used["runs"] - 1, figures=figures, **common)

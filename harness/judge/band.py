@@ -47,13 +47,23 @@ class Band:
     run_margin: Decimal = Decimal(0)   # printed units; 0 when no run-to-run spread applies
 
     @classmethod
-    def from_printed(cls, printed: str, *, scale, tolerance) -> "Band":
-        """``printed`` keeps its digits ("89.30" means two decimals); tolerance in printed units."""
+    def from_printed(cls, printed: str, *, scale, tolerance, rounded_to=None) -> "Band":
+        """``printed`` keeps its digits ("89.30" means two decimals); tolerance in printed units.
+
+        ``rounded_to`` (printed units): the unit the paper rounded to, where the digits do not
+        say it ("110" printed to two significant figures is ``"10"``: [105, 115]); by default
+        the last printed digit's unit.
+        """
         dec = Decimal(str(printed))
         if not dec.is_finite():
             raise ValueError(f"reported value {printed!r} is not a finite number")
         exponent = dec.as_tuple().exponent
         half = Decimal(5).scaleb(exponent - 1) if exponent <= 0 else Decimal(0)
+        if rounded_to is not None:
+            unit = Decimal(str(rounded_to))
+            if not unit.is_finite() or unit <= 0:
+                raise ValueError(f"rounded_to {rounded_to!r} must be a positive number")
+            half = unit / 2
         tol = exact(tolerance)
         if not tol.is_finite() or tol < 0:
             raise ValueError(f"tolerance {tolerance!r} must be a finite number >= 0")
@@ -117,6 +127,31 @@ class Band:
             "printed": {"reported": str(self.reported), "low": str(self.low_printed),
                         "high": str(self.high_printed), "scale": str(self.scale)},
         }
+
+
+def coarser_reading(printed: Band, band: Band, low, high) -> str | None:
+    """What a reader should know when a miss lies within a coarser reading of the printed digits.
+
+    A whole number ending in zeros ("110", "60") may be rounded to its last digit or to a
+    coarser unit (two significant figures: "110" for anything in [105, 115]); the digits cannot
+    say which. When the measured interval would meet the band under the first coarser reading
+    that holds, say so, and how a claim states the paper's rounding.
+    """
+    rep = printed.reported
+    if rep.as_tuple().exponent != 0 or rep == 0 or printed.half_ulp != Decimal("0.5"):
+        return None
+    digits = str(abs(int(rep)))
+    zeros = len(digits) - len(digits.rstrip("0"))
+    lo, hi = band.printed(low), band.printed(high)
+    for j in range(1, zeros + 1):
+        unit = Decimal(10) ** j
+        widened = unit / 2 + printed.tolerance + band.run_margin
+        if rep - widened <= lo and hi <= rep + widened:
+            figures = len(digits) - j
+            return (f"the printed {rep} read to {figures} significant figure{'s' * (figures != 1)} (a trailing zero: "
+                    f"to the nearest {unit}) stands for [{rep - unit / 2}, {rep + unit / 2}] and would hold; if the "
+                    f"paper rounded that way, state it in the claim: reported.rounded_to: \"{unit}\"")
+    return None
 
 
 def decide(low, high, band: Band) -> str:

@@ -1,18 +1,23 @@
 """The judgement: looks, band and run spread in; status, confidence and their reasons out.
 
-``confidence`` is the probability, under the stated model, that the status is right, where
-"right" is a statement about the checkpoint's score on the whole split: for ``reproduced`` that
-it lies in the band (the printed value's rounding, the tolerance and the run-to-run margin),
-for ``not_reproduced`` that it lies outside. The model is a flat prior on that score and the
-final look's own sampling distribution (the finite-population beta-binomial for accuracy, the
-two-piece normal of the corrected bootstrap interval otherwise), so a verdict and its confidence
-never disagree. ``inconclusive`` states nothing about the score and has no confidence; its
-``p_in_band`` is in the rule. A count or a whole-split measurement is exact: confidence 1.
+``confidence`` is one minus the status's p-value, with the stopping rule accounted for: a
+checkpoint for which the status is wrong (its whole-split score outside the band for
+``reproduced``, inside it for ``not_reproduced``) receives that status with a confidence of at
+least c at most 1 - c of the time, whatever its score and however many looks it took. The
+deciding look's p-value (the smallest alpha at which its interval reaches the status) is scaled
+by alpha / alpha_j, the share of the error budget that look was given, and ``not_reproduced``
+counts both sides of the band. So a decided sampled verdict states at least 1 - alpha / 2
+(``reproduced``) or 1 - alpha (``not_reproduced``), which are the procedure's guaranteed error
+rates (exact for the exact intervals, approximate for bootstrap ones; the artifact says which).
+It is a frequentist statement about the procedure, not a probability that this one verdict is
+right: the latter needs a prior, and ``decision.rule.p_in_band`` is that probability under a flat
+prior on the split's counts, kept for readers who want one. ``inconclusive`` has no confidence.
+A count or a whole-split measurement is exact: confidence 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness import units
 from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
@@ -38,37 +43,86 @@ class Judgement:
     method: str = "exact"
     spread: dict | None = None
     extra: dict = field(default_factory=dict)
+    untestable: str | None = None  # why no verdict can be drawn against this band (then inconclusive)
+
+    @property
+    def p_value(self) -> float | None:
+        """The status's p-value for the whole procedure (stopping included); None if undecided."""
+        if self.status not in (REPRODUCED, NOT_REPRODUCED) or self.untestable:
+            return None
+        last = self.looks[-1] if self.looks else None
+        if last is None or last.alpha == 0.0:
+            return 0.0      # exact: a count, or the whole split
+        if last.p_wrong is None:
+            return None
+        overall = self.plan.alpha if self.plan else last.alpha
+        return min(1.0, last.p_wrong * overall / last.alpha)
 
     @property
     def confidence(self) -> float | None:
-        if self.p_in_band is None:
+        p = self.p_value
+        if p is None:
             return None
-        if self.status == REPRODUCED:
-            return round(self.p_in_band, 6)
-        if self.status == NOT_REPRODUCED:
-            return round(1.0 - self.p_in_band, 6)
-        return None
+        return round(1.0 - (p / 2.0 if self.status == REPRODUCED else p), 6)
+
+    @property
+    def level(self) -> float | None:
+        """The final interval's level (a spent level on a growing slice; 1 on the whole split)."""
+        if not self.looks:
+            return 1.0 if self.low == self.high else None
+        return self.looks[-1].level if self.looks[-1].alpha > 0 else 1.0
 
     def explanation(self) -> str:
+        from harness.judge.band import coarser_reading
+
         scale, places = units.for_band(self.band, (self.estimate, self.low, self.high))
-        iv = units.interval((self.low, self.high), scale, places)
+        lv = self.level
+        what = "value" if self.low == self.high else (f"{lv:.1%} interval" if lv is not None else "interval")
+        iv = units.number(self.low, scale, places) if self.low == self.high else \
+            units.interval((self.low, self.high), scale, places)
         bd = units.interval((self.band.low, self.band.high), scale, places)
         n = f" after {len(self.looks)} looks (n = {', '.join(str(lk.n) for lk in self.looks)})" \
             if len(self.looks) > 1 else ""
+        if self.untestable:
+            return f"untestable: {self.untestable} ({what} {iv}){n}"
         if self.status == REPRODUCED:
-            return f"interval {iv} lies inside band {bd}{n}"
+            return f"{what} {iv} lies inside band {bd}{n}"
         if self.status == NOT_REPRODUCED:
-            return f"interval {iv} does not meet band {bd}{n}"
-        return f"interval {iv} overlaps band {bd} without fitting inside it{n}; {self.stopped}"
+            hint = coarser_reading(self.printed_band, self.band, self.low, self.high)
+            return f"{what} {iv} does not meet band {bd}{n}" + (f"; {hint}" if hint else "")
+        undecidable = self.looks[-1].undecidable if self.looks else None
+        why = f"; the slice cannot decide: {undecidable}" if undecidable else ""
+        return f"{what} {iv} overlaps band {bd} without fitting inside it{n}; {self.stopped}{why}"
 
     def decision(self) -> dict:
         return {
             "status": self.status,
             "confidence": self.confidence,
             "rule": {"name": "interval-vs-band", "estimate": self.estimate, "interval": [self.low, self.high],
-                     "band": [self.band.low, self.band.high],
+                     "level": self.level, "band": [self.band.low, self.band.high],
+                     "p_value": None if self.p_value is None else round(float(self.p_value), 8),
+                     "confidence_meaning": CONFIDENCE_MEANING,
                      "p_in_band": None if self.p_in_band is None else round(float(self.p_in_band), 6),
-                     "explanation": self.explanation()},
+                     "p_in_band_meaning": "P(whole-split score in band) under a flat prior on the split's counts "
+                                          "(not a frequency guarantee)",
+                     "explanation": self.explanation(),
+                     **({"untestable": self.untestable} if self.untestable else {})},
+        }
+
+    def error_rates(self) -> dict:
+        """What the construction guarantees (harness.judge.looks): exact where every look was."""
+        from harness.judge import looks as lk
+
+        sampled = [x for x in self.looks if x.alpha > 0]
+        exact = all(x.exact for x in sampled)
+        alpha = self.plan.alpha if self.plan else None
+        return {
+            "false_not_reproduced_inside_band": None if alpha is None else alpha * lk.FALSE_NOT_REPRODUCED_SHARE,
+            "false_reproduced_outside_band": None if alpha is None else alpha * lk.FALSE_REPRODUCED_SHARE,
+            "guarantee": "none needed (exact value)" if not sampled else (
+                "exact: finite-population test inversion at every look" if exact
+                else "approximate: bootstrap intervals have no guaranteed level"),
+            "run_spread_prediction_level": None if not self.spread else self.spread.get("level"),
         }
 
     def post(self) -> dict:
@@ -79,7 +133,7 @@ class Judgement:
         last = self.looks[-1] if self.looks else None
         out = {
             "method": self.method,
-            "level": None if last is None else round(1.0 - last.alpha, 6),
+            "level": self.level,
             "interval": [self.low, self.high],
             "band": self.band.to_dict(),
             "printed_band": self.printed_band.to_dict(),
@@ -95,10 +149,7 @@ class Judgement:
             "looks": [lk.to_dict() for lk in self.looks],
             "plan": self.plan.to_dict() if self.plan else None,
             "stopped": self.stopped,
-            "error_rates": {
-                "false_not_reproduced_inside_band": None if self.plan is None else self.plan.alpha / 2,
-                "run_spread_prediction_level": None if not self.spread else self.spread.get("level"),
-            },
+            "error_rates": self.error_rates(),
         }
         if last is not None:
             out["standard_error"] = last.standard_error
@@ -106,6 +157,10 @@ class Judgement:
                                         "factor": last.fpc_factor}
         out.update(self.extra)
         return out
+
+
+CONFIDENCE_MEANING = ("1 - p-value of the status (stopping rule included): a checkpoint for which this status "
+                      "is wrong gets it with at least this confidence at most 1 - confidence of the time")
 
 
 def exact(value: float, band: Band, printed_band: Band, *, method: str = "exact count (deterministic)") -> Judgement:
@@ -117,18 +172,42 @@ def exact(value: float, band: Band, printed_band: Band, *, method: str = "exact 
 
 
 def from_looks(looks: list[Look], plan: Plan, band: Band, printed_band: Band, *, stopped: str,
-               spread: dict | None, extra: dict | None = None) -> Judgement:
+               spread: dict | None, extra: dict | None = None, metric=None) -> Judgement:
     last = looks[-1]
-    return Judgement(last.estimate, last.low, last.high, last.status, last.p_in_band, band, printed_band,
-                     looks=tuple(looks), plan=plan, stopped=stopped, method=last.method, spread=spread,
-                     extra={**sizing(last, band, plan), **(extra or {})})
+    judged = Judgement(last.estimate, last.low, last.high, last.status, last.p_in_band, band, printed_band,
+                       looks=tuple(looks), plan=plan, stopped=stopped, method=last.method, spread=spread,
+                       extra={**sizing(last, band, plan), **(extra or {})})
+    why = (spread or {}).get("untestable") or (untestable(band, printed_band, metric) if metric is not None else None)
+    return replace(judged, status=INCONCLUSIVE, untestable=why) if why else judged
+
+
+def untestable(band: Band, printed_band: Band, metric) -> str | None:
+    """Why no verdict can be drawn against ``band``: wider, run-to-run margin included, than the
+    judgeable share of the metric's range (harness.metrics.MAX_BAND_SHARE). A miss of any size
+    would read reproduced against it, so it is inconclusive, never reproduced."""
+    from decimal import Decimal
+
+    from harness.metrics import MAX_BAND_SHARE
+
+    if band.run_margin == 0:
+        return None      # the printed band alone was checked when the claim was loaded
+    low, high = metric.range
+    span = Decimal(repr(high - low)) if high is not None else abs(band.reported * band.scale)
+    width = (band.high_printed - band.low_printed) * band.scale
+    if span != 0 and width < MAX_BAND_SHARE * span:
+        return None
+    return (f"the band is {float(width):g} wide with the run-to-run margin of ±{float(band.run_margin * band.scale):g}, "
+            f"more than {float(MAX_BAND_SHARE):.0%} of {metric.label}'s range: the recipe's spread is too wide to "
+            "judge a single checkpoint against the printed number")
 
 
 def bands_of(claim, level: float) -> tuple[Band, Band, dict | None]:
     """The printed band (rounding and tolerance), the judged one (plus the run margin), and the
-    run spread as the artifact states it."""
+    run spread as the artifact states it. ``reported.rounded_to`` (printed units) states the
+    paper's rounding where the digits alone do not (a trailing zero: "110" to the nearest 10)."""
     printed = Band.from_printed(claim.reported["value"], scale=claim.scale_exact,
-                                tolerance=claim.record["tolerance"]["value"])
+                                tolerance=claim.record["tolerance"]["value"],
+                                rounded_to=claim.reported.get("rounded_to"))
     spread = claim.run_spread
     if spread is None:
         return printed, printed, None
@@ -157,7 +236,13 @@ def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None
     taken, stopped = looks.sequential(schedule, observe, judge_look)
     baseline = metric.baseline(finals["y_true"], **(context or {})) if metric.baseline else None
     return from_looks(taken, schedule, band, printed, stopped=stopped, spread=spread,
-                      extra={"trivial_baseline": baseline})
+                      extra={"trivial_baseline": baseline}, metric=looks_metric(metric))
+
+
+def looks_metric(metric):
+    from harness.judge import statistics as st
+
+    return st.resolve(metric)
 
 
 def sizing(last: Look, band: Band, plan: Plan) -> dict:

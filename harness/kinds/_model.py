@@ -102,20 +102,23 @@ def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tu
     targets = split["targets"]
     population = len(split["idx"])
     size = m["slice"]["size"]
+    minimum = statistics.resolve(metric).min_slice
     if size == "auto":
         size = statistics.planned_slice_size(min(max(bands[1].reported_natural, 0.01), 0.99), bands[1].half_width,
                                              level=opts.level)
+        size = max(size, minimum)     # never below the metric's smallest valid slice
     size = population if size == "all" else int(size)
     grow = m["slice"].get("grow", False)
     cap = grow if isinstance(grow, dict) else {}
     schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=bool(grow),
-                          max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"))
+                          max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"),
+                          minimum=minimum)
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
     seed = m["slice"]["seed"]
     stratified = stratify and m["slice"].get("stratified", True)
     order = slices.order(split["idx"], targets if stratified else None, seed=seed, stratified=stratified)
     strata = None
-    if stratified:
+    if stratify:      # the split's rows per class: exact intervals condition on them, stratified or not
         import numpy as np
 
         strata = {int(k): int(v) for k, v in zip(*np.unique(targets, return_counts=True))}

@@ -29,6 +29,9 @@ SCALES: dict[str, Decimal] = {"percent": Decimal("0.01"), "fraction": Decimal(1)
 #: would be "reproduced" (the reference system's 0.893-read-as-percent failure).
 MAX_BAND_SHARE = Decimal("0.2")
 
+#: Fewest examples a bootstrap interval is computed on (below it the look cannot decide).
+BOOTSTRAP_MIN_SLICE = 50
+
 #: How a metric's sampling uncertainty is estimated (harness.judge.looks):
 EXACT = "exact"            # a count: no sampling at all
 PROPORTION = "proportion"  # mean of 0/1 outcomes: exact finite-population beta-binomial
@@ -61,6 +64,17 @@ class Metric:
     stratified: bool = False                  # PROPORTION: the slice may be stratified by label
     scale: str = "fraction"                   # printed units when a report has no claim to say
     aliases: tuple[str, ...] = ()             # other words papers and citations use for it ("mcc", "params")
+    #: Smallest slice whose interval holds its level; a claim below it is refused at load and a
+    #: growing claim starts at or above it. Exact intervals (proportions, metrics of the label
+    #: counts) are valid at any size; a bootstrap needs enough examples to resample.
+    min_slice: int = 1
+    #: ``f(tp, fp, fn, tn)`` (vectorized) when the metric is a function of the binary confusion
+    #: counts: it then gets the exact two-stratum interval (harness.judge.inversion) whenever the
+    #: split's label counts are known, and the bootstrap only otherwise.
+    from_counts: Callable[..., object] | None = None
+    #: ``from_counts`` rises with true positives and falls with false positives (a coarsened
+    #: exact grid may then be used on very large splits).
+    monotone: bool = False
 
     def __post_init__(self):
         if self.uncertainty not in UNCERTAINTIES:
@@ -69,6 +83,8 @@ class Metric:
             raise ValueError(f"metric {self.key}: a sampled metric needs value() and samples()")
         if self.uncertainty == BOOTSTRAP and self.statistic is None:
             raise ValueError(f"metric {self.key}: a bootstrapped metric needs a vectorized statistic()")
+        if not isinstance(self.min_slice, int) or self.min_slice < 1:
+            raise ValueError(f"metric {self.key}: min_slice must be an integer >= 1, got {self.min_slice!r}")
 
     @property
     def bounded(self) -> bool:

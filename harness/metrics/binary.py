@@ -173,7 +173,9 @@ def _entry(name: str, label: str, low: float, summary: str, uncertainty: str, al
         samples=_correct if uncertainty == PROPORTION else _codes,
         statistic=None if uncertainty == PROPORTION else pair_code_statistic(name),
         baseline=lambda y_true, positive=1: baseline(name, y_true, positive=positive),
-        stratified=uncertainty == PROPORTION)
+        stratified=uncertainty == PROPORTION,
+        # Exact by label counts (harness.judge.inversion) at any size; F1 rises with TP and falls with FP.
+        min_slice=1, from_counts=None if uncertainty == PROPORTION else FROM_COUNTS[name], monotone=name == "f1")
 
 
 F1 = _entry("f1", "F1", 0.0, "F1 of the positive class (sklearn f1_score, average='binary')", BOOTSTRAP)

@@ -19,7 +19,7 @@ module of this package, and importing it must stay cheap.
 from __future__ import annotations
 
 from harness.errors import MeasurementError
-from harness.metrics import BOOTSTRAP, Metric
+from harness.metrics import BOOTSTRAP, BOOTSTRAP_MIN_SLICE, Metric
 
 #: A correlation's closed range; intervals are clipped to it.
 RANGE = (-1.0, 1.0)
@@ -193,9 +193,9 @@ def _canonical(function):
 PEARSON = Metric(key="correlation.pearson", name="pearson", label="Pearson", range=RANGE,
                  summary="Pearson correlation of predicted scores with labels (scipy.stats.pearsonr)",
                  uncertainty=BOOTSTRAP, value=_canonical(pearson), samples=pearson_samples,
-                 statistic=pearson_statistic)
+                 statistic=pearson_statistic, min_slice=BOOTSTRAP_MIN_SLICE)
 SPEARMAN = Metric(key="correlation.spearman", name="spearman", label="Spearman", range=RANGE,
                   summary="Spearman rank correlation of predicted scores with labels (scipy.stats.spearmanr)",
                   uncertainty=BOOTSTRAP, value=_canonical(spearman), samples=spearman_samples,
-                  statistic=spearman_statistic)
+                  statistic=spearman_statistic, min_slice=BOOTSTRAP_MIN_SLICE)
 METRICS = (PEARSON, SPEARMAN)

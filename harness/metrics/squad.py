@@ -25,7 +25,7 @@ import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harness.metrics import BOOTSTRAP, PROPORTION, Metric
+from harness.metrics import BOOTSTRAP, BOOTSTRAP_MIN_SLICE, PROPORTION, Metric
 
 if TYPE_CHECKING:
     import numpy as np
@@ -176,7 +176,7 @@ EXACT_MATCH = Metric(
 F1 = Metric(
     key="squad.f1", name="f1", label="F1", range=(0.0, 1.0),
     summary="mean over questions of the best token-overlap F1 against the gold answers (official SQuAD script)",
-    uncertainty=BOOTSTRAP, samples=_f1_samples, statistic=_mean,
+    uncertainty=BOOTSTRAP, samples=_f1_samples, statistic=_mean, min_slice=BOOTSTRAP_MIN_SLICE,
     value=lambda gold_lists, predictions, version="2.0": float(
         scores(predictions, gold_lists, version=version)[1].mean()))
 METRICS = (EXACT_MATCH, F1)

@@ -324,7 +324,7 @@ def plot_png(rows: list[dict]) -> tuple[bytes | None, str | None]:
         panels.append(("relative", relative,
                        "Counts and other magnitudes: measured \u2212 reported, in % of the reported value"))
     if scores:
-        panels.append(("score", scores, "Scores (accuracy, F1, ...): measured with 95% interval, in %"))
+        panels.append(("score", scores, "Scores (accuracy, F1, ...): measured with its interval (each at its own level), in %"))
     per_row = min(0.5, 60.0 / (len(scores) + len(relative)))  # stays well inside Agg's size limit
     heights = [per_row * len(p[1]) + 1.0 for p in panels]
     fig = Figure(figsize=(12, sum(heights) + 1.0), dpi=150)
@@ -508,7 +508,7 @@ def markdown(data: dict) -> str:
     elif gate is not None:
         out += ["## Gate", ""] + _md_value(gate) + [""]
     out += ["## Claims", "",
-            "| claim | status | measured [95% interval] | reported; band | PRE (citation audit) | protocol "
+            "| claim | status | measured [interval] at its level | reported; band | PRE (citation audit) | protocol "
             "| confidence | reason |",
             "|---|---|---|---|---|---|---|---|"]
     for r in rows:

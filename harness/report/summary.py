@@ -90,6 +90,8 @@ def measured_text(r: dict, *, with_n: bool = False) -> str:
     iv = r.get("interval")
     if iv and iv[0] != iv[1]:
         text += " " + interval_text(iv, r["scale"], r.get("decimals"))
+        if num(r.get("level")) is not None:
+            text += f" at {r['level']:.1%}"      # the interval's actual level (a spent one on a growing slice)
     if with_n and r.get("n"):
         whole = r.get("population") == r["n"]
         text += f"; n = {r['n']}" + (" (whole split)" if whole else f" of {r['population']}" if r.get("population")
@@ -130,7 +132,7 @@ def numbers_text(r: dict) -> str:
         return ""
     places = r.get("decimals")
     parts = [f"measured {show(r, r['measured'])}"]
-    if r.get("interval"):
+    if r.get("interval") and r["interval"][0] != r["interval"][1]:    # a point (exact) has no level to state
         parts.append(f"{_level(r)} interval {interval_text(r['interval'], r['scale'], places)}")
     parts.append(f"reported {printed(r)}")
     if r.get("band"):
@@ -143,7 +145,7 @@ def numbers_text(r: dict) -> str:
 
 def _level(r: dict) -> str:
     level = r.get("level")
-    return f"{level * 100:g}%" if num(level) is not None else "95%"
+    return f"{level * 100:.1f}%" if num(level) is not None else "level-unknown"
 
 
 # ---------------------------------------------------------------------- the row
@@ -270,7 +272,7 @@ def document(rows: dict, *, started: str, command: list[str], write_errors: dict
 
 def table(rows: dict) -> list[str]:
     """Plain-text lines: claim, measured [interval], reported (band), status with '(expected)'."""
-    head = ("claim", "measured [95% interval]", "reported; band", "status")
+    head = ("claim", "measured [interval] at its level", "reported; band", "status")
     body = [(rows[k]["claim"], measured_text(rows[k]), reported_text(rows[k]), status_text(rows[k]))
             for k in sorted(rows)]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(4)]
