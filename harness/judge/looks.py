@@ -254,10 +254,10 @@ def _bootstrap_look(metric, y_true, y_pred, n, estimate, f, band, alpha, resampl
     from harness.judge import statistics as st
     from harness.metrics import BOOTSTRAP_MIN_SLICE
 
-    def undecidable(why, unc=None):
+    def undecidable(why, unc=None, label="undecidable slice"):
         lo_b, hi_b = metric.range
         hi_b = max(1.0, abs(estimate)) * 10 if hi_b is None else hi_b
-        return Look(n, estimate, lo_b, hi_b, alpha, f"undecidable slice: {why}; the interval is the metric's range",
+        return Look(n, estimate, lo_b, hi_b, alpha, f"{label}: {why}; undecidable, the interval is the metric's range",
                     (hi_b - lo_b) / 4, None, f, None, decide(lo_b, hi_b, band),
                     None if unc is None else unc.resamples, None if unc is None else unc.seed, undecidable=why)
 
@@ -267,9 +267,9 @@ def _bootstrap_look(metric, y_true, y_pred, n, estimate, f, band, alpha, resampl
     unc = st.measure_uncertainty(metric, y_true, y_pred, level=1.0 - alpha, resamples=resamples, seed=seed,
                                  **context)
     if unc.method == "degenerate":
-        return undecidable("no spread seen (every resample gives the same value)", unc)
+        return undecidable("no spread seen (every resample gives the same value)", unc, "degenerate slice")
     if unc.method != "bootstrap-bca" and unc.high - unc.low <= st.DEGENERATE_SPREAD:
-        return undecidable("BCa undefined and the percentile interval is a point", unc)
+        return undecidable("BCa undefined and the percentile interval is a point", unc, "degenerate slice")
     low, high = fpc.shrink(unc.estimate, unc.low, unc.high, f)
     se = unc.standard_error * f
     z = _z(alpha)

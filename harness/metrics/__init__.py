@@ -29,8 +29,10 @@ SCALES: dict[str, Decimal] = {"percent": Decimal("0.01"), "fraction": Decimal(1)
 #: would be "reproduced" (the reference system's 0.893-read-as-percent failure).
 MAX_BAND_SHARE = Decimal("0.2")
 
-#: Fewest examples a bootstrap interval is computed on (below it the look cannot decide).
-BOOTSTRAP_MIN_SLICE = 50
+#: Fewest examples a bootstrap interval is computed on (below it the look cannot decide): the
+#: usual rule of thumb for a percentile/BCa bootstrap of a mean-like statistic. Bootstrap levels
+#: are approximate at any size, and the artifact says so (docs/verdict-rule.md section 3).
+BOOTSTRAP_MIN_SLICE = 30
 
 #: How a metric's sampling uncertainty is estimated (harness.judge.looks):
 EXACT = "exact"            # a count: no sampling at all
