@@ -63,10 +63,11 @@ def test_the_judges_reason_is_in_printed_units():
     b = _band("110", "millions")
     j = verdict.exact(109_482_240.0, b, b)
     assert j.status == "not_reproduced"
-    assert j.explanation() == "interval [109.48M, 109.48M] does not meet band [109.50M, 110.50M]"
+    assert j.explanation().startswith("value 109.48M does not meet band [109.50M, 110.50M]; ")   # a point, no level
+    assert 'reported.rounded_to: "10"' in j.explanation()     # "110" to two figures would hold (issue 20)
     p = _band("89.3", "percent")
     j = verdict.exact(0.8931, p, p)
-    assert j.explanation() == "interval [89.31 %, 89.31 %] lies inside band [89.25 %, 89.35 %]"
+    assert j.explanation() == "value 89.31 % lies inside band [89.25 %, 89.35 %]"
     assert not SCI.search(j.explanation())
 
 
@@ -77,7 +78,7 @@ def test_report_rows_carry_their_precision():
                                                           values=(109_482_240.0,)),
          "measured": 109_482_240.0, "interval": [109_482_240.0, 109_482_240.0], "band": [109.5e6, 110.5e6],
          "reported_printed": "110", "reported": 110e6, "tolerance": 0.0, "level": 0.95}
-    assert summary.numbers_text(r) == ("measured 109.48M, 95% interval [109.48M, 109.48M], reported 110M, "
+    assert summary.numbers_text(r) == ("measured 109.48M, reported 110M, "     # a point: no interval, no level
                                        "band [109.50M, 110.50M] (tolerance 0.00M)")
     # a summary.json row from before rows carried ``decimals`` gets them computed
     old = summary.from_summary({"claim": "a", "status": "not_reproduced", "scale": "millions",

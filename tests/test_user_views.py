@@ -74,7 +74,7 @@ def test_terminal_table_and_failure_message_in_printed_units(runs):
                               "band [12.50M, 13.50M]"), fail
     assert "e+07" not in figures
     # the rule's own explanation (built by the judge) reads in the same units
-    assert "interval [11.68M, 11.68M] does not meet band [12.50M, 13.50M]" in fail, fail
+    assert "value 11.68M does not meet band [12.50M, 13.50M]" in fail, fail
 
 
 @CATALOGUE
