@@ -261,7 +261,10 @@ def _commands() -> tuple[Command, ...]:
                  "new --paper 1810.04805 --statement bert-base-parameters --model-type bert"), cc.cmd_new),
         Command("compare", "side by side of two runs; exit 1 on a regression",
                 "Compare two reports folders claim by claim: statuses and measured values side by side. Exit 1 when "
-                "a claim that met its expectation in RUN_A no longer does in RUN_B, became an error, or is missing.",
+                "a claim that met its expectation in RUN_A no longer does in RUN_B, became an error (a claim new in "
+                "RUN_B that errors too), or is missing; exit 2 when a folder cannot be read as a whole run (a bad or "
+                "newer-schema verdict, two files for one claim, no verdicts, a run that did not finish) or the two "
+                "share no claim.",
                 ("compare reports-main/ reports/",), cc.cmd_compare),
         Command("audit", "citation audit of every claim (no measurement)",
                 "Check every claim's citation against the paper records (claims/papers/), without measuring. Exit 1 "

@@ -66,6 +66,24 @@ def run_pytest(project: Path, *args: str, env: dict[str, str | None] | None = No
     Hermetic by default: an empty HOME and the caches (HF, claims, XDG, matplotlib) in a folder
     beside the project, as is its basetemp, never in the outer run's temporary folders."""
     project = Path(project)
+    full, changes = _hermetic(project, args, env)
+    if isolate:
+        return _subprocess(project, full, changes, timeout)
+    return _in_process(project, full, changes)
+
+
+def start_pytest(project: Path, *args: str, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+    """``run_pytest(..., isolate=True)`` without waiting: a process of its own, for what only a
+    running process can show (a run stopped by a signal). Output goes to ``project.run/out.txt``."""
+    project = Path(project)
+    beside = project.parent / f"{project.name}.run"
+    full, changes = _hermetic(project, args, env)
+    log = (beside / "out.txt").open("w")
+    return subprocess.Popen([sys.executable, "-m", "pytest", *full], cwd=project, env=_environment(changes),
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+def _hermetic(project: Path, args, env) -> tuple[list[str], dict]:
     beside = project.parent / f"{project.name}.run"
     (beside / "home").mkdir(parents=True, exist_ok=True)
     full = ["-p", "no:cacheprovider", f"--basetemp={beside / 'basetemp'}", *args]
@@ -73,12 +91,10 @@ def run_pytest(project: Path, *args: str, env: dict[str, str | None] | None = No
     changes.update(HOME=str(beside / "home"), XDG_CACHE_HOME=str(beside / "xdg-cache"), HF_HOME=str(beside / "hf"),
                    HF_HUB_CACHE=None, CLAIMS_CACHE=str(beside / "claims-cache"), MPLCONFIGDIR=str(beside / "mpl"))
     changes.update(env or {})
-    if isolate:
-        return _subprocess(project, full, changes, timeout)
-    return _in_process(project, full, changes)
+    return full, changes
 
 
-def _subprocess(project: Path, args: list[str], changes: dict, timeout: float) -> Run:
+def _environment(changes: dict) -> dict:
     env = dict(os.environ)
     for name, value in changes.items():
         if value is None:
@@ -86,8 +102,12 @@ def _subprocess(project: Path, args: list[str], changes: dict, timeout: float) -
         else:
             env[name] = value
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return env
+
+
+def _subprocess(project: Path, args: list[str], changes: dict, timeout: float) -> Run:
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=project, env=_environment(changes),
+                          capture_output=True, text=True, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

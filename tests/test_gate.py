@@ -83,6 +83,15 @@ def nights(tmp_path_factory) -> dict:
     out = {"project": project, "whole": run_pytest(project, "claims", "--claims-gate", "--claims-reports=whole")}
     out["shards"] = [run_pytest(project, "claims", f"--claims-shard={i}/2", f"--claims-reports=s{i}") for i in (1, 2)]
     out["merge"] = cli.main(["merge", str(project / "merged"), str(project / "s1"), str(project / "s2")])
+    # shards given different measured costs (each its own folder), and shards given one folder of hostile costs
+    catalogue = {c.id: c for c in load_tree(claims)}
+    for name, spec in {"costs-a": {COST_P: 1e5}, "costs-b": {COST_Q: 1e5},
+                       "costs-hostile": {COST_P: float("nan"), COST_Q: -1e12, COST_R: 1e308}}.items():
+        _cost_folder(project / name, catalogue, spec)
+    out["uneven"] = [run_pytest(project, "claims", f"--claims-shard={i}/2", f"--claims-shard-costs=costs-{x}",
+                                f"--claims-reports=u{i}") for i, x in ((1, "a"), (2, "b"))]
+    out["hostile"] = [run_pytest(project, "claims", f"--claims-shard={i}/2", "--claims-shard-costs=costs-hostile",
+                                 f"--claims-reports=h{i}") for i in (1, 2)]
     params = claims / "albert-1909.11942" / "table1-parameters.yaml"
     text = params.read_text()
     marker = "architecture: {family: albert, config: {vocab_size: 30000, embedding_size: 128, hidden_size: 768,"
@@ -90,6 +99,24 @@ def nights(tmp_path_factory) -> dict:
     params.write_text(text.replace(marker, marker.replace("30000", "40000")))
     out["night2"] = run_pytest(project, "claims", "--claims-baseline=whole", "--claims-reports=night2")
     return out
+
+
+COST_P = "model-card/textattack-albert-base-v2-cola/cola-acc"
+COST_Q = "model-card/textattack-albert-base-v2-qqp/qqp-acc"
+COST_R = "model-card/textattack-albert-base-v2-rte/rte-acc"
+
+
+def _cost_folder(folder: Path, catalogue: dict, seconds: dict[str, float]) -> None:
+    """A last run's verdicts (for --claims-shard-costs) recording ``seconds`` of inference per claim."""
+    from harness.run import error_artifact
+
+    (folder / "verdicts").mkdir(parents=True)
+    for cid, value in seconds.items():
+        claim = catalogue[cid]
+        art = error_artifact(claim, "a cost record (test fixture)")
+        art["measurement"] = {"kind": claim.kind, "value": 0.0, "timings": {"inference_seconds": value},
+                              "versions": {}}
+        (folder / "verdicts" / f"{claim.artifact_name}").write_text(json.dumps(art))   # NaN as JSON's NaN
 
 
 def _rows(folder: Path) -> list[dict]:
@@ -121,6 +148,82 @@ def test_a_regression_against_the_baseline_fails_the_gate(nights):
     ])
     saved = json.loads((nights["project"] / "night2" / "gate.json").read_text())
     assert saved["exit_code"] == 1 and not saved["passed"]
+
+
+@pytest.mark.e2e
+def test_a_merge_refuses_a_missing_shard_and_fails_a_catalogue_claim_in_no_shard(nights, tmp_path, capsys):
+    from harness import cli
+
+    project = nights["project"]
+    s1, s2 = project / "s1", project / "s2"
+    run = json.loads((s1 / "run.json").read_text())
+    assert run["state"] == "finished" and run["shard"]["index"] == 1 and run["shard"]["count"] == 2
+    assert set(run["shard"]["plan"]) == {c.id for c in load_tree(project / "claims")}
+    # no catalogue at hand (--claims names none here): the shards' plan tells that shard 2 is missing
+    assert cli.main(["merge", str(tmp_path / "m1"), str(s1), "--claims", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "m1").exists()
+    assert cli.main(["merge", str(tmp_path / "m1"), str(s1)]) == 2
+    assert "shard(s) 2/2 missing from the merge" in capsys.readouterr().err
+    # a catalogue claim that no shard planned (added after the shards ran) fails merge and gate by name
+    grown = tmp_path / "claims"
+    shutil.copytree(project / "claims", grown)
+    (grown / "late.yaml").write_text((grown / "albert-1909.11942" / "table1-parameters.yaml").read_text()
+                                     .replace("1909.11942/table1/", "late/table1/"))
+    assert cli.main(["merge", str(tmp_path / "m2"), str(s1), str(s2), "--claims", str(grown)]) == 1
+    out = capsys.readouterr().out
+    assert "gate: FAIL (exit 1)" in out and "FAIL late/table1/albert-base/parameters: in the catalogue but in no " \
+                                            "shard's plan" in out, out
+    assert cli.main(["gate", str(tmp_path / "m2"), "--claims", str(grown)]) == 1
+    assert "FAIL late/table1/albert-base/parameters: in the catalogue but has no verdict" in capsys.readouterr().out
+
+
+@pytest.mark.e2e
+def test_shards_given_different_costs_are_refused_at_merge(nights, tmp_path, capsys):
+    """Each shard's plan is the same function of its inputs: shards fed different cost folders
+    plan differently and one claim runs in no shard. The merge says so, naming the claims."""
+    from harness import cli
+
+    project = nights["project"]
+    for run in nights["uneven"]:
+        assert run.ret == 0, run.tail()
+    ran = [set(json.loads((project / f"u{i}" / "run.json").read_text())["claims"]) for i in (1, 2)]
+    assert COST_Q not in ran[0] | ran[1]                       # what the merge must not let pass
+    assert cli.main(["merge", str(tmp_path / "m"), str(project / "u1"), str(project / "u2")]) == 2
+    err = capsys.readouterr().err
+    assert "were planned differently" in err and "--claims-shard-costs" in err and not (tmp_path / "m").exists()
+
+
+@pytest.mark.e2e
+def test_hostile_shard_costs_are_named_and_every_claim_still_has_a_shard(nights, tmp_path):
+    from harness import cli
+
+    project = nights["project"]
+    for run in nights["hostile"]:
+        assert run.ret == 0, run.tail()
+        for cid, shown in ((COST_P, "nan"), (COST_Q, "-1000000000000.0"), (COST_R, "1e+308")):
+            name = next(c.artifact_name for c in load_tree(project / "claims") if c.id == cid)
+            assert f"--claims-shard-costs: costs-hostile/verdicts/{name}, field measurement.timings.inference_seconds: " \
+                   f"{shown} is not a number of seconds" in run.out, run.tail()
+    ran = [set(json.loads((project / f"h{i}" / "run.json").read_text())["claims"]) for i in (1, 2)]
+    assert ran[0] | ran[1] == {c.id for c in load_tree(project / "claims")} and not ran[0] & ran[1]
+    assert cli.main(["merge", str(tmp_path / "m"), str(project / "h1"), str(project / "h2")]) == 0
+
+
+@pytest.mark.e2e
+def test_a_baseline_of_another_paper_fails_the_in_run_gate(tmp_path):
+    from tests.helpers import claims_folder
+
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    table1 = (CATALOGUE / "table1-parameters.yaml").read_text()
+    (claims / "table1.yaml").write_text(table1)
+    (project / "base" / "verdicts").mkdir(parents=True)
+    (project / "base" / "verdicts" / "x.json").write_text(json.dumps(verdict_artifact("other/paper/claim",
+                                                                                      "reproduced")))
+    run = run_pytest(project, "claims", "--claims-baseline=base", "-n", "0")
+    assert run.ret == 2, run.tail()
+    run.fnmatch_lines(["gate: FAIL (exit 2)", "*baseline folder base shares no claim with*another paper*"])
+    assert not json.loads((project / "reports" / "gate.json").read_text())["passed"]
 
 
 # ---------------------------------------------------------------------- fails closed
