@@ -150,7 +150,6 @@ def test_a_regression_against_the_baseline_fails_the_gate(nights):
     assert saved["exit_code"] == 1 and not saved["passed"]
 
 
-@pytest.mark.e2e
 def test_a_merge_refuses_a_missing_shard_and_fails_a_catalogue_claim_in_no_shard(nights, tmp_path, capsys):
     from harness import cli
 
@@ -177,7 +176,6 @@ def test_a_merge_refuses_a_missing_shard_and_fails_a_catalogue_claim_in_no_shard
     assert "FAIL late/table1/albert-base/parameters: in the catalogue but has no verdict" in capsys.readouterr().out
 
 
-@pytest.mark.e2e
 def test_shards_given_different_costs_are_refused_at_merge(nights, tmp_path, capsys):
     """Each shard's plan is the same function of its inputs: shards fed different cost folders
     plan differently and one claim runs in no shard. The merge says so, naming the claims."""
@@ -193,7 +191,6 @@ def test_shards_given_different_costs_are_refused_at_merge(nights, tmp_path, cap
     assert "were planned differently" in err and "--claims-shard-costs" in err and not (tmp_path / "m").exists()
 
 
-@pytest.mark.e2e
 def test_hostile_shard_costs_are_named_and_every_claim_still_has_a_shard(nights, tmp_path):
     from harness import cli
 
@@ -209,7 +206,6 @@ def test_hostile_shard_costs_are_named_and_every_claim_still_has_a_shard(nights,
     assert cli.main(["merge", str(tmp_path / "m"), str(project / "h1"), str(project / "h2")]) == 0
 
 
-@pytest.mark.e2e
 def test_a_baseline_of_another_paper_fails_the_in_run_gate(tmp_path):
     from tests.helpers import claims_folder
 

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from tests.helpers import claims_folder, tiny_claim, verdict_artifact, write_claims
-from tests.runs import run_pytest
+from tests.runs import run_pytest, start_pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("outcomes-run")]
+pytestmark = pytest.mark.xdist_group("outcomes-run")
 ROOT = Path(__file__).resolve().parents[1]
 TABLE1 = ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml"
 
@@ -204,7 +204,6 @@ def test_a_run_stopped_by_sigterm_or_sigkill_says_so(tmp_path, capsys):
 
     from harness import cli
     from harness.report.render import render
-    from tests.runs import start_pytest
 
     project = _slow_project(tmp_path)
     reports = project / "reports"
