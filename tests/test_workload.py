@@ -89,6 +89,31 @@ def test_measured_timings_replace_estimates(tmp_path):
     assert workload.group_costs([claim], None, True, measured) == measured
 
 
+def test_hostile_measured_costs_are_named_and_every_claim_keeps_a_shard(tmp_path):
+    """NaN, a negative and an absurd timing each leave their group to the estimate, named by file
+    and field; the plan still gives every claim exactly one shard."""
+    records = {f"m/{i}": tiny_claim(f"m/{i}", repo=f"org/m{i}") for i in range(6)}
+    (tmp_path / "verdicts").mkdir()
+    for i, value in enumerate([float("nan"), -1e12, 1e308, 5.0]):
+        (tmp_path / "verdicts" / f"m{i}.json").write_text(json.dumps(_timed(f"m/{i}", records[f"m/{i}"], {
+            "inference_seconds": value})))
+    problems: list[str] = []
+    measured = workload.measured_costs(tmp_path, problems)
+    assert measured == {"org/m3@000000000000": pytest.approx(5.0 + workload.FIXED_SECONDS)}
+    for i, shown in enumerate(["nan", "-1000000000000.0", "1e+308"]):
+        assert any(p.startswith(f"{tmp_path / 'verdicts' / f'm{i}.json'}, field measurement.timings."
+                                f"inference_seconds: {shown} is not a number of seconds") for p in problems), problems
+    claims = [Claim(id=cid, record=rec) for cid, rec in records.items()]
+    for n in (2, 3, 4):
+        owner, loads = workload.plan_shards(claims, n, None, True, measured)
+        assert sorted(owner) == sorted(records) and set(owner.values()) <= set(range(1, n + 1))
+        assert all(load == load and load < float("inf") for load in loads)           # finite, no NaN
+        # costs handed in unchecked (a caller's own dict) cannot make a claim fall out of the plan
+        owner, _ = workload.plan_shards(claims, n, None, True, {"org/m0@000000000000": float("nan"),
+                                                                "org/m1@000000000000": -1e308})
+        assert sorted(owner) == sorted(records)
+
+
 def test_shards_partition_the_catalogue(pytester, claims_project):
     root = Path(__file__).resolve().parents[1]
     for name in ("table1-parameters.yaml", "textattack-model-cards.yaml"):

@@ -1,0 +1,67 @@
+"""The one reader of verdict folders (harness/report/verdicts.py): the same checks for every
+command, strict for those that judge (gate, merge, compare), lenient for the report and the
+shard costs, which list what they refused and go on with the rest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from harness.atomic import FolderLock
+from harness.errors import ArtifactError
+from harness.report import history, verdicts
+from harness.report.render import render
+from tests.helpers import verdict_artifact
+
+
+def _folder(tmp_path, files: dict) -> object:
+    (tmp_path / "verdicts").mkdir()
+    for name, art in files.items():
+        (tmp_path / "verdicts" / name).write_text(json.dumps(art))
+    return tmp_path
+
+
+def test_two_files_for_one_claim_and_a_newer_schema_are_refused_or_listed(tmp_path):
+    newer = dict(verdict_artifact("b/claim", "blocked"), schema_version=99)
+    folder = _folder(tmp_path, {"a1.json": verdict_artifact("a/claim", "blocked"),
+                                "a2.json": verdict_artifact("a/claim", "error"), "b.json": newer})
+    with pytest.raises(ArtifactError, match="a2.json: claim 'a/claim' has a second verdict file"):
+        verdicts.read(folder)
+    found = verdicts.read(folder, lenient=True)
+    assert list(found.verdicts) == ["a/claim"] and found.verdicts["a/claim"]["verdict"]["status"] == "blocked"
+    assert any("second verdict file" in p for p in found.problems)
+    assert any("b.json: verdict schema_version 99 is newer than this harness reads (1)" in p for p in found.problems)
+    page = render(folder)["index.html"].read_text()
+    assert "second verdict file" in page and "schema_version 99 is newer" in page
+
+
+def test_a_run_record_says_running_finished_or_cut_short(tmp_path):
+    folder = _folder(tmp_path, {"a.json": verdict_artifact("a/claim", "blocked")})
+    record = verdicts.new_record(run_id="r", started="2026-01-01T00:00:00+00:00", pid=123, command=["claims"])
+    verdicts.write_record(folder, record)
+    with FolderLock(folder):                       # a run that holds the folder is still going
+        assert "is still going (pid 123)" in verdicts.read(folder).cut_short
+    assert "never finished (killed" in verdicts.read(folder).cut_short
+    verdicts.write_record(folder, dict(record, state="finished"))
+    assert verdicts.read(folder).cut_short is None
+    verdicts.write_record(folder, dict(record, schema_version=7))
+    with pytest.raises(ArtifactError, match="run record schema_version 7 is newer"):
+        verdicts.read(folder)
+
+
+def test_a_history_file_that_is_not_ours_is_named_and_left_alone(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({"started": "s", "claims": [{"claim": "a", "status": "blocked"}]}))
+    garbage = tmp_path / "history.sqlite"
+    garbage.write_bytes(b"not a database at all" * 100)
+    before = garbage.read_bytes()
+    with pytest.raises(ArtifactError, match=f"history {garbage}: not a history file"):
+        history.record_folder(tmp_path, garbage)
+    assert garbage.read_bytes() == before
+    fresh = tmp_path / "fresh.sqlite"
+    assert history.record_folder(tmp_path, fresh) == 1
+    con = sqlite3.connect(fresh)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == history.HISTORY_VERSION
+    con.close()
+    assert list(history.load(fresh)) == ["a"]
