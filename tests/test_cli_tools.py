@@ -178,7 +178,7 @@ def test_report_drops_unsafe_links_and_shows_the_detail(tmp_path):
     assert 'href="javascript:' not in page.lower()
     assert "[x](javascript:alert(1))" in page          # shown as text, escaped by the template
     assert "slice size that would decide" not in page    # decided: no slice size is offered
-    assert "<td>87.00 %</td><td>[80.00 %, 95.00 %] at 97.5%</td><td>inconclusive</td>" in page and "dtype: bf16 (source: float32)" in page
+    assert "<td>87.00 %</td><td>[80.00 %, 95.00 %] at 97.5 %</td><td>inconclusive</td>" in page and "dtype: bf16 (source: float32)" in page
     assert safe_url("https://arxiv.org/abs/1909.11942v6") and safe_url("verdicts/a.json")
     assert not any(safe_url(u) for u in ("javascript:alert(1)", "JavaScript:x", "data:text/html,x", "//evil.example",
                                          " java\nscript:x", "vbscript:x"))

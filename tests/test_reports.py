@@ -52,7 +52,10 @@ def _artifacts(reports: Path) -> dict[str, dict]:
 
 # ---------------------------------------------------------------------- HTML reading
 class _Page(HTMLParser):
-    """Collects tags, the rows of table.claims (cell texts) and every img src."""
+    """Collects tags, the rows of table.claims (cell texts, as a browser joins them: <wbr> and
+    inline spans add no space, block elements do) and every img src."""
+
+    INLINE = {"wbr", "span", "a", "b"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -73,6 +76,8 @@ class _Page(HTMLParser):
             self.rows.append([])
         if self._in_claims and tag == "td":
             self._cell = []
+        elif self._cell is not None and tag not in self.INLINE:
+            self._cell.append(" ")
 
     def handle_endtag(self, tag):
         if tag == "table" and self._in_claims:
@@ -80,10 +85,12 @@ class _Page(HTMLParser):
         if tag == "td" and self._cell is not None:
             self.rows[-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
+        elif self._cell is not None and tag not in self.INLINE:
+            self._cell.append(" ")
 
     def handle_data(self, data):
         if self._cell is not None:
-            self._cell.append(data + " ")
+            self._cell.append(data)
 
 
 def _parse(text: str) -> _Page:
@@ -154,13 +161,16 @@ def test_report_of_a_real_run(real_reports):
     base = rows[nasty_claim]
     assert base[2].startswith("11.68M") and "band [11.50M, 12.50M]" in base[3]
 
-    # the plot: one inline PNG, nothing external, no scripts
-    assert "script" not in page.tags and "link" not in page.tags
-    assert len(page.imgs) == 1
-    src = page.imgs[0]["src"]
-    assert src.startswith("data:image/png;base64,")
-    width, height = _png_size(base64.b64decode(src.split(",", 1)[1], validate=True))
-    assert width > 600 and height > 300
+    # the plot: inline SVG sized by the page (no image, nothing external, no scripts), one strip per
+    # measured claim with its band, placed in percent of the width
+    assert "script" not in page.tags and "link" not in page.tags and not page.imgs
+    strips = re.findall(r'<div class="prow" data-claim="([^"]+)">.*?<svg class="strip"(.*?)</svg>', text, re.S)
+    measured = {cid for cid, a in arts.items() if (a.get("measurement") or {}).get("value") is not None}
+    assert measured and {cid for cid, _ in strips} == measured
+    for cid, svg in strips:
+        band = re.search(r'<rect x="([0-9.]+)%" width="([0-9.]+)%"', svg)
+        assert band and 0 <= float(band[1]) and float(band[1]) + float(band[2]) <= 100.01, (cid, svg)
+        assert re.search(r'<circle cx="[0-9.]+%"', svg)
     assert not re.search(r'src="(https?:)?//', text)     # nothing loaded from elsewhere; links out are hrefs
     assert 'href="https://arxiv.org/abs/1909.11942v6"' in text
     assert not re.search(r'href="(?!https://|#|verdicts/)', text), "only https, in-page and artifact links"
@@ -223,36 +233,87 @@ def test_render_copes_with_an_untidy_folder(tmp_path):
     assert "1 claim</span>" in text  # the stale artifact is not counted
 
 
+WRONG = "card/albert-base/params-wrong"     # tests/runs.py: the card claim printed wrong on purpose
+MARK = (0, 255, 0)                            # the probe paints the failing claim's reason in this colour
+ALARM = (255, 0, 255)                         # ... and the whole top of the page in this one on a problem
+PROBE = """<style>.attention [data-claim="%(claim)s"] .reason { background: #00ff00 !important; }</style>
+<script>
+document.addEventListener("DOMContentLoaded", function () {
+  var problems = [];
+  var W = window.innerWidth, H = window.innerHeight;
+  if (document.documentElement.scrollWidth > W) problems.push("page scrolls sideways");
+  var reason = document.querySelector('.attention [data-claim="%(claim)s"] .reason');
+  var band = document.querySelector('.prow[data-claim="%(claim)s"] svg.strip rect');
+  [["reason", reason], ["band", band]].forEach(function (pair) {
+    if (!pair[1]) { problems.push(pair[0] + " missing"); return; }
+    var r = pair[1].getBoundingClientRect();
+    if (r.width < 4 || r.height < 4 || r.left < 0 || r.right > W || r.top < 0 || r.bottom > H)
+      problems.push(pair[0] + " outside the viewport");
+  });
+  if (problems.length) {
+    var d = document.createElement("div");
+    d.style.cssText = "position:fixed;left:0;top:0;width:100%%;height:200px;background:#ff00ff;z-index:99";
+    d.textContent = problems.join("; ");
+    document.body.appendChild(d);
+  }
+});
+</script>
+"""
+
+
+@pytest.fixture
+def failing_reports(catalogue_run, tmp_path_factory) -> Path:
+    """A copy of the catalogue's second run (-n 2, two runs in its history): the card claim
+    printed wrong on purpose is an unexpected not_reproduced; the rest as in the first run."""
+    assert catalogue_run["second"].ret == 1, catalogue_run["second"].tail()
+    copy = tmp_path_factory.mktemp("failing-reports")
+    shutil.copytree(catalogue_run["reports"], copy, dirs_exist_ok=True)
+    return copy
+
+
+def _near(c, want, tol=6) -> bool:
+    return max(abs(a - b) for a, b in zip(c, want)) <= tol
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
 @CATALOGUE
-@pytest.mark.parametrize("width", [390, 1280])
-def test_screenshot_of_the_report(real_reports, tmp_path, width):
-    """At phone width the claims table becomes one card per claim; nothing overflows sideways."""
+@pytest.mark.parametrize("size", [(390, 1400), (1280, 900)], ids=["phone-390", "desktop-1280"])
+def test_screenshot_of_the_report(failing_reports, tmp_path, size):
+    """Headless Chromium at phone and desktop width: the failing claim's reason (painted by a
+    probe) and its band in the plot (the band's own colour) are drawn inside the viewport, and
+    nothing makes the page scroll sideways (the probe paints an alarm otherwise)."""
     if shutil.which("chromium") is None:
         pytest.skip("chromium is not on PATH (Debian: apt-get install -y chromium); the screenshot check needs it")
     pytest.importorskip("PIL", reason="Pillow reads the screenshot's pixels")
     from PIL import Image
 
-    render(real_reports)
-    shot = tmp_path / "shot.png"
-    proc = subprocess.run(["bash", str(SCRIPT), str(real_reports), str(shot), f"{width}x2000"], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    with Image.open(shot) as im:
-        assert im.size == (width, 2000)
-        rgb = im.convert("RGB")
-        colours = rgb.getcolors(maxcolors=1 << 20)
-        # the right-most tenth of the page: ink there at phone width means text ran off a wrapped column
-        right = rgb.crop((int(width * 0.97), 0, width, 2000)).getcolors(maxcolors=1 << 20)
-    assert colours is not None and len(colours) > 100, "the page looks blank"
-    inked = sum(n for n, c in colours if sum(c) < 600)
-    assert inked > 0.01 * width * 2000, "almost nothing drawn"
-    present = {c for _, c in colours}
-    wanted = ("reproduced", "not_reproduced", "miscited") if width > 1000 else ("reproduced",)
-    for status in wanted:
-        want = tuple(int(STATUS_COLOURS[status][i:i + 2], 16) for i in (1, 3, 5))
-        assert any(max(abs(a - b) for a, b in zip(c, want)) <= 6 for c in present), f"no {status} badge colour"
-    if width < 500:
-        dark = sum(n for n, c in right if sum(c) < 300)
-        assert dark < 0.002 * (width * 0.03) * 2000, f"text runs into the right edge at {width}px ({dark} dark px)"
-        page = (real_reports / "index.html").read_text()
-        assert "@media (max-width: 720px)" in page and 'data-label="measured"' in page
+    from harness.report.plots import BAND_FILL
+
+    width, height = size
+    render(failing_reports)
+    page = (failing_reports / "index.html").read_text(encoding="utf-8")
+    assert f'data-claim="{WRONG}"' in page
+    probe = tmp_path / "probe"
+    shutil.copytree(failing_reports, probe)
+    (probe / "index.html").write_text(page.replace("</body>", PROBE % {"claim": WRONG} + "</body>"), encoding="utf-8")
+    shots = {}
+    for name, folder in (("page", failing_reports), ("probe", probe)):
+        shot = tmp_path / f"{name}-{width}.png"
+        proc = subprocess.run(["bash", str(SCRIPT), str(folder), str(shot), f"{width}x{height}"], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        with Image.open(shot) as im:
+            assert im.size == (width, height)
+            shots[name] = im.convert("RGB")
+    plain, probed = (shots[k].getcolors(maxcolors=1 << 22) for k in ("page", "probe"))
+    assert plain is not None and len(plain) > 50, "the page looks blank"
+    assert not any(_near(c, ALARM, 2) and n > 1000 for n, c in probed), "the probe found a problem: see the shot"
+    marked = sum(n for n, c in probed if _near(c, MARK, 2))
+    assert marked > 2000, f"the failing claim's reason is not drawn in the first {height} px ({marked} px)"
+    band = sum(n for n, c in plain if _near(c, _hex(BAND_FILL), 3))
+    assert band > 1500, f"the plot's bands are not drawn in the first {height} px at {width} px wide ({band} px)"
+    red = sum(n for n, c in plain if _near(c, _hex(STATUS_COLOURS["not_reproduced"])))
+    assert red > 500, "no not_reproduced colour (badge, marker) on the first screen"

@@ -108,7 +108,7 @@ def test_history_keeps_both_runs_and_the_report_draws_it(runs):
     assert len(rows) == 2 and rows[0] == rows[1] and rows[0][1] == "reproduced" and 11.6e6 < rows[0][0] < 11.7e6
     page = (runs["reports"] / "index.html").read_text()
     assert "history: 2 run(s) recorded" in page
-    assert 'alt="measured value with interval over runs"' in page
+    assert 'aria-label="measured value with interval over runs"' in page
     assert 'href="https://arxiv.org/abs/1909.11942v6"' in page
 
 

@@ -1,18 +1,19 @@
-"""Human-readable reports of a reports folder: ``summary.md`` and a self-contained ``index.html``.
+"""Human-readable reports of a reports folder: ``summary.md`` and self-contained HTML pages.
 
 Reads ``verdicts/*.json`` (the artifacts), and where present ``summary.json``, ``manifest.json``,
 ``gate.json`` and the run history (``history.sqlite``). The HTML comes from a jinja2 template
 with autoescaping (``templates/index.html``); it has no scripts and loads nothing: plots are
-inline PNGs drawn with matplotlib's Agg canvas. Links out (arXiv, model cards) are plain
-``href``s, http(s) only. jinja2 and matplotlib are imported only when rendering.
+inline SVG drawn by the template from ``harness.report.plots`` (no plotting library), sized to
+the screen. ``index.html`` holds the run's overview and the first ``PAGE_SIZE`` claims, failing
+ones first; further claims go to ``pages/claims-N.html``, so the first page stays small for
+catalogues of thousands. Links out (arXiv, model cards) are plain ``href``s, http(s) only.
+jinja2 is imported only when rendering.
 
 Usage: ``render(Path("reports"))`` or ``python -m harness.report.render reports``.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import re
 import shlex
@@ -20,9 +21,13 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
+from markupsafe import Markup, escape
+
+from harness.report import plots
 from harness.report import summary as sm
+from harness.report.next_steps import for_claim as next_step
 from harness.report.artifacts import write_atomic
-from harness.report.summary import bounded, counts, fmt, measured_text, reported_text
+from harness.report.summary import counts, fmt, measured_text, reported_text
 from harness.statuses import ALL, BLOCKED, ERROR, INCONCLUSIVE, MISCITED, NOT_REPRODUCED, REPRODUCED
 
 STATUS_COLOURS = {
@@ -114,11 +119,23 @@ def _looks(stats: dict, scale: str, places: int | None = None) -> list[dict]:
         if not isinstance(look, dict):
             continue
         iv = sm.pair(look.get("interval"))
-        level = sm.num(look.get("level"))
+        level = plots.level_text(look.get("level"))
         out.append({"n": look.get("n"), "estimate": fmt(look.get("estimate"), scale, places),
-                    "interval": (sm.interval_text(iv, scale, places) if iv else "-") + (f" at {level:.1%}" if level else ""),
+                    "interval": (sm.interval_text(iv, scale, places) if iv else "-") + (f" at {level}" if iv and level else ""),
                     "status": str(look.get("status", "-"))})
     return out
+
+
+def interval_level(stats: dict) -> float | None:
+    """The confidence level of the verdict's interval: the artifact's ``statistics.level`` when it
+    carries one, else the level of the last look that has an interval (the one the verdict used)."""
+    level = sm.num(stats.get("level"))
+    if level is not None:
+        return level
+    for look in reversed([x for x in stats.get("looks") or [] if isinstance(x, dict)]):
+        if sm.pair(look.get("interval")) and sm.num(look.get("level")) is not None:
+            return sm.num(look["level"])
+    return None
 
 
 def detail(art: dict, r: dict) -> dict:
@@ -127,12 +144,15 @@ def detail(art: dict, r: dict) -> dict:
     protocol = art.get("protocol") or {}
     measurement = art.get("measurement") or {}
     needed = stats.get("slice_size_needed")
+    level = plots.level_text(r.get("level"))
     facts = [("metric", r.get("metric")), ("printed units", r["scale"]),
-             ("reported (as printed)", sm.printed(r)), ("band", sm.interval_text(r.get("band"), r["scale"], r.get("decimals"))),
+             ("reported (as printed)", sm.printed(r)),
+             ("band", sm.interval_text(r.get("band"), r["scale"], r.get("decimals"))),
              ("tolerance", sm.show(r, r.get("tolerance")) if r.get("tolerance") is not None else "-"),
              ("run-to-run margin", sm.show(r, _band_part(stats, "run_margin"))
               if _band_part(stats, "run_margin") else None),
              ("measured", measured_text(r, with_n=True)),
+             ("interval level", level if r.get("interval") and r["interval"][0] != r["interval"][1] else None),
              ("confidence", "-" if r.get("confidence") is None else f"{r['confidence']:.3f}"),
              ("slice size that would decide", str(needed) if needed is not None and r["status"] == INCONCLUSIVE
               else None),
@@ -143,7 +163,7 @@ def detail(art: dict, r: dict) -> dict:
     return {"id": "claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", r["claim"]), "facts": [(k, v) for k, v in facts
                                                                                    if _meaningful(v)],
             "deviations": [_deviation(d) for d in protocol.get("deviations") or []],
-            "looks": _looks(stats, r["scale"], r.get("decimals")), "links": links(art), "history_png": None, "history_note": None}
+            "looks": _looks(stats, r["scale"], r.get("decimals")), "links": links(art), "history": None, "history_note": None}
 
 
 def _band_part(stats: dict, key: str):
@@ -162,15 +182,19 @@ def _checkpoint_text(measurement: dict, art: dict) -> str | None:
 def row_from_artifact(art: dict, artifact_path: str | None) -> dict:
     """One display row (harness.report.summary.row) plus what the report adds."""
     r = sm.row(art, artifact_path)
+    stats = art.get("statistics") if isinstance(art.get("statistics"), dict) else {}
+    if r.get("level") is None:
+        r["level"] = interval_level(stats)
     r.update({
         "deviations": [_deviation(d) for d in (art.get("protocol") or {}).get("deviations") or []],
-        "notes": [], "detail": detail(art, r)})
+        "notes": [], "next": next_step(art, r), "detail": detail(art, r)})
     return r
 
 
 def _row_from_summary(r: dict) -> dict:
     out = sm.from_summary(r)
     out.update({"deviations": [], "notes": [], "detail": None})
+    out["next"] = next_step({}, out)
     return out
 
 
@@ -290,119 +314,6 @@ def _run_line(data: dict) -> str:
     return "; ".join(parts)
 
 
-# ---------------------------------------------------------------------- plot
-def _plot_rows(rows: list[dict]):
-    """(score rows, relative rows, notes): which panel each measured claim goes to."""
-    scores, relative, notes = [], [], []
-    for r in rows:
-        if r["measured"] is None:
-            continue
-        if r["scale"] in ("percent", "fraction") or bounded(r["metric"]):
-            scores.append(r)
-        elif r["reported"]:
-            relative.append(r)
-        else:
-            notes.append(f"{r['claim']}: no reported value to compare with, not plotted")
-    return scores, relative, notes
-
-
-def plot_png(rows: list[dict]) -> tuple[bytes | None, str | None]:
-    """The measured-vs-reported plot as PNG bytes, or (None, why not)."""
-    scores, relative, notes = _plot_rows(rows)
-    if not scores and not relative:
-        return None, "no claim has a measurement to plot" + (f" ({'; '.join(notes)})" if notes else "")
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-    except ImportError as exc:
-        return None, f"plot unavailable: matplotlib is not installed ({exc})"
-
-    panels = []
-    if relative:
-        panels.append(("relative", relative,
-                       "Counts and other magnitudes: measured \u2212 reported, in % of the reported value"))
-    if scores:
-        panels.append(("score", scores, "Scores (accuracy, F1, ...): measured with its interval (each at its own level), in %"))
-    per_row = min(0.5, 60.0 / (len(scores) + len(relative)))  # stays well inside Agg's size limit
-    heights = [per_row * len(p[1]) + 1.0 for p in panels]
-    fig = Figure(figsize=(12, sum(heights) + 1.0), dpi=150)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
-    seen_status: list[str] = []
-    for ax, (kind, prow, title) in zip(axes, panels):
-        _panel(ax, kind, prow, seen_status)
-        ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
-    handles = [Patch(facecolor="#cfd8dc", edgecolor="#78909c", label="reported band (rounding + tolerance)"),
-               Line2D([], [], color="black", lw=2, marker="|", markersize=14, linestyle="none",
-                      label="reported value")]
-    order = {s: i for i, s in enumerate(ALL)}
-    seen_status.sort(key=lambda s: (order.get(s, len(order)), s))
-    handles += [Line2D([], [], color=STATUS_COLOURS.get(s, UNKNOWN_COLOUR), marker="o", lw=3, label=s)
-                for s in seen_status]
-    fig.legend(handles=handles, loc="upper center", ncol=min(len(handles), 6), frameon=False, fontsize=10,
-               bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.6 / (sum(heights) + 1.0)), h_pad=2.0)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.2, metadata={"Software": None})
-    return buf.getvalue(), ("; ".join(notes) or None)
-
-
-def _panel(ax, kind: str, rows: list[dict], seen_status: list[str]) -> None:
-    def tr(x, r):
-        if kind == "score":
-            return x * 100.0
-        return (x - r["reported"]) / abs(r["reported"]) * 100.0
-
-    n = len(rows)
-    for i, r in enumerate(rows):
-        y = n - 1 - i
-        colour = STATUS_COLOURS.get(r["status"], UNKNOWN_COLOUR)
-        if r["status"] not in seen_status:
-            seen_status.append(r["status"])
-        if r["band"]:
-            lo, hi = tr(r["band"][0], r), tr(r["band"][1], r)
-            ax.barh(y, hi - lo, left=lo, height=0.62, color="#cfd8dc", edgecolor="#78909c", linewidth=0.8, zorder=1)
-        if r["reported"] is not None:
-            x = tr(r["reported"], r)
-            ax.plot([x, x], [y - 0.36, y + 0.36], color="black", lw=2, zorder=2)
-        m = tr(r["measured"], r)
-        iv = r["interval"]
-        if iv and iv[0] != iv[1]:
-            ax.plot([tr(iv[0], r), tr(iv[1], r)], [y, y], color=colour, lw=3.5, solid_capstyle="butt", zorder=3)
-            for end in iv:
-                ax.plot([tr(end, r)] * 2, [y - 0.16, y + 0.16], color=colour, lw=2, zorder=3)
-        ax.plot([m], [y], marker="o", markersize=8, color=colour, markeredgecolor="white", zorder=4)
-        ax.annotate(_plot_label(r, kind), xy=(1.01, y), xycoords=("axes fraction", "data"), va="center",
-                    ha="left", fontsize=9, color=colour)
-    ax.set_yticks(range(n))
-    ax.set_yticklabels([r["claim"] for r in reversed(rows)], fontsize=9)
-    ax.set_ylim(-0.7, n - 0.3)
-    ax.grid(axis="x", color="#e0e0e0", linewidth=0.8, zorder=0)
-    ax.set_axisbelow(True)
-    if kind == "relative":
-        ax.axvline(0, color="#424242", lw=0.8, zorder=0)
-        ax.set_xlabel("(measured \u2212 reported) / reported, %", fontsize=10)
-    else:
-        ax.set_xlabel("score, % (band and interval as judged; x axis fits the data)", fontsize=10)
-    ax.tick_params(axis="x", labelsize=9)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
-def _plot_label(r: dict, kind: str) -> str:
-    if kind == "relative":
-        rel = (r["measured"] - r["reported"]) / abs(r["reported"]) * 100.0
-        return f"{rel:+.1f}%  ({sm.show(r, r['measured'])} vs {sm.printed(r)})"
-    text = f"{r['measured'] * 100:.1f}"
-    if r["interval"] and r["interval"][0] != r["interval"][1]:
-        text += f" [{r['interval'][0] * 100:.1f}, {r['interval'][1] * 100:.1f}]"
-    if r["reported"] is not None:
-        text += f" vs {r['reported'] * 100:.1f}"
-    return text
-
-
 # ---------------------------------------------------------------------- markdown
 def _md(text) -> str:
     """Plain text for a markdown table cell: no markup, no links (brackets escaped)."""
@@ -518,6 +429,8 @@ def markdown(data: dict) -> str:
         proto = _md(r["protocol_match"] or "-") + "".join(f"<br>{_md(d)}" for d in r["deviations"])
         conf = "-" if r["confidence"] is None else f"{r['confidence']:.2f}"
         reason = _md(r["reason"]) + "".join(f" ({_md(n)})" for n in r["notes"])
+        if r.get("next") and r["status"] != REPRODUCED:
+            reason += f"<br>next: {_md(r['next'])}"
         out.append(f"| {claim} | {status} | {_md(measured_text(r, with_n=True))} | {_md(reported_text(r))} | {pre} | {proto} "
                    f"| {conf} | {reason} |")
     if not rows:
@@ -539,20 +452,69 @@ def markdown(data: dict) -> str:
 
 
 # ---------------------------------------------------------------------- HTML
-def _png_uri(png: bytes | None) -> str | None:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else None
+PAGE_SIZE = 100          # claims per page: index.html holds the first page, pages/ the rest
+LIST_CAP = 50            # items of a gate or problem list shown before "... N more"
+ATTENTION_CAP = 10       # failing claims listed at the top of index.html
+PAGES = "pages"
+# The order a reader after a failed run wants: what failed first, what passed last.
+ATTENTION_ORDER = {ERROR: 0, NOT_REPRODUCED: 1, MISCITED: 2, INCONCLUSIVE: 3, BLOCKED: 4, REPRODUCED: 5}
+_NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?(?: ?%|M)?(?![\w])")
+
+
+def _breakable(text) -> str:
+    """Escaped text that may wrap after a slash (paths, claim ids) or before an @ (repo@revision)."""
+    return str(escape(text)).replace("/", "/<wbr>").replace("@", "<wbr>@")
+
+
+def _keep_number(m) -> str:
+    return f'<span class="n">{m.group()}</span>' if " " in m.group() else m.group()
+
+
+def rich(text) -> Markup:
+    """Escaped text for the page: a number and its unit ("58.33 %") never split, paths wrap at
+    slashes, nothing else changes (digits alone never break; only the space before a unit could)."""
+    out = _breakable("" if text is None else text)
+    if " %" in out:
+        out = _NUMBER.sub(_keep_number, out)
+    return Markup(out)
+
+
+def snake(text) -> Markup:
+    """Like ``rich``, and identifiers may also wrap after an underscore (for narrow columns)."""
+    return Markup(str(rich(text)).replace("_", "_<wbr>"))
+
+
+def breakable(text) -> Markup:
+    return Markup(_breakable("" if text is None else text))
+
+
+_DICT_METHODS = frozenset(dir(dict))
 
 
 def _environment():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["safe_url"] = safe_url
+    class Environment(jinja2.Environment):
+        """``row.status`` on a dict looks the key up first: jinja's default tries the attribute
+        and pays an exception per lookup, a third of the time of a page of a hundred claims."""
+
+        def getattr(self, obj, attribute):
+            if type(obj) is dict and attribute not in _DICT_METHODS:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    pass
+            return super().getattr(obj, attribute)
+
+    env = Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(safe_url=safe_url, rich=rich, brk=breakable, snake=snake)
     env.globals.update(colour=lambda s: STATUS_COLOURS.get(s, UNKNOWN_COLOUR),
                        pre_colour=lambda s: PRE_COLOURS.get(s or "", UNKNOWN_COLOUR),
                        measured_text=lambda r: measured_text(r, with_n=True), reported_text=reported_text,
-                       status_extra=sm.status_notes, short=_short, title=_title, kind_of=_kind_of)
+                       status_extra=sm.status_notes, short=_short, title=_title, kind_of=_kind_of,
+                       band_fill=plots.BAND_FILL, band_edge=plots.BAND_EDGE, level_text=plots.level_text,
+                       history_svg=plots.history_svg)
     return env
 
 
@@ -564,61 +526,95 @@ def _kind_of(v) -> str:
     return "none" if v is None else "scalar"
 
 
-def html_page(data: dict, png: bytes | None, plot_note: str | None) -> str:
-    rows = data["rows"]
+def _capped(v, cap: int = LIST_CAP):
+    """A long list cut to ``cap`` items and a line saying how many more the JSON holds."""
+    if isinstance(v, list) and len(v) > cap:
+        return v[:cap] + [f"... {len(v) - cap} more (see the JSON file)"]
+    if isinstance(v, dict):
+        return {k: _capped(x, cap) for k, x in v.items()}
+    return v
+
+
+def needs_attention(r: dict) -> bool:
+    """A failing verdict this run's claim did not declare it expects (``expect:``)."""
+    return not r.get("stale") and r["status"] in (ERROR, NOT_REPRODUCED, MISCITED) and r.get("expect") != r["status"]
+
+
+def attention_key(r: dict):
+    """Unexpected failures first, then by status (errors, misses, miscitations, ...), then by id."""
+    return (1 if r.get("stale") else 0, 0 if needs_attention(r) else 1, ATTENTION_ORDER.get(r["status"], 0),
+            r["claim"])
+
+
+def page_name(number: int) -> str:
+    """The file of page ``number`` (1-based), relative to the reports folder."""
+    return "index.html" if number == 1 else f"{PAGES}/claims-{number}.html"
+
+
+def _page_link(from_page: int, to_page: int) -> str:
+    target = page_name(to_page)
+    if from_page == 1:
+        return target
+    return "../" + target if to_page == 1 else target.split("/", 1)[1]
+
+
+def _statuses_seen(rows: list[dict]) -> list[str]:
+    order = {s: i for i, s in enumerate(ALL)}
+    return sorted({r["status"] for r in rows}, key=lambda s: (order.get(s, len(order)), s))
+
+
+def html_pages(data: dict) -> dict[str, str]:
+    """Page name -> HTML: index.html with the run's overview and the first PAGE_SIZE claims, and
+    one page per further PAGE_SIZE claims (each with its own plot and per-claim sections)."""
+    rows = sorted(data["rows"], key=attention_key)
     c = counts(rows)
     gate = data["gate"]
-    return _environment().get_template("index.html").render(
-        rows=rows, counts=c, total=sum(c.values()), stale=sum(1 for r in rows if r.get("stale")),
-        cut_short=data.get("cut_short"),
-        run=_run_line(data), gate=gate, gate_passed=_gate_passed(gate) if isinstance(gate, dict) else None,
-        gate_sections=_gate_sections(gate) if isinstance(gate, dict) else [], plot=_png_uri(png),
-        plot_note=plot_note, write_errors=data["write_errors"], problems=data["problems"],
-        manifest=_manifest_items(data["manifest"]) if data["manifest"] else None, history_runs=data.get("history_runs", 0),
-        matrix=data.get("matrix", False))
+    npages = max(1, -(-len(rows) // PAGE_SIZE))
+    where = {r["claim"]: i // PAGE_SIZE + 1 for i, r in enumerate(rows)}
+    failing = [r for r in rows if needs_attention(r)]
+    template = _environment().get_template("index.html")
+    common = dict(counts=c, total=sum(c.values()), stale=sum(1 for r in rows if r.get("stale")),
+                  run=_run_line(data), npages=npages, page_size=PAGE_SIZE, nrows=len(rows),
+                  history_runs=data.get("history_runs", 0), cut_short=data.get("cut_short"),
+                  matrix=data.get("matrix", False))
+    out = {}
+    for number in range(1, npages + 1):
+        chunk = rows[(number - 1) * PAGE_SIZE: number * PAGE_SIZE]
+        try:
+            panels, plot_note = plots.panels(chunk, lambda s: STATUS_COLOURS.get(s, UNKNOWN_COLOUR))
+        except Exception as exc:  # noqa: BLE001 - a plotting bug must not cost the report
+            panels, plot_note = [], f"plot failed: {type(exc).__name__}: {exc}"
+        anchors = {r["claim"]: r["detail"]["id"] for r in chunk if r.get("detail")}
+        for m in (m for p in panels for m in p["marks"]):
+            m["anchor"] = anchors.get(m["claim"])
+        first = number == 1
+        root = "" if first else "../"
+        out[page_name(number)] = template.render(
+            **common, page=number, rows=chunk, root=root, first=first,
+            pager=[{"number": k, "href": _page_link(number, k), "first": (k - 1) * PAGE_SIZE + 1,
+                    "last": min(k * PAGE_SIZE, len(rows))} for k in range(1, npages + 1)],
+            attention=[dict(r=r, href=("" if where[r["claim"]] == 1 else _page_link(1, where[r["claim"]]))
+                            + "#" + r["detail"]["id"] if r.get("detail") else None)
+                       for r in failing[:ATTENTION_CAP]] if first else [],
+            more_failing=max(0, len(failing) - ATTENTION_CAP) if first else 0,
+            gate=gate if first else None,
+            gate_passed=_gate_passed(gate) if first and isinstance(gate, dict) else None,
+            gate_sections=[(k, _capped(v)) for k, v in _gate_sections(gate)] if first and isinstance(gate, dict)
+            else [],
+            panels=panels, plot_note=plot_note, statuses_plotted=_statuses_seen(
+                [m for p in panels for m in p["marks"]]),
+            write_errors=_capped(data["write_errors"]) if first else {},
+            problems=_capped(data["problems"]) if first else [],
+            manifest=_manifest_items(data["manifest"]) if first and data["manifest"] else None)
+    return out
 
 
-# ---------------------------------------------------------------------- history plot
-def history_png(points: list[dict], scale: str) -> bytes | None:
-    """A claim's measured value with its interval over runs, the band shaded, version changes marked."""
-    from harness.report.history import version_changes
-
-    pts = [p for p in points if sm.num(p.get("measured")) is not None]
-    if len(pts) < 2:
-        return None
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    k = {"percent": 100.0, "millions": 1e-6}.get(scale, 1.0)
-    unit = {"percent": "%", "millions": "M"}.get(scale, "")
-    fig = Figure(figsize=(6.4, 2.2), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    xs = list(range(len(pts)))
-    for x, p in zip(xs, pts):
-        colour = STATUS_COLOURS.get(p["status"], UNKNOWN_COLOUR)
-        if p.get("band"):
-            ax.fill_between([x - 0.4, x + 0.4], p["band"][0] * k, p["band"][1] * k, color="#cfd8dc", zorder=1)
-        if p.get("interval"):
-            ax.plot([x, x], [p["interval"][0] * k, p["interval"][1] * k], color=colour, lw=3, zorder=2)
-        ax.plot([x], [p["measured"] * k], "o", color=colour, markeredgecolor="white", zorder=3)
-    for i, text in version_changes(pts):
-        ax.axvline(i - 0.5, color="#6a1b9a", lw=1, ls="--", zorder=0)
-        ax.annotate(_short(text, 40), xy=(i - 0.45, 1.0), xycoords=("data", "axes fraction"), va="top",
-                    fontsize=7, color="#6a1b9a")
-    ax.set_xticks(xs)
-    ax.set_xticklabels([str(p["started"])[:16].replace("T", " ") for p in pts], fontsize=7, rotation=20,
-                       ha="right")
-    ax.set_ylabel(f"measured {unit}".strip(), fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+def html_page(data: dict) -> str:
+    """index.html alone (the first page)."""
+    return html_pages(data)["index.html"]
 
 
+# ---------------------------------------------------------------------- history
 def _attach_history(data: dict, db: Path | None) -> None:
     from harness.report import history
 
@@ -628,17 +624,31 @@ def _attach_history(data: dict, db: Path | None) -> None:
         data["problems"].append(f"history {db}: unreadable ({type(exc).__name__}: {exc})")
         return
     data["history_runs"] = len({p["run"] for pts in past.values() for p in pts})
+    colour = lambda s: STATUS_COLOURS.get(s, UNKNOWN_COLOUR)  # noqa: E731
     for r in data["rows"]:
         d = r.get("detail")
         points = past.get(r["claim"], [])
         if d is None or not points:
             continue
         try:
-            d["history_png"] = _png_uri(history_png(points, r["scale"]))
+            d["history"] = plots.history(points, r["scale"], colour)
         except Exception as exc:  # noqa: BLE001
             d["history_note"] = f"history plot failed: {type(exc).__name__}: {exc}"
-        if d["history_png"] is None and d["history_note"] is None:
-            d["history_note"] = f"{len(points)} run(s) recorded; the plot starts with two"
+            continue
+        if d["history"] is None:
+            d["history_note"] = _history_note(points, r["scale"])
+
+
+def _history_note(points: list[dict], scale: str) -> str:
+    """What the history holds when there is no plot to draw (fewer than two measured runs)."""
+    measured = [(i, p) for i, p in enumerate(points) if sm.num(p.get("measured")) is not None]
+    statuses = sorted({str(p.get("status")) for p in points})
+    if not measured:
+        return (f"nothing measured in the {len(points)} recorded run(s) (status: {', '.join(statuses)}); "
+                "a plot appears once two runs have measured this claim")
+    i, p = measured[0]
+    return (f"one measured run so far (run #{i + 1}, {plots._when(p.get('started'))}: "
+            f"{fmt(p['measured'], scale)}); the plot appears with the second")
 
 
 # ---------------------------------------------------------------------- entry points
@@ -650,22 +660,28 @@ def render(reports_dir: Path, history: Path | None = None) -> dict[str, Path]:
     reports_dir = Path(reports_dir)
     data = load(reports_dir)
     _attach_history(data, Path(history) if history else reports_dir / "history.sqlite")
-    try:
-        png, note = plot_png(data["rows"])
-    except Exception as exc:  # a plotting bug must not cost the report
-        png, note = None, f"plot failed: {type(exc).__name__}: {exc}"
     from harness.report import matrix
 
     grid, matrix_page = matrix.write(reports_dir, data["rows"], _run_line(data))   # claims x checkpoints
     data["matrix"] = grid is not None
-    md, page = markdown(data), html_page(data, png, note)
+    pages = html_pages(data)
+    md = markdown(data)
     if grid is not None:
         md += "\n" + "\n".join(matrix.markdown(grid))
-    return {
-        "summary.md": write_atomic(reports_dir / "summary.md", md),
-        "index.html": write_atomic(reports_dir / "index.html", page),
-        **({matrix.PAGE: matrix_page} if matrix_page else {}),
-    }
+    written = {"summary.md": write_atomic(reports_dir / "summary.md", md)}
+    for name, text in pages.items():
+        written[name] = write_atomic(reports_dir / name, text)
+    if matrix_page:
+        written[matrix.PAGE] = matrix_page
+    _drop_old_pages(reports_dir, set(pages))
+    return written
+
+
+def _drop_old_pages(reports_dir: Path, keep: set[str]) -> None:
+    """Pages an earlier, larger run wrote that this run's pager no longer links to."""
+    for path in (reports_dir / PAGES).glob("claims-*.html"):
+        if f"{PAGES}/{path.name}" not in keep:
+            path.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
