@@ -320,6 +320,8 @@ def cmd_new(args) -> int:
     from harness.report.artifacts import write_atomic
 
     root = _folder(args.claims)
+    if args.output not in (None, "-"):
+        _check_claim_destination(Path(args.output), root)
     papers = load_papers(root)
     record = scaffold(papers, paper=args.paper, table=args.table, row=args.row, column=args.column,
                       metric=args.metric, checkpoint=args.checkpoint, claim_id=args.id,
@@ -345,6 +347,26 @@ def cmd_new(args) -> int:
     print(f"wrote {out} (claim {claim.id}, {record['reported']['value']} {record['reported']['scale']}, "
           f"page {record['citation']['page']})")
     return 0
+
+
+def _check_claim_destination(out: Path, root: Path) -> None:
+    """``new -o`` writes only where the claim will be loaded: a .yaml file inside the claims
+    folder, not in papers/ or spreads/ (never loaded as claims; a claim file in papers/ breaks
+    ``check``). Refused before anything is written."""
+    from harness.claims.records import NOT_CLAIMS
+
+    where = out.resolve()
+    base = root.resolve()
+    if out.suffix not in (".yaml", ".yml"):
+        raise HarnessError(f"{out}: a claim file ends in .yaml (or .yml), or it is never loaded")
+    if not where.is_relative_to(base):
+        raise HarnessError(f"{out} is not inside the claims folder {root}: a claim written there is never "
+                           f"loaded by `pytest {root}` or `check`; write it under {root}/ (or pass --claims)")
+    inside = set(where.relative_to(base).parts[:-1]) & set(NOT_CLAIMS)
+    if inside:
+        raise HarnessError(f"{out} is in {root}/{sorted(inside)[0]}/, which holds "
+                           f"{'paper records' if 'papers' in inside else 'run-spread tables'}, not claims "
+                           f"(never loaded as claims there); write it elsewhere under {root}/")
 
 
 # ---------------------------------------------------------------------- compare

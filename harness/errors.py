@@ -49,6 +49,15 @@ class AssetUnavailable(HarnessError):
         super().__init__(text)
 
 
+class AssetUnfit(AssetUnavailable):
+    """An asset is here but cannot give the claim's number (too few positions, no such head,
+    another label count, an unreadable tokenizer); the claim is ``blocked`` all the same."""
+
+    def __init__(self, missing: str, tried: list[str], hint: str = ""):
+        super().__init__(missing, tried, hint)
+        self.args = (f"{missing} is not available ({'; '.join(tried)})" + (f". {hint}" if hint else ""),)
+
+
 class MeasurementError(HarnessError):
     """The measurement ran but its result cannot be trusted (label mismatch, NaN logits)."""
 

@@ -101,11 +101,25 @@ def shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _repo_pattern() -> str:
+    """The claim schema's pattern for a hub repo id: the option refuses what a claim file would."""
+    import json
+    from importlib import resources
+
+    text = resources.files("harness.schemas").joinpath("claim.schema.json").read_text("utf-8")
+    return json.loads(text)["$defs"]["repo"]["pattern"]
+
+
 def checkpoint(text: str) -> tuple[str, str]:
-    """'org/name@rev' -> (repo, revision); revision defaults to 'main' (recorded as unpinned)."""
+    """'org/name@rev' -> (repo, revision); revision defaults to 'main' (recorded as unpinned).
+
+    The repo is checked by the claim schema's own pattern (no ``..``, no third part), the
+    revision has no ``.`` or ``..`` path part: both end up in folder names."""
     repo, _, rev = text.partition("@")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo) or (rev and not _REV.match(rev)):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected ORG/NAME@REVISION, e.g. "
+    bad_rev = rev and (not _REV.match(rev) or {".", ".."} & set(rev.split("/")))
+    if not re.search(_repo_pattern(), repo) or "\n" in repo or bad_rev:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ORG/NAME@REVISION (letters, digits, _ . -; "
+                                         "neither part '.' or '..', as the claim schema asks), e.g. "
                                          "textattack/albert-base-v2-MRPC@86655e0ce120f86e1e60ce94a602908bb9a4e128")
     return repo, rev or "main"
 

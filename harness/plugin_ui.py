@@ -252,9 +252,16 @@ def pytest_runtest_call(item):
 
 # ---------------------------------------------------------------------- next steps
 @pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter, config):
-    """After the verdict table: where the report is and what would unblock blocked claims."""
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After the verdict table: where the report is and what would unblock blocked claims; when
+    nothing was collected from a folder of claim files (``pytest claims/mine``), why and how."""
     from harness.plugin import SESSION_KEY, _mirror
+
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        from harness.claims.folders import collection_hints
+
+        for line in collection_hints(list(config.args)):
+            terminalreporter.write_line(line, yellow=True)
 
     cs = config.stash.get(SESSION_KEY, None)
     if cs is None or not cs.writer or not cs.artifacts:

@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from harness.measure.cache import CacheWarning, PredictionCache, key_of
+from harness.measure.cache import SECRET_NAME, CacheWarning, PredictionCache, key_of
 from harness.report.artifacts import without_volatile
 from tests.helpers import claims_folder, read_verdicts, tiny_claim, write_claims
 from tests.runs import run_pytest
@@ -34,8 +34,47 @@ def test_concurrent_writers_leave_a_whole_entry(tmp_path):
         assert all(pool.map(_put, [tmp_path] * 16, range(16)))
     entry = PredictionCache(tmp_path).get("ab" * 32)
     assert entry is not None and len(entry["logits"]) == 200
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["ab" * 32 + ".json"]
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file() and p.name != SECRET_NAME] == ["ab" * 32 + ".json"]
+    assert (tmp_path / SECRET_NAME).stat().st_mode & 0o777 == 0o600   # one secret, made once by 16 writers
     assert PredictionCache(tmp_path).clear() == 1 and PredictionCache(tmp_path).get("ab" * 32) is None
+
+
+def test_an_edited_entry_with_a_recomputed_plain_digest_is_not_trusted(tmp_path):
+    """The digest is keyed: whoever edits an entry cannot make it pass without the cache's secret."""
+    import hashlib
+
+    from harness.measure import cache as mod
+
+    cache = PredictionCache(tmp_path)
+    cache.put("ab" * 32, PARTS, {"logits": [[0.1, 0.9]]})
+    path = next(p for p in tmp_path.rglob("*.json"))
+    data = json.loads(path.read_text())
+    data["payload"]["logits"] = [[0.9, 0.1]]
+    text = json.dumps({"key": data["key"], "payload": data["payload"]}, sort_keys=True, allow_nan=True)
+    data["digest"] = hashlib.sha256(text.encode()).hexdigest()          # the old, unkeyed digest, recomputed
+    path.write_text(json.dumps(data))
+    with pytest.warns(CacheWarning, match="does not match its digest"):
+        assert PredictionCache(tmp_path).get("ab" * 32) is None
+    data["digest"] = mod._digest(b"x" * 32, data["key"], data["payload"])   # keyed, with a guessed secret
+    path.write_text(json.dumps(data))
+    with pytest.warns(CacheWarning, match="does not match its digest"):
+        assert PredictionCache(tmp_path).get("ab" * 32) is None
+
+
+def test_a_secret_others_can_read_or_a_linked_one_is_not_trusted(tmp_path):
+    cache = PredictionCache(tmp_path)
+    cache.put("ab" * 32, PARTS, {"logits": [[0.1, 0.9]]})
+    secret = tmp_path / SECRET_NAME
+    secret.chmod(0o644)
+    with pytest.warns(CacheWarning, match="0644"):
+        assert PredictionCache(tmp_path).get("ab" * 32) is None
+    secret.chmod(0o600)
+    assert PredictionCache(tmp_path).get("ab" * 32) is not None
+    moved = tmp_path / "elsewhere"
+    secret.rename(moved)
+    secret.symlink_to(moved)                                      # a link planted in its place
+    with pytest.warns(CacheWarning, match="not used"):
+        assert PredictionCache(tmp_path).get("ab" * 32) is None
 
 
 def test_torn_entries_are_misses(tmp_path):

@@ -99,7 +99,7 @@ def test_check_names_file_claim_and_field(catalogue, capsys):
 
 
 def test_new_scaffolds_a_valid_claim_or_writes_nothing(catalogue, tmp_path, capsys):
-    out = tmp_path / "new.yaml"
+    out = catalogue / "mine" / "new.yaml"      # inside the claims folder: `new -o` writes nowhere else
     code, _, err = _run(capsys, "new", "--claims", catalogue, "--paper", "1909.11942", "--table", "Table 2",
                         "--row", "ALBERT base", "--column", "SQuAD1.1", "-o", out)
     assert code == 2 and "pass --metric" in err and "field 'metric'" in err and not out.exists()
@@ -113,12 +113,11 @@ def test_new_scaffolds_a_valid_claim_or_writes_nothing(catalogue, tmp_path, caps
     assert record["reported"] == {"value": "90.3", "metric": "accuracy", "scale": "percent"}
     assert record["citation"]["page"] == 7 and record["citation"]["row"] == "ALBERT base"
     assert record["measure"]["dataset"]["config"] == "sst2"
-    shutil.copy(out, catalogue / "new.yaml")
     code, out_text, _ = _run(capsys, "check", catalogue)
     assert code == 0, out_text
     code, _, err = _run(capsys, "new", "--claims", catalogue, "--paper", "1909.11942", "--table", "Table 2",
-                        "--row", "albert-base", "--column", "SST-2", "-o", tmp_path / "again.yaml")
-    assert code == 2 and "already" in err and not (tmp_path / "again.yaml").exists()
+                        "--row", "albert-base", "--column", "SST-2", "-o", catalogue / "again.yaml")
+    assert code == 2 and "already" in err and not (catalogue / "again.yaml").exists()
     code, _, err = _run(capsys, "new", "--claims", catalogue, "--paper", "1909.11942", "--table", "Table 1",
                         "--row", "ALBERT base", "--column", "Parameters", "--id", "p/x", "-o", out)
     assert code == 2 and "exists" in err

@@ -69,7 +69,7 @@ def test_nan_logits_are_never_stored_nor_served(tmp_path):
     payload = {"logits": [[float("nan"), 0.0]]}
     _entry(tmp_path).parent.mkdir(parents=True)
     _entry(tmp_path).write_text(json.dumps({"format": mod.FORMAT, "key": KEY, "payload": payload,
-                                            "digest": mod._digest(KEY, payload)}))
+                                            "digest": cache.digest(KEY, payload)}))
     with pytest.warns(CacheWarning, match="non-finite"):
         assert cache.get(KEY) is None
 

@@ -63,7 +63,7 @@ def test_fingerprint_follows_the_rows(tmp_path):
     rows = qa_rows(4, seed=3)
     write_split(tmp_path / "plain_text" / SPLIT_FILE, rows)
     first = load_qa_split(tmp_path, V1)["fingerprint"]
-    rows["answers"][0] = {"text": ["other"], "answer_start": [0]}
+    rows["answers"][0] = {"text": [rows["context"][0][:5]], "answer_start": [0]}   # another span of its context
     write_split(tmp_path / "plain_text" / SPLIT_FILE, rows)
     assert load_qa_split(tmp_path, V1)["fingerprint"] != first
 

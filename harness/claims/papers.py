@@ -209,8 +209,11 @@ def _bare(printed: str) -> str:
 
 
 def load_papers(claims_root: Path) -> dict[str, Paper]:
-    """Every paper record under ``<claims_root>/papers``, by arXiv id."""
-    folder = Path(claims_root) / "papers"
+    """Every paper record under ``<claims_root>/papers``, by arXiv id; for a sub-folder of a claims
+    folder (claims/mine), the records of the claims folder above it (harness.claims.folders)."""
+    from harness.claims.folders import data_root
+
+    folder = data_root(Path(claims_root)) / "papers"
     papers = {}
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         paper = load_paper(path)

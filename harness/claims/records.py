@@ -113,46 +113,88 @@ def _merge(base: dict, over: dict, path: tuple = ()) -> dict:
     return out
 
 
-MAX_NODES = 100_000      # a claim file expands to far fewer YAML nodes; an alias bomb to billions
+MAX_EXPANSION = 100_000  # nodes that aliases may add; a claim file adds a few, an alias bomb billions
 MAX_MAGNITUDE = 1e15     # no reported value or tolerance is this large; 10**400 overflows floats
+MAX_FILE_BYTES = 32 << 20   # a claim file of 10,000 claims is about 10 MB
+ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")   # control characters, line breaks
+MAX_ARTIFACT_NAME = 200  # bytes: the verdict file's name (its temporary adds ~14) stays under NAME_MAX 255
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser where present: same safe constructor
 
 
 def read_yaml(path: Path, error=ClaimFileError):
-    """Parse a YAML file safely: UTF-8 only, no alias bombs; errors name the file."""
+    """Parse a YAML file safely: a regular UTF-8 file of bounded size, no alias bombs; errors name the file."""
+    return _parse_yaml(path, error)[0]
+
+
+def _parse_yaml(path: Path, error=ClaimFileError):
+    """(data, root node or None): ``read_yaml`` and the node graph it was built from."""
+    from harness.atomic import FileRefused, read_bounded
+
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(path, f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
                           "save the file as UTF-8") from None
+    except FileRefused as exc:
+        raise error(path, exc.why) from None
     except OSError as exc:
         raise error(path, f"cannot be read ({exc.strerror or exc})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None and _expanded_size(node) > MAX_NODES:
-            raise error(path, f"expands to more than {MAX_NODES} YAML nodes through aliases (an alias bomb?)")
-        return yaml.safe_load(text)
+        loader = _LOADER(text)        # parsed once: the node graph is checked, then built
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, None
+            if _alias_expansion(node) > MAX_EXPANSION:
+                raise error(path, f"its aliases expand it by more than {MAX_EXPANSION} YAML nodes (an alias bomb?)")
+            return loader.construct_document(node), node
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise error(path, f"not valid YAML: {exc}") from None
     except RecursionError:
         raise error(path, "nested too deeply (recursive aliases?)") from None
 
 
-def _expanded_size(node, memo=None) -> int:
-    """Node count with every alias expanded, computed without expanding (shared nodes memoised)."""
-    memo = {} if memo is None else memo
-    key = id(node)
-    if key in memo:
+def _alias_expansion(root) -> int:
+    """How many nodes the aliases add when the document is expanded, computed without expanding.
+
+    A node reached a second time is an alias: it adds its whole expanded size again. The file's
+    own nodes do not count, so a long plain file is never taken for a bomb."""
+    memo: dict[int, int] = {}
+    cap = MAX_EXPANSION + 1
+    extra = 0
+
+    def size(node) -> int:              # expanded size of a node, memoised (capped: a cycle is too big)
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        memo[key] = cap
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(v) for v in node.value)
+        else:
+            total = 1
+        memo[key] = min(total, cap)
         return memo[key]
-    memo[key] = MAX_NODES + 1          # a cycle counts as too big
-    if isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    elif isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
-    else:
-        size = 1
-    memo[key] = min(size, MAX_NODES + 1)
-    return memo[key]
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack and extra <= MAX_EXPANSION:
+        node = stack.pop()
+        if id(node) in seen:            # an alias of a node already counted: all of it again
+            extra += size(node)
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(x for kv in node.value for x in kv)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return extra
 
 
 def _bad_number(value, where: str = ""):
@@ -178,7 +220,7 @@ def _bad_number(value, where: str = ""):
 
 def load_file(path: Path, root: Path | None = None) -> list[Claim]:
     """Every claim of one file, validated; raises ClaimFileError naming file, claim, field."""
-    data = read_yaml(path)
+    data, node = _parse_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ClaimFileError(path, "expected a mapping with a 'claims' list", field="claims")
     unknown = set(data) - {"claims", "defaults"}
@@ -189,7 +231,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
         raise ClaimFileError(path, "must be a mapping", field="defaults")
     out = []
     check = schemas.validator("claim")
-    lines = record_lines(path)
+    lines = record_lines(node)
     for i, raw in enumerate(data["claims"]):
         if not isinstance(raw, dict):
             raise ClaimFileError(path, "each claim must be a mapping", record=f"#{i}")
@@ -205,6 +247,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
 
             err = jsonschema.exceptions.best_match(errors)
             raise ClaimFileError(path, _explain(err), record=label, field=schemas.field_path(err))
+        _check_id(record["id"], path)
         claim = Claim(id=record["id"], record=record, path=str(path),
                       root=str(root if root is not None else Path(path).parent), line=lines.get(i, 0))
         _check_band(claim)
@@ -214,16 +257,26 @@ def load_file(path: Path, root: Path | None = None) -> list[Claim]:
     return out
 
 
-def record_lines(path: Path) -> dict[int, int]:
-    """Index in ``claims:`` -> 1-based line where that record starts (for pytest's locations)."""
-    try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
+def record_lines(node) -> dict[int, int]:
+    """Index in ``claims:`` -> 1-based line where that record starts (for pytest's locations),
+    from the node graph ``read_yaml`` composed (the file is read and parsed once)."""
     for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
         if getattr(key, "value", None) == "claims" and isinstance(value, yaml.SequenceNode):
             return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
     return {}
+
+
+def _check_id(claim_id: str, path) -> None:
+    """An id is one line of printable text (``p/x`` and ``p/x\\n`` must not coexist) whose verdict
+    file name fits a file system: refused at load, before anything is measured."""
+    bad = ID_FORBIDDEN.search(claim_id)
+    if bad:
+        raise ClaimFileError(path, f"contains the control character {bad.group()!r} at position {bad.start()}; "
+                             "an id is one line of printable text", record=claim_id, field="id")
+    size = len((sanitise(claim_id) + ".json").encode())
+    if size > MAX_ARTIFACT_NAME:
+        raise ClaimFileError(path, f"is {len(claim_id)} characters: its verdict file name would be {size} bytes, "
+                             f"more than {MAX_ARTIFACT_NAME}; shorten it", record=claim_id[:60] + "...", field="id")
 
 
 def _check_printed(record: dict, path, label: str) -> None:

@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
 from harness.errors import ClaimFileError
 
 SPREADS_DIR = "spreads"
+MAX_PRINTED = Decimal("1e15")   # as harness.claims.records.MAX_MAGNITUDE: far above any printed metric
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,10 @@ def _printed(value, path, claim_id, field) -> Decimal:
         raise ClaimFileError(path, f"{value!r} is not a number", record=claim_id, field=field) from None
     if not dec.is_finite() or dec < 0 and field.endswith("sd"):
         raise ClaimFileError(path, f"{value!r} must be a finite number >= 0", record=claim_id, field=field)
+    if abs(dec) > MAX_PRINTED:   # 1e400 is a finite decimal but no float: its SD would overflow
+        shown = value if len(value) <= 24 else value[:24] + f"... ({len(value)} characters)"
+        raise ClaimFileError(path, f"{shown} is larger than any printed score (at most {MAX_PRINTED:g})",
+                             record=claim_id, field=field)
     return dec
 
 
@@ -116,11 +119,10 @@ FIGURE_FIELDS = ("runs", "centre", "sd", "model", "recipe", "split", "source")
 @functools.lru_cache(maxsize=64)
 def _table(path: str) -> dict:
     """Entries keyed by (task, metric); each a dict with its figures (or ``none``) and the one used."""
+    from harness.claims.records import read_yaml   # bounded, regular files only, no alias bombs
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ClaimFileError(p, f"cannot read the run-spread table: {exc}") from None
+    data = read_yaml(p)
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise ClaimFileError(p, "expected a mapping with an 'entries' list", field="entries")
     from harness import schemas   # harness/schemas/spread.schema.json: the table's contract
@@ -207,7 +209,9 @@ def resolve(record: dict, *, path: str, root: Path | None, scale: Decimal) -> Ru
     name = str(spec["table"])
     if root is None:
         raise ClaimFileError(path, "a run-spread table needs the claims folder", record=claim_id, field="run_spread.table")
-    table_path = Path(root) / SPREADS_DIR / f"{name}.yaml"
+    from harness.claims.folders import data_root
+
+    table_path = data_root(Path(root)) / SPREADS_DIR / f"{name}.yaml"   # claims/mine finds claims/spreads
     if not table_path.is_file():
         raise ClaimFileError(path, f"no run-spread table {table_path}", record=claim_id, field="run_spread.table")
     ds = record["measure"]["dataset"]

@@ -17,6 +17,8 @@ from harness.errors import AssetUnavailable
 CHECKPOINT = {"$ref": "#/$defs/checkpoint"}
 MAX_LENGTH = {"$ref": "#/$defs/max_length"}
 SLICE = {"$ref": "#/$defs/slice"}
+NEVER_PUBLISHED = ("No download or mirror can help: the claim stays blocked until a checkpoint is published "
+                   "(then name it in measure.checkpoint, or try one with --claims-checkpoint=ORG/NAME@REV)")
 BASE_DATASET = {"repo": {"$ref": "#/$defs/repo"}, "config": {"type": "string"}, "split": {"type": "string"},
                 "revision": {"type": "string"}}
 
@@ -43,16 +45,15 @@ def assets(pipeline, claim):
 
     m, opts = claim.measure, pipeline.options
     ckpt, ds = m["checkpoint"], m["dataset"]
+    if "unavailable" in ckpt:   # nothing to fetch, so no fetching advice (and no dataset to look for)
+        raise AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()], NEVER_PUBLISHED)
     missing: list[AssetUnavailable] = []
     model = data = None
-    if "unavailable" in ckpt:
-        missing.append(AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()]))
-    else:
-        try:
-            model = found.resolve_model(ckpt["repo"], ckpt["revision"], mirror=opts.mirror,
-                                        allow_download=opts.allow_download)
-        except AssetUnavailable as exc:
-            missing.append(exc)
+    try:
+        model = found.resolve_model(ckpt["repo"], ckpt["revision"], mirror=opts.mirror,
+                                    allow_download=opts.allow_download)
+    except AssetUnavailable as exc:
+        missing.append(exc)
     try:
         data = found.resolve_dataset(ds["repo"], ds["config"], ds["revision"], mirror=opts.mirror,
                                      allow_download=opts.allow_download)
@@ -61,6 +62,14 @@ def assets(pipeline, claim):
     if missing:
         raise _combine(missing)
     return model, data
+
+
+def fit(claim, model_asset, head: str, labels=None) -> None:
+    """Before any inference: the checkpoint's positions, head, labels and tokenizer fit the claim
+    (harness.measure.fitness; AssetUnfit, a blocked verdict, when they do not)."""
+    from harness.measure import fitness
+
+    fitness.check(model_asset, head=head, max_length=claim.measure["max_length"], labels=labels)
 
 
 def _combine(missing: list[AssetUnavailable]) -> AssetUnavailable:

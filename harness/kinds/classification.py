@@ -57,6 +57,7 @@ def measure(pipeline, claim) -> Measured:
     if ds["positive_label"] not in names:
         raise HarnessError(f"positive_label {ds['positive_label']!r} is not a label of {ds['repo']} "
                            f"({', '.join(names)})")
+    _model.fit(claim, model_asset, "sequence_classification", labels=names)
     positive = names.index(ds["positive_label"])
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
     seed, stratified = m["slice"]["seed"], m["slice"].get("stratified", True)

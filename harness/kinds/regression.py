@@ -28,6 +28,7 @@ def measure(pipeline, claim) -> Measured:
     ds = m["dataset"]
     model_asset, data_asset = _model.assets(pipeline, claim)
     split = pipeline.split(data_asset, ds, load_split)
+    _model.fit(claim, model_asset, "sequence_classification", labels=1)   # one output: the score
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
     seed = m["slice"]["seed"]
 

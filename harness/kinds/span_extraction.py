@@ -32,6 +32,7 @@ def measure(pipeline, claim) -> Measured:
     decoding = {k: m.get(k, v) for k, v in DEFAULTS.items()}
     model_asset, data_asset = _model.assets(pipeline, claim)
     split = pipeline.split(data_asset, ds, load_split)
+    _model.fit(claim, model_asset, "question_answering")
     if version == "1.1" and split["unanswerable"]:
         raise HarnessError(f"{ds['repo']} {ds['split']}: {split['unanswerable']} questions have no answer, which "
                            "SQuAD v1.1's script cannot score; say version: '2.0'")
@@ -73,6 +74,7 @@ def measure(pipeline, claim) -> Measured:
         "metrics": {name: KIND.metric(name).value(looked.y_true, looked.y_pred, **context) for name in KIND.metrics},
         "decoding": {"version": version, **decoding},
     })
+    measurement["dataset"]["integrity"] = split["integrity"]   # gold answers not in their context, scored as is
     return Measured(measurement, looked.judgement, looked.slice)
 
 

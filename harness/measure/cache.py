@@ -6,13 +6,17 @@ harness version. One file per key, written atomically (temporary file, then rena
 several workers can share a folder without lock files.
 
 An entry is trusted only if it proves itself: it carries the key it was written under and a
-digest of its content, both checked on read, and its logits must be finite and rectangular.
-Anything else (torn, edited, foreign, moved) is a miss with a warning, never a verdict.
+keyed digest of its content (HMAC-SHA256 with the cache's own secret, ``.key`` in the cache
+folder, created 0600 on first use), both checked on read, and its logits must be finite and
+rectangular. An entry edited and given a recomputed plain digest fails the check: forging one
+needs the secret. Anything else (torn, edited, foreign, moved, a key file that is not ours to
+trust) is a miss with a warning, never a verdict.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -23,7 +27,9 @@ from pathlib import Path
 from harness import __version__
 from harness.atomic import write_atomic
 
-FORMAT = "claims-harness/prediction-cache/2"
+FORMAT = "claims-harness/prediction-cache/3"   # 3: the digest is an HMAC with the cache's secret
+SECRET_NAME = ".key"
+SECRET_BYTES = 32
 ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
 
 
@@ -43,9 +49,49 @@ def key_of(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _digest(key: str, payload: dict) -> str:
+def _digest(secret: bytes, key: str, payload: dict) -> str:
     text = json.dumps({"key": key, "payload": payload}, sort_keys=True, allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _read_secret(path: Path) -> bytes:
+    """The secret in ``path``: a regular file of ours, readable by nobody else, of SECRET_BYTES."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_mode & 0o077 or info.st_uid != os.getuid():
+            raise ValueError(f"mode {stat.S_IMODE(info.st_mode):04o}, owner {info.st_uid}: others could read "
+                             "or replace it (it must be 0600 and the user's own)")
+        data = os.read(fd, SECRET_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) != SECRET_BYTES:
+        raise ValueError(f"{len(data)} bytes, not {SECRET_BYTES}")
+    return data
+
+
+def _make_secret(path: Path) -> bytes:
+    """Create the secret once: written whole to a 0600 temporary, then linked into place, so a
+    reader never sees half a key and two workers starting together end up with the same one."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".key.", suffix=".tmp", dir=path.parent)   # mkstemp: mode 0600
+    try:
+        os.write(fd, os.urandom(SECRET_BYTES))
+        os.fsync(fd)
+        os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass   # another worker was first: use its secret
+    finally:
+        os.unlink(tmp)
+    return _read_secret(path)
 
 
 def _bad_logits(logits) -> str | None:
@@ -66,9 +112,29 @@ def _bad_logits(logits) -> str | None:
 class PredictionCache:
     def __init__(self, folder: Path | None):
         self.folder = Path(folder) if folder else None
+        self._secret: bytes | None = None
+        self._secret_problem: str | None = None
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
+
+    def secret(self) -> bytes | None:
+        """The cache's HMAC secret, read (or created) once; None, with one warning, when it cannot be
+        had or trusted: the cache then neither serves nor stores anything."""
+        if self._secret is None and self._secret_problem is None and self.folder is not None:
+            path = self.folder / SECRET_NAME
+            try:
+                self._secret = _read_secret(path) if os.path.lexists(path) else _make_secret(path)
+            except (OSError, ValueError) as exc:
+                self._secret_problem = f"{path}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                warnings.warn(f"prediction cache {self.folder} not used: its secret {self._secret_problem}; "
+                              f"remove {path} to start a new one", CacheWarning, stacklevel=3)
+        return self._secret
+
+    def digest(self, key: str, payload: dict) -> str | None:
+        """The keyed digest an entry under ``key`` must carry (None: no secret, nothing is trusted)."""
+        secret = self.secret()
+        return None if secret is None else _digest(secret, key, payload)
 
     def get(self, key: str) -> dict | None:
         """The payload stored under key, or None (a miss; a failed check also warns)."""
@@ -86,7 +152,12 @@ class PredictionCache:
         if data.get("key") != key:
             return self._reject(path, "written under another key")
         payload = data.get("payload")
-        if not isinstance(payload, dict) or data.get("digest") != _digest(key, payload):
+        if not isinstance(payload, dict):
+            return self._reject(path, "content does not match its digest (edited or torn)")
+        want = self.digest(key, payload)
+        if want is None:
+            return None
+        if not isinstance(data.get("digest"), str) or not hmac.compare_digest(data["digest"], want):
             return self._reject(path, "content does not match its digest (edited or torn)")
         problem = _bad_logits(payload.get("logits"))
         if problem:
@@ -101,8 +172,10 @@ class PredictionCache:
     def put(self, key: str, parts: dict, payload: dict) -> None:
         if self.folder is None or _bad_logits(payload.get("logits")):
             return   # never store what a read would refuse
-        entry = {"format": FORMAT, "key": key, "parts": parts, "payload": payload,
-                 "digest": _digest(key, payload)}
+        digest = self.digest(key, payload)
+        if digest is None:
+            return
+        entry = {"format": FORMAT, "key": key, "parts": parts, "payload": payload, "digest": digest}
         try:
             write_atomic(self._path(key), json.dumps(entry, allow_nan=False))
         except (OSError, ValueError):

@@ -10,19 +10,37 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.errors import AssetUnavailable, HarnessError
+
+#: How to refill a config folder from the hub (an air-gapped runner does it on another machine).
+REFETCH = "re-fetch it where the hub can be reached: `python -m harness prefetch --mirror DIR`"
 
 
 class DatasetError(HarnessError):
     """A split that cannot be measured against: missing files or columns, no labels, corrupt."""
 
 
+class SplitMissing(AssetUnavailable, DatasetError):
+    """A split with no files or no rows: the claim is ``blocked`` (nothing to measure), not an error."""
+
+
 def split_files(folder: Path, config: str, split: str) -> list[Path]:
     base = folder / config
     files = sorted(base.glob(f"{split}-*.parquet")) + sorted(base.glob(f"{split}.parquet"))
     if not files:
-        raise DatasetError(f"{base}: no parquet files for split {split!r} (expected {split}-*.parquet)")
+        held = sorted({p.name.split("-")[0].removesuffix(".parquet") for p in base.glob("*.parquet")})
+        why = f"{base}: no parquet files for split {split!r} (expected {split}-*.parquet)"
+        if held:   # the config is there with other splits: the claim names one it does not have
+            raise SplitMissing(f"split {split!r} of {base}", [f"{why}; it holds: {', '.join(held)}"],
+                               "Check measure.dataset.split in the claim")
+        raise SplitMissing(f"split {split!r} of {base}", [why], f"The config folder holds no split: {REFETCH}")
     return files
+
+
+def no_rows(files: list[Path], split: str) -> SplitMissing:
+    """The error for a split whose files hold no rows (a truncated download, an emptied file)."""
+    names = ", ".join(str(p) for p in files)
+    return SplitMissing(f"rows of split {split!r}", [f"{names}: 0 rows"], f"The split is empty: {REFETCH}")
 
 
 def digest(files: list[Path], root: Path) -> str:
@@ -58,7 +76,10 @@ def _table(folder: Path, ds_cfg: dict):
             if column not in table.column_names:
                 raise DatasetError(f"{path}: no column {column!r} (has {', '.join(table.column_names)}); "
                                    f"check measure.dataset of the claim")
-    return files, (pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if table.num_rows == 0:
+        raise no_rows(files, ds_cfg["split"])
+    return files, table
 
 
 def _columns(folder: Path, ds_cfg: dict, files: list[Path], table, labels: list) -> dict:

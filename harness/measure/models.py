@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import MeasurementError
+from harness.errors import AssetUnfit, MeasurementError
 from harness.measure.assets import SAFETENSORS_FILES, WEIGHT_FILES, Asset
 
 TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "vocab.txt", "merges.txt")
+                   "vocab.txt", "vocab.json", "merges.txt")
 
 
 def files_digest(folder: Path, names) -> str:
@@ -97,6 +97,14 @@ def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classifica
     weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001 - transformers' readers raise anything, and name the wrong cause
+        from harness.measure.fitness import tokenizer_problem
+
+        raise AssetUnfit(f"a checkpoint that fits the claim: {asset.repo}@{asset.revision} ({folder})",
+                         [tokenizer_problem(folder) or f"its tokenizer cannot be loaded ({type(exc).__name__}: "
+                                                        f"{str(exc).splitlines()[0][:200] if str(exc) else ''})"],
+                         "Fetch its tokenizer files again (`python -m harness prefetch --mirror DIR`)") from None
+    try:
         model = getattr(transformers, HEADS[head][0]).from_pretrained(
             str(folder), trust_remote_code=False, weights_only=True,
             use_safetensors=True if weights in SAFETENSORS_FILES else None,

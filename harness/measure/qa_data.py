@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.measure.datafiles import DatasetError, digest, read_table, split_files
+from harness.measure.datafiles import DatasetError, digest, no_rows, read_table, split_files
 
 COLUMNS = ("id", "question", "context", "answers")
+#: Gold answers absent from their paragraph that a split may hold and still be SQuAD. The official
+#: scripts never look at the paragraph (they compare predictions with gold texts), so such a row
+#: is scored as the file says, and counted; more than this share means a misaligned file
+#: (contexts shuffled against questions: nearly every answer missing), which no extractive model
+#: can be scored on. (SQuAD's own dev sets have none: every gold is a span of its paragraph.)
+MAX_ANSWERS_NOT_IN_CONTEXT = 0.1
 
 
 def _answers_type_ok(field) -> bool:
@@ -60,6 +66,7 @@ def load_qa_split(folder: Path, ds_cfg: dict) -> dict:
     contexts: list[str] = []
     answers: list[list[str]] = []
     seen: dict[str, Path] = {}
+    not_in_context: list[tuple[Path, int, str]] = []
     for path in files:
         table = read_table(path)
         _check_table(path, table)
@@ -75,12 +82,28 @@ def load_qa_split(folder: Path, ds_cfg: dict) -> dict:
             if texts is None or any(not isinstance(t, str) for t in texts):
                 raise DatasetError(f"{path}: column 'answers' row {row} has no list of answer texts ({value!r})")
             golds.append(list(texts))
+        file_questions, file_contexts = _strings(path, table, "question"), _strings(path, table, "context")
+        for column, values in (("context", file_contexts), ("question", file_questions)):
+            row = next((r for r, v in enumerate(values) if not v.strip()), None)
+            if row is not None:
+                raise DatasetError(f"{path}: column {column!r} row {row} (id {file_ids[row]!r}) is empty: every "
+                                   "SQuAD question is asked about a paragraph; the file is damaged")
+        not_in_context += [(path, row, file_ids[row]) for row, (gold, context) in enumerate(zip(golds, file_contexts))
+                           if gold and not any(t in context for t in gold if t.strip())]
         ids += file_ids
-        questions += _strings(path, table, "question")
-        contexts += _strings(path, table, "context")
+        questions += file_questions
+        contexts += file_contexts
         answers += golds
     if not ids:
-        raise DatasetError(f"{folder / ds_cfg['config']}: split {ds_cfg['split']!r} has no rows")
+        raise no_rows(files, ds_cfg["split"])
+    answerable = sum(1 for a in answers if a)
+    if not_in_context and len(not_in_context) > MAX_ANSWERS_NOT_IN_CONTEXT * answerable:
+        path, row, qid = not_in_context[0]
+        raise DatasetError(f"{path}: {len(not_in_context)} of {answerable} answerable questions have no gold answer "
+                           f"in their context (first: row {row}, id {qid!r}), more than "
+                           f"{MAX_ANSWERS_NOT_IN_CONTEXT:.0%}: contexts and questions do not belong together")
     return {"ids": ids, "questions": questions, "contexts": contexts, "answers": answers,
             "unanswerable": sum(1 for a in answers if not a),
+            "integrity": {"answers_not_in_context": len(not_in_context),
+                          "ids_not_in_context": [qid for _, _, qid in not_in_context[:20]]},
             "fingerprint": digest(files, folder), "files": [p.relative_to(folder).as_posix() for p in files]}

@@ -78,13 +78,23 @@ def _deviation(d) -> str:
 
 
 def safe_url(url) -> str | None:
-    """http(s) and relative links only: javascript:, data: and the like are dropped."""
-    if not isinstance(url, str) or not url.strip() or any(c.isspace() or ord(c) < 32 for c in url.strip()):
+    """http(s) links to a named host and relative links only; anything a browser could read as
+    another origin or a script is dropped.
+
+    What browsers do that a plain parse misses: they drop tabs and newlines anywhere (refused:
+    no white space or control character at all), read a backslash as a slash (``/\\host``,
+    ``\\\\host`` and ``https:\\\\host`` are scheme-relative or absolute: refused, as is any
+    backslash), take ``//host`` as another site (refused) and show ``https://a.org@evil`` as a.org
+    while opening evil (refused: no user part)."""
+    if not isinstance(url, str):
         return None
     url = url.strip()
+    if not url or "\\" in url or any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in url):
+        return None
     parsed = urlparse(url)
-    if parsed.scheme in ("http", "https") and parsed.netloc:
-        return url
+    if parsed.scheme in ("http", "https"):
+        return url if parsed.netloc and "@" not in parsed.netloc and url.lower().startswith(parsed.scheme + "://") \
+            else None
     if not parsed.scheme and not url.startswith("//") and ":" not in url.split("/")[0]:
         return url
     return None
