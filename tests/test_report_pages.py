@@ -179,3 +179,24 @@ def test_rendering_imports_no_plotting_library(tmp_path):
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
     assert "<svg" in (folder / "index.html").read_text()
+
+
+def test_per_example_arrays_are_still_checked_item_by_item():
+    """artifacts.validate checks idx and predictions outside jsonschema (the report reads
+    thousands of verdicts): a wrong item is refused as before, a right artifact passes."""
+    from harness.errors import ArtifactError
+    from harness.report import artifacts
+    from benchmarks import report_folder
+
+    good = report_folder.score(7)
+    assert len(good["measurement"]["idx"]) == 408
+    artifacts.validate(good)
+    for key, bad in (("idx", "3"), ("idx", True), ("idx", 1.5), ("predictions", None), ("predictions", [1])):
+        art = json.loads(json.dumps(good))
+        art["measurement"][key][200] = bad
+        with pytest.raises(ArtifactError, match="breaks the schema at measurement"):
+            artifacts.validate(art)
+    art = json.loads(json.dumps(good))
+    art["measurement"]["value"] = "high"       # outside the arrays: jsonschema still sees it
+    with pytest.raises(ArtifactError, match="breaks the schema"):
+        artifacts.validate(art)
