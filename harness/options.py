@@ -242,6 +242,78 @@ PLUGIN = (
                                  "terminal")),
 )
 
+# ---------------------------------------------------------------------- ini file and environment
+#: Run-wide settings a project may keep in its ini file (``[tool.pytest.ini_options]`` in
+#: pyproject.toml, or pytest.ini): ``claims_NAME = VALUE``. How each is read: a path (relative to
+#: the ini file's folder), a bool, or a string checked as the flag's value is.
+INI = {"mirror": "path", "download": "bool", "device": "string", "dtype": "string", "batch-size": "string",
+       "resamples": "string", "timeout": "string", "reports": "path", "dir": "path", "cache": "path",
+       "no-cache": "bool", "gate": "bool", "strict-blocked": "bool", "fdr": "string", "history": "path",
+       "progress": "string"}
+#: Environment variables that set a run-wide setting: they come before the ini file, after the flag.
+ENV = {"mirror": "CLAIMS_MIRROR", "download": "CLAIMS_DOWNLOAD", "cache": "CLAIMS_CACHE"}
+ENV_ONLY = object()   # the value a setting keeps when its environment variable decides it
+
+
+def ini_name(option: Option) -> str:
+    return "claims_" + option.name.replace("-", "_")
+
+
+def dest(option: Option, prefix: str = "claims-") -> str:
+    return (prefix + option.name).replace("-", "_")
+
+
+def plugin_kwargs(option: Option) -> dict:
+    """What pytest's addoption gets: a setting the ini file may give has no argparse default (None:
+    not given on the command line), so ``settle`` can tell a flag from a default."""
+    kwargs = dict(option.kwargs)
+    if option.name in INI and kwargs.get("action") not in ("store_true", "store_false"):
+        kwargs["default"] = None
+    return kwargs
+
+
+def settle(values, getini, environ, inidir: Path | None) -> None:
+    """Each run-wide setting by precedence: flag > environment variable > ini > default.
+
+    ``values``: the parsed options (pytest's ``config.option``), changed in place; ``getini(name)``:
+    the ini value ("" or False when unset). A setting its environment variable decides is left
+    unset (the code that reads the variable decides it, as before). A bad ini value is a
+    ValueError naming the ini key and what it accepts."""
+    for option in PLUGIN:
+        how = INI.get(option.name)
+        if how is None:
+            continue
+        key = dest(option)
+        given = getattr(values, key, None)
+        if given not in (None, False):
+            continue
+        env = ENV.get(option.name)
+        if env and environ.get(env, "") != "":
+            continue
+        raw = getini(ini_name(option))
+        if raw not in (None, "", False, []):
+            setattr(values, key, _from_ini(option, how, raw, inidir))
+        elif given is None:
+            setattr(values, key, option.kwargs.get("default"))
+
+
+def _from_ini(option: Option, how: str, raw, inidir: Path | None):
+    if how == "bool":
+        return bool(raw)
+    text = str(raw).strip()
+    if how == "path" and text != "off":
+        path = Path(text).expanduser()
+        text = str(path if path.is_absolute() or inidir is None else Path(inidir) / path)
+    check, choices = option.kwargs.get("type"), option.kwargs.get("choices")
+    try:
+        value = check(text) if check is not None and text != "off" else text
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"ini option {ini_name(option)} = {raw!r}: {exc}") from None
+    if choices is not None and value not in choices:
+        raise ValueError(f"ini option {ini_name(option)} = {raw!r}: not one of {', '.join(map(str, choices))}")
+    return value
+
+
 def two_token_values(args, prefix: str = "claims-") -> list[tuple[str, str]]:
     """(flag, value) for each plugin option written as two tokens (``--claims-mirror DIR``).
 

@@ -46,8 +46,32 @@ def pytest_addhooks(pluginmanager):
 
 # ---------------------------------------------------------------------- options
 def pytest_addoption(parser):
-    """Every --claims-* option, from the one table the command line shares (harness.options)."""
-    options.add(parser.getgroup("claims", "paper claims").addoption, options.PLUGIN, prefix="claims-")
+    """Every --claims-* option, from the one table the command line shares (harness.options), and
+    the run-wide ones as ini settings too (``claims_mirror = DIR``: flag > env > ini > default)."""
+    group = parser.getgroup("claims", "paper claims")
+    for option in options.PLUGIN:
+        group.addoption(f"--claims-{option.name}", **options.plugin_kwargs(option))
+        how = options.INI.get(option.name)
+        if how is not None:
+            env = options.ENV.get(option.name)
+            parser.addini(options.ini_name(option), f"as --claims-{option.name}"
+                          + (f" (after ${env})" if env else "") + (" (relative to the ini file)" if how == "path" else ""),
+                          type="bool" if how == "bool" else "string", default=False if how == "bool" else "")
+
+
+_SETTLED = pytest.StashKey[bool]()
+
+
+def _settle(config) -> None:
+    """Options not given as flags take the environment's, the ini file's or their default (once)."""
+    if config.stash.get(_SETTLED, False):
+        return
+    inidir = Path(str(config.inipath)).parent if config.inipath else None
+    try:
+        options.settle(config.option, config.getini, os.environ, inidir)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc} (in {config.inipath})") from None
+    config.stash[_SETTLED] = True
 
 
 def _download_allowed(config) -> bool:
@@ -129,6 +153,7 @@ def pytest_cmdline_main(config):
 
     A wrapper, so it runs before xdist's own (tryfirst) hook turns "no" into "load"."""
     _check_rootdir(config)
+    _settle(config)
     opt = config.option
     if getattr(opt, "numprocesses", None) and getattr(opt, "dist", "no") == "no":
         opt.dist = "loadgroup"
@@ -169,6 +194,7 @@ def pytest_configure(config):
     from harness.measure import offline
 
     config.addinivalue_line("markers", "xdist_group(name): claims that share a checkpoint run on one worker")
+    _settle(config)
     _pin_worker(config)
     reports = config.getoption("claims_reports") or (Path(str(config.rootpath)) / "reports")
     writer = not hasattr(config, "workerinput")

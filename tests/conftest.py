@@ -151,3 +151,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if is_e2e(item):
             item.add_marker("e2e")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """pytester's in-process runs drop every module they import, and torch cannot be imported twice
+    in one process: where a pytester test may be the first to need torch in this worker (xdist does
+    not promise an order), torch is imported before its run, so the run keeps it."""
+    if "pytester" in getattr(item, "fixturenames", ()):
+        import torch  # noqa: F401
