@@ -107,7 +107,7 @@ def pytest_terminal_summary(terminalreporter):
 #: Fixtures that exist to start pytest runs (pytester's, and ours built on the shared runs).
 E2E_FIXTURES = frozenset({"pytester", "testdir", "catalogue_run"})
 #: Names whose use starts a pytest run or a process: tests/runs.py's runners, pytester's, subprocess.
-E2E_NAMES = frozenset({"run_pytest", "catalogue_runs", "runpytest", "runpytest_inprocess", "runpytest_subprocess",
+E2E_NAMES = frozenset({"run_pytest", "start_pytest", "catalogue_runs", "runpytest", "runpytest_inprocess", "runpytest_subprocess",
                        "inline_run", "subprocess", "Popen", "spawn", "popen"})
 
 

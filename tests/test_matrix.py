@@ -47,7 +47,6 @@ def matrix_run(tmp_path_factory, tiny_mirror):
     return {"run": run, "reports": project / "reports", "shards": shards}
 
 
-@pytest.mark.e2e
 @MATRIX
 def test_each_claim_and_checkpoint_is_its_own_case_and_artifact(matrix_run):
     run, reports = matrix_run["run"], matrix_run["reports"]
@@ -68,7 +67,6 @@ def test_each_claim_and_checkpoint_is_its_own_case_and_artifact(matrix_run):
     assert len(f1) == 2 and f1[0] != f1[1]
 
 
-@pytest.mark.e2e
 @MATRIX
 def test_the_cases_of_one_checkpoint_share_a_worker_and_a_shard(matrix_run):
     workers: dict[str, set] = {}
@@ -83,7 +81,6 @@ def test_the_cases_of_one_checkpoint_share_a_worker_and_a_shard(matrix_run):
     assert all(len(s) == 1 for s in shards) and shards[0] != shards[1], [s.stdout[-800:] for s in matrix_run["shards"]]
 
 
-@pytest.mark.e2e
 @MATRIX
 def test_summary_and_matrix_page_show_claims_down_and_checkpoints_across(matrix_run):
     reports = matrix_run["reports"]
