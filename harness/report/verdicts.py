@@ -55,6 +55,22 @@ class Folder:
 
 
 # ---------------------------------------------------------------------- one verdict
+def _json_object(path: Path, what: str) -> dict:
+    """One JSON object from a regular file of a sane size, or ArtifactError naming the file."""
+    try:
+        if not path.is_file():
+            raise ArtifactError(f"{path}: not a regular file")
+        if path.stat().st_size > MAX_VERDICT_BYTES:
+            raise ArtifactError(f"{path}: {path.stat().st_size} bytes, more than a {what} holds "
+                                f"({MAX_VERDICT_BYTES})")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
+        raise ArtifactError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path}: not a {what} (a JSON {type(data).__name__}, expected an object)")
+    return data
+
+
 def _check_version(path: Path, version, expected: int, what: str) -> None:
     if isinstance(version, int) and not isinstance(version, bool) and version == expected:
         return
@@ -69,17 +85,7 @@ def load_artifact(path: Path) -> dict:
     from harness.report import artifacts
 
     path = Path(path)
-    try:
-        if not path.is_file():
-            raise ArtifactError(f"{path}: not a regular file")
-        if path.stat().st_size > MAX_VERDICT_BYTES:
-            raise ArtifactError(f"{path}: {path.stat().st_size} bytes, more than a verdict holds "
-                                f"({MAX_VERDICT_BYTES})")
-        art = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
-        raise ArtifactError(f"{path}: unreadable verdict ({type(exc).__name__}: {exc})") from None
-    if not isinstance(art, dict):
-        raise ArtifactError(f"{path}: not a verdict (a JSON {type(art).__name__}, expected an object)")
+    art = _json_object(path, "verdict")
     _check_version(path, art.get("schema_version"), SCHEMA_VERSION, "verdict")
     try:
         artifacts.validate(art)
@@ -92,14 +98,9 @@ def load_artifact(path: Path) -> dict:
 def read_run(folder: Path) -> dict | None:
     """``folder/run.json`` (None when the folder has none: an older run or a hand-made folder)."""
     path = Path(folder) / RUN_RECORD
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{path}: unreadable run record ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict):
-        raise ArtifactError(f"{path}: not a run record (a JSON {type(data).__name__}, expected an object)")
+    data = _json_object(path, "run record")
     _check_version(path, data.get("schema_version"), RUN_SCHEMA_VERSION, "run record")
     if data.get("state") not in (RUNNING, FINISHED, INTERRUPTED):
         raise ArtifactError(f"{path}: run record state {data.get('state')!r} is not one of "
