@@ -210,19 +210,66 @@ def pytest_configure(config):
 def _sigterm_as_interrupt(config) -> None:
     """SIGTERM (a CI job cancelled, a machine going down) ends the run as Ctrl-C does: pytest
     stops, and the summary, run record and report are written, marked interrupted. Only where
-    nobody else handles SIGTERM, and only for this run."""
+    nobody else handles SIGTERM, and only for this run (harness.plugin._Sigterm)."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
+    handler = _Sigterm()
+    signal.signal(signal.SIGTERM, handler.interrupt)
+    config.pluginmanager.register(handler, "claims-sigterm")
+    config.add_cleanup(handler.restore)
 
-    def interrupt(signum, frame):
+
+class _Sigterm:
+    """SIGTERM as KeyboardInterrupt. An exception raised by a signal handler is lost when it lands
+    in a weakref callback or a ``__del__`` (Python prints it as unraisable), so while a test is
+    still running after the interrupt the signal is sent again each second (the time limit
+    re-arms its alarm for the same reason); once the test is left, pytest has it."""
+
+    def __init__(self):
+        import threading
+
+        self.in_call = False
+        self.stopping = False
+        self.restored = False
+        self.lock = threading.Lock()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        self.in_call = True
+        try:
+            return (yield)
+        finally:
+            self.in_call = False
+
+    def interrupt(self, signum, frame):
+        if self.stopping and not self.in_call:
+            return   # pytest is stopping: let it write the summary and the report
+        self.stopping = True
+        if self.in_call:
+            import threading
+
+            timer = threading.Timer(1.0, self.again)
+            timer.daemon = True
+            timer.start()
         raise KeyboardInterrupt("SIGTERM: the run was asked to stop")
 
-    signal.signal(signal.SIGTERM, interrupt)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    def again(self) -> None:
+        import signal
+
+        with self.lock:   # never after restore(): SIGTERM's default would kill the process mid-report
+            if self.in_call and not self.restored:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    def restore(self) -> None:
+        import signal
+
+        with self.lock:
+            self.restored = True
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _start_claim_run(config) -> None:
