@@ -93,7 +93,7 @@ class Pipeline:
             post = measured.judgement.post()
         except AssetUnavailable as exc:
             post = {"status": BLOCKED, "confidence": None, "reason": str(exc),
-                    "missing": exc.missing, "tried": exc.tried}
+                    "missing": exc.missing, "tried": exc.tried, "step": exc.hint}
         except HarnessError as exc:
             post = {"status": ERROR, "confidence": None, "reason": f"{type(exc).__name__}: {exc}"}
         except Exception as exc:  # a bug or a broken asset: record it whole, never lose the verdict

@@ -53,6 +53,10 @@ def test_a_checkpoint_with_too_few_positions_is_blocked_before_inference(blocked
     assert "config.json" in post["reason"] and "at least 512 positions" in post["reason"]
     assert "measurement" not in verdicts["tiny__too-long.json"] or not verdicts["tiny__too-long.json"]["measurement"]
     assert "RuntimeError" not in run.out and "size of tensor" not in run.out
+    from harness.report.next_steps import for_claim
+
+    step = for_claim(verdicts["tiny__too-long.json"], {"status": "blocked"})
+    assert step.startswith("Measure a checkpoint with at least 512 positions") and "prefetch" not in step
 
 
 @pytest.mark.e2e

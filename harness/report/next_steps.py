@@ -144,6 +144,8 @@ def _blocked(art: dict, claim_file: str) -> str:
     if never and "unavailable" in (((art.get("claim") or {}).get("measure") or {}).get("checkpoint") or {}):
         return (f"no download can unblock it: {next(iter(never))}; it stays blocked until a checkpoint is "
                 f"published (or measure.checkpoint in {claim_file} names a published one, as a proxy)")
+    if _post(art).get("step"):   # the one step the measurement named (an unfit checkpoint, a split the claim misnames)
+        return str(_post(art)["step"])
     missing = _post(art).get("missing")
     if missing:     # an artifact whose claim record does not say which repo: name what the verdict missed
         return (f"put {missing} in the mirror (python -m harness prefetch --mirror MIRROR on a machine online), "
