@@ -1,17 +1,18 @@
-"""How often the verdict is right: a simulation of the real judging path on MRPC validation.
+"""How often the verdict is right: a simulation of the real claim path on MRPC validation.
 
-Drives the production code (``slices.order``, ``looks.plan``/``look``/``sequential``, the exact
-bands, the finite-population intervals and the run spread) on MRPC validation's own labels with
-prediction vectors whose whole-split score is known exactly; only the model is replaced. Each
-repetition draws a new nested stratified slice order and new error positions (same counts, so
-the same whole-split score).
+Every verdict here goes through the production path a claims run takes: a claim record
+(``harness.claims.records.Claim``, its run spread resolved from ``claims/spreads/`` or stated),
+``harness.kinds._model.run_looks`` (``verdict.bands_of`` -> the nested stratified slice order ->
+``looks.plan`` -> ``verdict.judge`` with the exact intervals); only the model is replaced by a
+prediction vector whose whole-split score is known exactly. Each repetition draws a new slice
+order (the claim's seed) and new error positions (same counts, so the same whole-split score).
 
-    python benchmarks/verdict_simulation.py [--repeats 400] [--resamples 2000]
+    nice -n 10 python benchmarks/verdict_simulation.py [--repeats 100] [--resamples 999]
 
 (CLAIMS_MIRROR, or --mirror, points at the GLUE mirror for the real labels; without it a label
 vector with MRPC validation's balance, 279 of 408 positive, stands in and the output says so.)
-Figures are in docs/verdict-rule.md; ``pytest benchmarks/test_verdict_simulation.py
---benchmark-only`` runs a smaller version.
+Figures are in docs/verdict-rule.md section 8; ``pytest benchmarks/test_verdict_simulation.py
+--benchmark-only`` runs a short version (``quick=True``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from harness.claims.spreads import RunSpread
-from harness.judge import looks
-from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band
-from harness.judge.verdict import from_looks
-from harness.measure import slices
+from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 
 LEVEL = 0.95
+CLAIMS_ROOT = Path(__file__).resolve().parents[1] / "claims"
 
 
 def mrpc_labels(mirror: str | None) -> tuple[np.ndarray, str]:
@@ -49,25 +48,36 @@ def mrpc_labels(mirror: str | None) -> tuple[np.ndarray, str]:
     return y, "a stand-in with MRPC validation's balance (279 of 408 positive): no mirror given"
 
 
-def predictions(y: np.ndarray, fp: int, fn: int, rng) -> np.ndarray:
-    """Predictions with exactly ``fp`` false positives and ``fn`` false negatives, placed at random."""
-    p = y.copy()
-    neg, pos = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    p[rng.choice(neg, fp, replace=False)] = 1
-    p[rng.choice(pos, fn, replace=False)] = 0
-    return p
-
-
 def score(metric: str, y, p) -> float:
     from harness.metrics import binary
 
     return binary.value(metric, y, p, positive=1)
 
 
-def errors_for(metric: str, y: np.ndarray, target: float) -> tuple[int, int]:
-    """(FP, FN), split evenly, whose whole-split score is closest to ``target``."""
+# ------------------------------------------------------------------------------- models
+@dataclass(frozen=True)
+class Model:
+    """How the predictions are drawn: ``fp``/``fn`` errors placed at random (a fixed whole-split
+    score), or ``lopsided``: each prediction positive with that probability whatever the label
+    (a near-random model; its whole-split score varies per draw and is computed each time)."""
+
+    fp: int = 0
+    fn: int = 0
+    lopsided: float | None = None
+
+    def draw(self, y: np.ndarray, rng) -> np.ndarray:
+        if self.lopsided is not None:
+            return (rng.random(y.size) < self.lopsided).astype(np.int64)
+        p = y.copy()
+        p[rng.choice(np.flatnonzero(y == 0), self.fp, replace=False)] = 1
+        p[rng.choice(np.flatnonzero(y == 1), self.fn, replace=False)] = 0
+        return p
+
+
+def model_for(metric: str, y: np.ndarray, target: float) -> Model:
+    """Errors split evenly (FP, FN) whose whole-split score is closest to ``target``."""
     best = None
-    for e in range(0, len(y) // 2):
+    for e in range(0, len(y)):
         fp, fn = e - e // 2, e // 2
         if fp > (y == 0).sum() or fn > (y == 1).sum():
             break
@@ -77,178 +87,218 @@ def errors_for(metric: str, y: np.ndarray, target: float) -> tuple[int, int]:
         gap = abs(score(metric, y, p) - target)
         if best is None or gap < best[0]:
             best = (gap, fp, fn)
-    return best[1], best[2]
+    return Model(best[1], best[2])
+
+
+# ------------------------------------------------------------------------------- claims
+def claim_record(metric: str, printed: str, *, size, grow: bool, seed: int, tolerance: str = "0",
+                 spread: dict | None = None, aggregate: dict | None = None, rounded_to: str | None = None) -> dict:
+    reported = {"value": printed, "metric": metric, "scale": "percent"}
+    if aggregate:
+        reported["aggregate"] = aggregate
+    if rounded_to:
+        reported["rounded_to"] = rounded_to
+    return {
+        "id": f"sim/{metric}", "citation": {"source": "model_card", "url": "https://example.invalid/sim"},
+        "reported": reported,
+        "measure": {"kind": "classification",
+                    "dataset": {"repo": "nyu-mll/glue", "config": "mrpc", "split": "validation", "revision": "main",
+                                "text_fields": ["sentence1", "sentence2"], "label_field": "label"},
+                    "checkpoint": {"repo": "sim/model", "revision": "main", "origin": "source"},
+                    "max_length": 128, "slice": {"size": size, "seed": seed, "stratified": True, "grow": grow}},
+        "tolerance": {"value": tolerance, "reason": "simulation: the stated allowance of the scenario"},
+        "run_spread": spread or {"none": "the checkpoint under test is the one the number describes"},
+    }
+
+
+def judge_claim(record: dict, y: np.ndarray, p: np.ndarray, *, resamples: int):
+    """The production path: Claim -> run_looks -> bands_of -> spread -> looks.plan -> verdict.judge."""
+    from harness import kinds
+    from harness.claims.records import Claim
+    from harness.kinds import _model
+
+    claim = Claim(id=record["id"], record=record, path="<simulation>", root=str(CLAIMS_ROOT))
+    pipeline = SimpleNamespace(options=SimpleNamespace(level=LEVEL, resamples=resamples, progress=None))
+    split = {"idx": list(range(len(y))), "targets": [int(v) for v in y], "fingerprint": "simulation"}
+
+    def predict(positions):
+        return [int(p[i]) for i in positions], {"rows": len(positions)}
+
+    metric = kinds.get("classification").metric(record["reported"]["metric"])
+    return _model.run_looks(pipeline, claim, metric, split, predict, context={"positive": 1},
+                            stratify=True).judgement
+
+
+def printed_for(theta: float, *, offset_points: float = 0.0, edge: str | None = None, margin: Decimal) -> str:
+    """A printed value (one decimal, in percent) ``offset_points`` above the true score, or (``edge``)
+    one placed so that the band's low/high edge is exactly the true score: its rounding is then
+    stated (``rounded_to: "0.1"``, half-width 0.05) and ``margin`` is tolerance plus run margin."""
+    t = Decimal(repr(theta)) * 100
+    if edge == "low":
+        return str(t + Decimal("0.05") + margin)
+    if edge == "high":
+        return str(t - Decimal("0.05") - margin)
+    return str((t + Decimal(repr(offset_points))).quantize(Decimal("0.1")))
 
 
 @dataclass
-class Scenario:
+class Row:
     name: str
     metric: str
-    delta_points: float | None   # reported - true, in points; None: true value on the band's low edge
-    spread: RunSpread | None
-    tolerance: str                # printed units (points)
-    start: int = 50
+    model: Model
+    start: object                 # slice size (int) or "all"
+    grow: bool = True
+    offset: float = 0.0           # reported - true, points
+    edge: str | None = None       # low | high: the true score sits exactly on that edge
+    tolerance: str = "1.0"
+    spread: dict | None = None
+    aggregate: dict | None = None
+    tally: dict = field(default_factory=dict)
 
 
-def build_band(scenario: Scenario, theta: float) -> tuple[Band, Band]:
-    """Printed value at one decimal, placed ``delta`` points above the true score (or the edge on it)."""
-    scale = Decimal("0.01")
-    margin = scenario.spread.margin(LEVEL) if scenario.spread else Decimal(0)
-    if scenario.delta_points is None:
-        printed = Band.from_printed("89.3", scale=scale, tolerance=scenario.tolerance)
-        # Move the reported value so that the low edge (with margin) is exactly the true score.
-        edge = Decimal(repr(theta)) / scale
-        reported = edge + printed.half_ulp + printed.tolerance + margin
-        printed = Band(reported=reported, half_ulp=printed.half_ulp, tolerance=printed.tolerance, scale=scale)
-    else:
-        value = (Decimal(repr(theta)) / scale + Decimal(repr(scenario.delta_points))).quantize(Decimal("0.1"))
-        printed = Band.from_printed(str(value), scale=scale, tolerance=scenario.tolerance)
-    return printed, printed.widened(margin)
-
-
-def run_scenario(scenario: Scenario, y: np.ndarray, theta_target: float, *, repeats: int, resamples: int,
-                 seed0: int = 0) -> dict:
-    fp, fn = errors_for(scenario.metric, y, theta_target)
-    rng0 = np.random.default_rng(seed0)
-    theta = score(scenario.metric, y, predictions(y, fp, fn, rng0))
-    printed, band = build_band(scenario, theta)
-    inside = band.contains(theta)
-    idx = np.arange(len(y))
-    strata = {0: int((y == 0).sum()), 1: int((y == 1).sum())}
+def run_row(row: Row, y: np.ndarray, *, repeats: int, resamples: int) -> dict:
     counts = {REPRODUCED: 0, NOT_REPRODUCED: 0, INCONCLUSIVE: 0}
-    pairs, records = [], []
+    pairs, calibration, inside_all, untestable = [], [], [], 0
     for r in range(repeats):
         rng = np.random.default_rng(10_000 + r)
-        p = predictions(y, fp, fn, rng)
-        order = slices.order(idx, y, seed=r, stratified=True)
-        plan = looks.plan(scenario.start, len(y), alpha=1 - LEVEL, grow=True)
-
-        def observe(n, order=order, p=p):
-            rows = order[:n]
-            return y[rows], p[rows], r
-
-        def judge(yt, yp, seed, *, alpha):
-            return looks.look(scenario.metric, yt, yp, context={"positive": 1}, population=len(y), band=band, alpha=alpha,
-                              resamples=resamples, seed=seed, strata=strata)
-
-        taken, stopped = looks.sequential(plan, observe, judge)
-        j = from_looks(taken, plan, band, printed, stopped=stopped, spread=None)
+        p = row.model.draw(y, rng)
+        theta = score(row.metric, y, p)
+        margin = Decimal(row.tolerance) + _run_margin(row)
+        printed = printed_for(theta, offset_points=row.offset, edge=row.edge, margin=margin)
+        record = claim_record(row.metric, printed, size=row.start, grow=row.grow, seed=r, tolerance=row.tolerance,
+                              spread=row.spread, aggregate=row.aggregate, rounded_to="0.1" if row.edge else None)
+        j = judge_claim(record, y, p, resamples=resamples)
+        inside = j.band.contains(theta)
+        inside_all.append(inside)
         counts[j.status] += 1
-        pairs.append(taken[-1].n)
-        if j.confidence is not None:
-            right = (j.status == REPRODUCED) == inside
-            records.append((j.confidence, right))
-    return {"scenario": scenario.name, "metric": scenario.metric, "theta": theta, "band": [band.low, band.high],
-            "inside": inside, "rates": {k: v / repeats for k, v in counts.items()},
-            "mean_pairs": float(np.mean(pairs)), "calibration": records}
+        untestable += bool(j.untestable)
+        pairs.append(j.looks[-1].n)
+        if j.confidence is not None and j.looks[-1].alpha > 0:        # decided on a slice
+            calibration.append((j.confidence, (j.status == REPRODUCED) == inside, row.name))
+    return {"row": row.name, "metric": row.metric, "start": row.start, "inside": float(np.mean(inside_all)),
+            "rates": {k: v / repeats for k, v in counts.items()}, "untestable": untestable / repeats,
+            "mean_pairs": float(np.mean(pairs)), "calibration": calibration, "repeats": repeats}
 
 
-def coverage(metric: str, y: np.ndarray, theta_target: float, n: int, *, repeats: int, resamples: int) -> float:
-    """Share of fixed-slice (one look, 95 %) intervals that contain the whole-split score."""
-    fp, fn = errors_for(metric, y, theta_target)
-    idx = np.arange(len(y))
-    band = Band.from_printed("50", scale=Decimal("0.01"), tolerance="0")
-    hit = 0
+def _run_margin(row: Row) -> Decimal:
+    """The run margin the claim's spread adds (printed units), as the judge will compute it."""
+    if not row.spread or "none" in row.spread:
+        return Decimal(0)
+    from harness.claims.records import Claim
+
+    record = claim_record(row.metric, "50.0", size=row.start, grow=row.grow, seed=0, tolerance=row.tolerance,
+                          spread=row.spread, aggregate=row.aggregate)
+    spread = Claim(id="m", record=record, path="<simulation>", root=str(CLAIMS_ROOT)).run_spread
+    return spread.margin(LEVEL)
+
+
+def coverage(metric: str, model: Model, y: np.ndarray, n: int, *, repeats: int, resamples: int) -> dict:
+    """Share of fixed-slice (one look, 95 %) intervals that contain the whole-split score, and each
+    side's miss rate (the false-alarm bound needs each at most 2.5 %)."""
+    hit = low_miss = high_miss = 0
     for r in range(repeats):
-        p = predictions(y, fp, fn, np.random.default_rng(20_000 + r))
+        p = model.draw(y, np.random.default_rng(20_000 + r))
         theta = score(metric, y, p)
-        rows = slices.order(idx, y, seed=r, stratified=True)[:n]
-        lk = looks.look(metric, y[rows], p[rows], context={"positive": 1}, population=len(y), band=band, alpha=1 - LEVEL,
-                        resamples=resamples, seed=r, strata={0: int((y == 0).sum()), 1: int((y == 1).sum())})
+        record = claim_record(metric, "50.0", size=n, grow=False, seed=r, tolerance="0")
+        lk = judge_claim(record, y, p, resamples=resamples).looks[-1]
         hit += lk.low <= theta <= lk.high
-    return hit / repeats
+        low_miss += lk.high < theta
+        high_miss += lk.low > theta
+    return {"coverage": hit / repeats, "miss_below": low_miss / repeats, "miss_above": high_miss / repeats}
 
 
-def scenarios() -> list[Scenario]:
-    table = RunSpread(Decimal("1.61"), "table", "glue-finetuning.yaml (MRPC)", aggregate="median", runs=5)
+def rows(y: np.ndarray, quick: bool) -> list[Row]:
+    f1_true, acc_true = model_for("f1", y, 0.893), model_for("accuracy", y, 0.860)
+    stated = {"sd": "1.61", "runs": 20, "source": "IBM/model-recycling, bert-base-uncased, MRPC accuracy std over 20 "
+                                                   "seeds (stated, as a user would)"}
+    median5 = {"statistic": "median", "runs": 5}
     out = []
-    for metric in ("f1", "accuracy"):
-        for name, delta in (("true claim (delta 0)", 0.0), ("on the band's edge", None),
-                            ("2-point miss", 2.0), ("3-point miss", 3.0), ("5-point miss", 5.0)):
-            out.append(Scenario(f"same checkpoint, tolerance 1: {name}", metric, delta, None, "1.0"))
-        for name, delta in (("true claim (delta 0)", 0.0), ("on the band's edge", None), ("3-point miss", 3.0),
-                            ("5-point miss", 5.0)):
-            out.append(Scenario(f"paper median of 5, run spread 1.61: {name}", metric, delta, table, "0"))
+    starts = (2, 50) if quick else (2, 10, 50)
+    for metric, model in (("f1", f1_true), ("accuracy", acc_true)):
+        for start in starts:
+            out += [Row(f"same checkpoint, tol 1: true, start {start}", metric, model, start),
+                    Row(f"same checkpoint, tol 1: on the low edge, start {start}", metric, model, start, edge="low"),
+                    Row(f"same checkpoint, tol 1: on the high edge, start {start}", metric, model, start, edge="high")]
+        out += [Row("same checkpoint, tol 1: 0.5 inside the low edge", metric, model, 50, offset=0.55),
+                Row("same checkpoint, tol 1: 3-point miss", metric, model, 50, offset=3.0),
+                Row("same checkpoint, tol 1: 10-point miss", metric, model, 50, offset=10.0),
+                Row("fixed slice of 5, tol 1: true", metric, model, 5, grow=False),
+                Row("paper median of 5, table spread: true", metric, model, 50, tolerance="0",
+                    spread={"table": "glue-finetuning"}, aggregate=median5),
+                Row("paper median of 5, table spread: 10-point miss", metric, model, 50, tolerance="0", offset=10.0,
+                    spread={"table": "glue-finetuning"}, aggregate=median5)]
+        if metric == "accuracy":
+            out += [Row("paper median of 5, stated SD 1.61 (20 runs): true", metric, model, 50, tolerance="0",
+                        spread=stated, aggregate=median5),
+                    Row("paper median of 5, stated SD 1.61 (20 runs): 10-point miss", metric, model, 50,
+                        tolerance="0", offset=10.0, spread=stated, aggregate=median5)]
+            if not quick:
+                out += [Row("paper median of 5, stated SD 1.61 (20 runs): on the low edge", metric, model, 50,
+                            tolerance="0", edge="low", spread=stated, aggregate=median5)]
+    out += [Row("407/408 right, printed 99.8, tol 0: true", "accuracy", Model(0, 1), 50, tolerance="0"),
+            Row("0/408 right, printed 0.0, tol 0: true", "accuracy", Model(129, 279), 50, tolerance="0"),
+            Row("near-random lopsided model (90 % positive), tol 1: true", "accuracy", Model(lopsided=0.9), 50),
+            Row("near-random lopsided model (90 % positive), tol 1: true", "f1", Model(lopsided=0.9), 50)]
     return out
 
 
-def flat_prior_calibration(metric: str, y: np.ndarray, *, repeats: int, resamples: int) -> list[tuple[float, bool]]:
-    """Confidence under the stated model: the whole-split score drawn from a flat range
-    (here +-6 points around the printed value), the claim fixed; (confidence, right) per decided verdict."""
-    printed = Band.from_printed("89.3" if metric == "f1" else "86.0", scale=Decimal("0.01"), tolerance="1.0")
-    idx = np.arange(len(y))
-    strata = {0: int((y == 0).sum()), 1: int((y == 1).sum())}
-    centre = printed.reported_natural
-    grid = {}
-    for e in range(0, len(y) // 2):
-        p = y.copy()
-        p[np.flatnonzero(y == 0)[:e - e // 2]] = 1
-        p[np.flatnonzero(y == 1)[:e // 2]] = 0
-        theta = score(metric, y, p)
-        if abs(theta - centre) <= 0.06:
-            grid[e] = theta
-    errors = sorted(grid)
-    out = []
-    for r in range(repeats):
-        rng = np.random.default_rng(30_000 + r)
-        e = errors[int(rng.integers(len(errors)))]
-        p = predictions(y, e - e // 2, e // 2, rng)
-        order = slices.order(idx, y, seed=r, stratified=True)
-        plan = looks.plan(50, len(y), alpha=1 - LEVEL, grow=True)
-        taken, stopped = looks.sequential(
-            plan, lambda n, order=order, p=p, r=r: (y[order[:n]], p[order[:n]], r),
-            lambda yt, yp, seed, alpha: looks.look(metric, yt, yp, context={"positive": 1}, population=len(y), band=printed,
-                                                  alpha=alpha, resamples=resamples, seed=seed, strata=strata))
-        j = from_looks(taken, plan, printed, printed, stopped=stopped, spread=None)
-        if j.confidence is not None and taken[-1].n < len(y):   # decided on a slice, not the whole split
-            out.append((j.confidence, (j.status == REPRODUCED) == printed.contains(grid[e])))
-    return out
-
-
-def calibration_table(records: list[tuple[float, bool]]) -> list[str]:
-    bins = [(0.5, 0.9), (0.9, 0.975), (0.975, 0.99), (0.99, 0.999), (0.999, 1.0000001)]
+def calibration_table(records) -> list[str]:
+    """Stated confidence against the observed share right, per bucket; and the frequency guarantee:
+    per row, the share of verdicts that are wrong with confidence at least c, against 1 - c."""
+    bins = [(0.95, 0.975), (0.975, 0.99), (0.99, 0.999), (0.999, 1.0000001)]
     lines = []
     for lo, hi in bins:
-        sel = [right for c, right in records if lo <= c < hi]
+        sel = [(c, ok) for c, ok, _ in records if lo <= c < hi]
         if sel:
-            stated = np.mean([c for c, _ in records if lo <= c < hi])
-            lines.append(f"  stated confidence in [{lo:.3f}, {min(hi, 1):.3f}): {len(sel)} verdicts, "
-                         f"mean stated {stated:.3f}, right {np.mean(sel):.3f}")
+            lines.append(f"  stated [{lo:.3f}, {min(hi, 1):.3f}): {len(sel)} verdicts, mean stated "
+                         f"{np.mean([c for c, _ in sel]):.3f}, right {np.mean([ok for _, ok in sel]):.3f}")
     return lines
 
 
-def run(repeats: int = 400, resamples: int = 2000, mirror: str | None = None, out=sys.stdout) -> dict:
+def guarantee_check(row_results) -> list[str]:
+    worst = {}
+    for res in row_results:
+        n = res["repeats"]
+        for c in (0.95, 0.975, 0.99):
+            wrong = sum(1 for conf, ok, _ in res["calibration"] if conf >= c and not ok) / n
+            if wrong > worst.get(c, (0, ""))[0]:
+                worst[c] = (wrong, res["metric"] + ": " + res["row"])
+    return [f"  P(wrong and confidence >= {c}) worst row {worst.get(c, (0.0, '-'))[0]:.3f} (bound {1 - c:.3f}; "
+            f"{worst.get(c, (0.0, '-'))[1]})" for c in (0.95, 0.975, 0.99)]
+
+
+def run(repeats: int = 100, resamples: int = 999, mirror: str | None = None, out=sys.stdout, quick: bool = False) -> dict:
     y, source = mrpc_labels(mirror)
     start = time.perf_counter()
-    print(f"labels: {source}; {repeats} repetitions per row, {resamples} bootstrap resamples", file=out)
-    figures = {"coverage": {}, "scenarios": []}
-    targets = {"f1": 0.893, "accuracy": 0.860}
-    for metric in ("f1", "accuracy"):
-        for n in (50, 100, 200):
-            c = coverage(metric, y, targets[metric], n, repeats=repeats, resamples=resamples)
-            figures["coverage"][f"{metric}@{n}"] = c
-            print(f"coverage {metric:8s} n={n:3d}: {c:.3f} (nominal 0.95)", file=out)
-    records = []
-    for sc in scenarios():
-        res = run_scenario(sc, y, targets[sc.metric], repeats=repeats, resamples=resamples)
-        records += res["calibration"]
-        figures["scenarios"].append({k: v for k, v in res.items() if k != "calibration"})
+    print(f"labels: {source}; {repeats} repetitions per row; the real claim path (run_looks)", file=out)
+    figures: dict = {"coverage": {}, "rows": []}
+    truths = {"f1": model_for("f1", y, 0.893), "accuracy": model_for("accuracy", y, 0.860)}
+    sizes = (2, 5, 10, 50, 200) if quick else (2, 3, 5, 10, 25, 50, 100, 200)
+    cases = [(m, "typical", truths[m]) for m in ("f1", "accuracy")]
+    if not quick:
+        cases += [("accuracy", "407/408", Model(0, 1)), ("accuracy", "0/408", Model(129, 279)),
+                  ("accuracy", "lopsided", Model(lopsided=0.9)), ("f1", "lopsided", Model(lopsided=0.9))]
+    for metric, what, model in cases:
+        for n in sizes if what == "typical" else (5, 50, 200):
+            c = coverage(metric, model, y, n, repeats=repeats, resamples=resamples)
+            figures["coverage"][f"{metric} {what} n={n}"] = c
+            print(f"coverage {metric:8s} {what:9s} n={n:3d}: {c['coverage']:.3f} (miss below {c['miss_below']:.3f}, "
+                  f"above {c['miss_above']:.3f}; each bound 0.025)", file=out)
+    results = []
+    for row in rows(y, quick):
+        res = run_row(row, y, repeats=repeats, resamples=resamples)
+        results.append(res)
+        figures["rows"].append({k: v for k, v in res.items() if k != "calibration"})
         r = res["rates"]
-        print(f"{sc.metric:8s} {sc.name:58s} true {res['theta']:.4f} band [{res['band'][0]:.4f}, "
-              f"{res['band'][1]:.4f}] {'in ' if res['inside'] else 'out'}: reproduced {r[REPRODUCED]:.3f}, "
-              f"not_reproduced {r[NOT_REPRODUCED]:.3f}, inconclusive {r[INCONCLUSIVE]:.3f}, "
+        print(f"{row.metric:8s} {row.name:62s} in band {res['inside']:.2f}: reproduced {r[REPRODUCED]:.3f}, "
+              f"not_reproduced {r[NOT_REPRODUCED]:.3f}, inconclusive {r[INCONCLUSIVE]:.3f}"
+              f"{' (untestable %.2f)' % res['untestable'] if res['untestable'] else ''}, "
               f"mean pairs {res['mean_pairs']:.0f}", file=out)
-    print("confidence of the verdicts above (fixed scores, many on an edge by design):", file=out)
-    figures["calibration_rows"] = calibration_table(records)
-    for line in figures["calibration_rows"]:
-        print(line, file=out)
-    print("calibration under the stated model (flat prior on the whole-split score, +-6 points; "
-          "verdicts decided on a slice):", file=out)
-    flat = []
-    for metric in ("f1", "accuracy"):
-        flat += flat_prior_calibration(metric, y, repeats=repeats * 2, resamples=resamples)
-    figures["calibration"] = calibration_table(flat)
-    for line in figures["calibration"]:
+    records = [x for res in results for x in res["calibration"]]
+    figures["calibration"] = calibration_table(records)
+    figures["guarantee"] = guarantee_check(results)
+    print("confidence of the decided sampled verdicts above (fixed truths, many on an edge):", file=out)
+    for line in figures["calibration"] + figures["guarantee"]:
         print(line, file=out)
     figures["seconds"] = time.perf_counter() - start
     print(f"{figures['seconds']:.0f} s", file=out)
@@ -257,11 +307,12 @@ def run(repeats: int = 400, resamples: int = 2000, mirror: str | None = None, ou
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=400)
-    ap.add_argument("--resamples", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=100)
+    ap.add_argument("--resamples", type=int, default=999)
+    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--mirror", default=os.environ.get("CLAIMS_MIRROR"))
     args = ap.parse_args(argv)
-    run(args.repeats, args.resamples, args.mirror)
+    run(args.repeats, args.resamples, args.mirror, quick=args.quick)
     return 0
 
 

@@ -226,6 +226,7 @@ def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None
     from harness.judge import looks
 
     printed, band, spread = bands
+    metric = looks_metric(metric)
     finals: dict = {}
 
     def judge_look(y_true, y_pred, seed, *, alpha):
@@ -233,10 +234,14 @@ def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None
         return looks.look(metric, y_true, y_pred, population=schedule.population, band=band, alpha=alpha,
                           context=context, resamples=resamples, seed=seed, strata=strata)
 
+    why = (spread or {}).get("untestable") or untestable(band, printed, metric)
+    if why:     # nothing can be decided against this band: one look for the record, no more inference
+        schedule = looks.Plan(schedule.sizes[:1], schedule.alphas[:1], schedule.population, schedule.alpha,
+                              schedule.max_seconds)
     taken, stopped = looks.sequential(schedule, observe, judge_look)
     baseline = metric.baseline(finals["y_true"], **(context or {})) if metric.baseline else None
     return from_looks(taken, schedule, band, printed, stopped=stopped, spread=spread,
-                      extra={"trivial_baseline": baseline}, metric=looks_metric(metric))
+                      extra={"trivial_baseline": baseline}, metric=metric)
 
 
 def looks_metric(metric):
