@@ -19,7 +19,7 @@ import pytest
 from benchmarks import verdict_simulation as sim
 from harness.judge.band import NOT_REPRODUCED, REPRODUCED
 
-REPEATS = int(os.environ.get("CLAIMS_SIM_REPEATS", "4"))
+REPEATS = int(os.environ.get("CLAIMS_SIM_REPEATS", "3"))
 
 
 @pytest.mark.benchmark(group="verdict simulation")
