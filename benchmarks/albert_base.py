@@ -21,6 +21,11 @@ from pathlib import Path
 RECIPE = "albert-base-v2-random/1"
 REPO = "textattack/albert-base-v2-MRPC"     # where the MRPC model-card claim looks for it
 LABELS = {0: "not_equivalent", 1: "equivalent"}
+#: Sizes that differ from albert-base-v2 per shape. "tiny" keeps the tokenizer, the vocabulary and
+#: the file layout and shrinks the encoder (2 layers, hidden 32): its model time is about zero, so a
+#: claim on it costs what a claim costs besides its model (on a GPU, nearly everything).
+SHAPES = {"base": {}, "tiny": {"embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2,
+                               "num_attention_heads": 2, "intermediate_size": 64}}
 
 
 def cache_root() -> Path:
@@ -30,10 +35,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claims-harness" / "bench"
 
 
-def _key(glue: Path) -> str:
+def _key(glue: Path, shape: str = "base") -> str:
     from importlib import metadata
 
     parts = {"recipe": RECIPE, "vocab": os.environ.get("CLAIMS_BENCH_VOCAB", "")}
+    if shape != "base":
+        parts["shape"] = SHAPES[shape]
     for name in ("torch", "transformers", "sentencepiece", "tokenizers"):
         parts[name] = metadata.version(name)
     for name in ("train", "validation"):
@@ -42,7 +49,7 @@ def _key(glue: Path) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def build(dest: Path, mrpc) -> dict:
+def build(dest: Path, mrpc, shape: str = "base") -> dict:
     """Write the stand-in checkpoint into ``dest``; returns how it was made (for extra_info)."""
     import torch
     from transformers import AlbertConfig, AlbertForSequenceClassification
@@ -56,7 +63,7 @@ def build(dest: Path, mrpc) -> dict:
     (dest / "spiece.model").write_bytes(proto)
     tokenizer, how = _albert_tokenizer(dest, proto, mrpc.validation_sentences)
     _check_special_ids(tokenizer)
-    config = AlbertConfig(**ALBERT_BASE_V2, num_labels=2, id2label=dict(LABELS),
+    config = AlbertConfig(**{**ALBERT_BASE_V2, **SHAPES[shape]}, num_labels=2, id2label=dict(LABELS),
                           label2id={v: k for k, v in LABELS.items()})
     torch.manual_seed(SEED)
     model = AlbertForSequenceClassification(config).eval()
@@ -76,17 +83,17 @@ def build(dest: Path, mrpc) -> dict:
     return {"tokenizer": how, "vocab_sizes_tried": tried, "parameters": sum(p.numel() for p in model.parameters())}
 
 
-def checkpoint(glue: Path, mrpc) -> tuple[Path, dict]:
+def checkpoint(glue: Path, mrpc, shape: str = "base") -> tuple[Path, dict]:
     """The cached stand-in (built on first use): (folder holding models/<REPO>, how it was made)."""
     from filelock import FileLock
 
-    root = cache_root() / f"albert-base-{_key(glue)}"
+    root = cache_root() / f"albert-{shape}-{_key(glue, shape)}"
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + ".lock"):
         done = root / "built.json"
         if not done.is_file():
             shutil.rmtree(root, ignore_errors=True)
-            info = build(root / "models" / REPO, mrpc)
+            info = build(root / "models" / REPO, mrpc, shape)
             done.write_text(json.dumps(info))
     return root, json.loads(done.read_text())
 

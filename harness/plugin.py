@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -27,7 +28,29 @@ SWITCH_KEY = pytest.StashKey[object]()
 EMPTY_KEY = pytest.StashKey[str]()
 STOP_KEY = pytest.StashKey[str]()
 SHARD_LINE_KEY = pytest.StashKey[str]()
+CATALOGUE_KEY = pytest.StashKey[dict]()
 PROPERTY = "claims_artifact"
+
+
+def catalogue(config, root) -> list:
+    """The claims under ``root``, read and validated once per process and kept in the config.
+
+    Markers (configure), worker count, parametrize, the gate's catalogue and a crashed worker's
+    verdict all ask; a catalogue of thousands is parsed once, not once per question. A broken
+    record raises the same RecordError to every caller."""
+    from harness.claims.records import load_tree
+
+    cache = config.stash.setdefault(CATALOGUE_KEY, {})
+    key = str(Path(root).resolve())
+    if key not in cache:
+        try:
+            cache[key] = load_tree(Path(root))
+        except RecordError as exc:
+            cache[key] = exc
+    found = cache[key]
+    if isinstance(found, RecordError):
+        raise found
+    return found
 
 
 # ---------------------------------------------------------------------- hooks and plugins
@@ -126,7 +149,8 @@ def pytest_xdist_auto_num_workers(config):
     moved = run_checkpoints(config)     # --claims-checkpoint: the model claims run on these instead
     try:
         groups = (sum(workload.likely_available(repo, _mirror(config), _download_allowed(config)) for repo, _ in moved)
-                  if moved else workload.model_groups(roots, _mirror(config), _download_allowed(config)))
+                  if moved else workload.model_groups(roots, _mirror(config), _download_allowed(config),
+                                                  load=lambda root: catalogue(config, root)))
     except RecordError:
         return 0          # collection reports the bad record; no workers needed to say so
     return min(capacity, groups) if groups > 1 else 0
@@ -322,12 +346,11 @@ def pytest_generate_tests(metafunc):
     if "claim" not in metafunc.fixturenames:
         return
     from harness.claims.papers import load_papers
-    from harness.claims.records import load_tree
     from harness.plugin_ui import expand_claims
 
     root = _claims_root(metafunc)
     try:
-        claims = load_tree(root)
+        claims = catalogue(metafunc.config, root)
         load_papers(root)   # a malformed paper record stops the run here, even one no claim cites
         claims = expand_claims(metafunc.config, claims)   # --claims-checkpoint: on other checkpoints
         problem = None
@@ -620,14 +643,13 @@ class _Writer:
             self.session.other_failures += 1   # not a claim: the gate must not turn it into a pass
 
     def _record_failure(self, report, claim_id: str) -> bool:
-        from harness.claims.records import load_tree
         from harness.plugin_ui import expand_claims
         from harness.run import error_artifact
 
         opt = self.config.getoption("claims_dir")
         root = Path(opt) if opt else (Path(str(self.config.rootpath)) / report.nodeid.split("::")[0]).parent
         try:
-            claim = next(c for c in expand_claims(self.config, load_tree(root)) if c.id == claim_id)
+            claim = next(c for c in expand_claims(self.config, catalogue(self.config, root)) if c.id == claim_id)
         except (StopIteration, RecordError, OSError):
             return False
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
@@ -681,6 +703,7 @@ def _param_id(nodeid: str) -> str | None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     """Write summary, gate and report, but only in a run that had claims: others get no files."""
+    _quiet_unused_hypothesis(session.config)
     cs = session.config.stash.get(SESSION_KEY, None)
     output = getattr(session.config, "workeroutput", None)
     if output is not None and cs is not None:   # an xdist worker: its shard plan and deselections, to the controller
@@ -717,15 +740,39 @@ def _unplanned(cs, catalogue: set[str] | None) -> dict[str, str]:
     return {cid: "in the catalogue but in no shard's plan" for cid in sorted(catalogue - set(plan) - cs.deselected)}
 
 
+HYPOTHESIS_REPORT_KEYS = ("_hypothesis_stats", "_hypothesis_failing_examples")
+
+
+def _quiet_unused_hypothesis(config) -> None:
+    """Spare a run that never used hypothesis the second its pytest plugin spends importing it.
+
+    Where hypothesis is installed, its plugin's terminal summary imports hypothesis whatever the
+    run did (to read a list of observation files only hypothesis itself can have written; the
+    plugin meant to stay import-free, HypothesisWorks/hypothesis#3140). When nothing in this
+    process imported hypothesis and no report carries its statistics or failing examples, that
+    summary has nothing to print, so the plugin is unregistered before it runs (the terminal
+    summary comes after every pytest_sessionfinish). Runs that use hypothesis are untouched."""
+    if "hypothesis" in sys.modules:
+        return
+    manager = config.pluginmanager
+    plugin = manager.get_plugin("hypothesispytest")
+    if plugin is None:
+        return
+    reporter = manager.get_plugin("terminalreporter")
+    reports = (r for group in (getattr(reporter, "stats", None) or {}).values() for r in group)
+    if any(key in getattr(r, "__dict__", {}) for r in reports for key in HYPOTHESIS_REPORT_KEYS):
+        return
+    manager.unregister(plugin)
+
+
 def _catalogue(cfg, cs) -> set[str] | None:
     """Every claim id of the catalogue the run used (None if it cannot be read: nothing is excused)."""
-    from harness.claims.records import load_tree
     from harness.plugin_ui import expand_claims
 
     roots = cs.roots or {cfg.getoption("claims_dir") or str(Path(str(cfg.rootpath)) / "claims")}
     try:
         return {c.id for root in roots if Path(root).is_dir()
-                for c in expand_claims(cfg, load_tree(Path(root)))} or None
+                for c in expand_claims(cfg, catalogue(cfg, root))} or None
     except RecordError:
         return None
 

@@ -96,10 +96,10 @@ def _register_catalogue_markers(config) -> None:
     root = config.getoption("claims_dir") or Path(str(config.rootpath)) / "claims"
     if not Path(root).is_dir():
         return
-    from harness.claims.records import load_tree
+    from harness.plugin import catalogue
 
     try:
-        claims = load_tree(Path(root))
+        claims = catalogue(config, root)
     except (RecordError, OSError):
         return   # the run itself reports a broken record
     _register(config, sorted({n for c in claims for n in marker_names(c)}))

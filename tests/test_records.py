@@ -101,3 +101,64 @@ def test_bug5_a_yaml_number_as_the_reported_value_is_refused(tmp_path):
     record["reported"]["value"] = "89.30"
     (claim,) = load_file(write_claims(tmp_path, "c.yaml", [record]))
     assert claim.reported["value"] == "89.30"
+
+
+def _variants(record):
+    """The record, and for every field in it: the field deleted, or its value replaced by a wrong one."""
+    yield record
+    paths = []
+
+    def walk(value, path):
+        paths.append(path)
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for k, v in items:
+            walk(v, path + (k,))
+
+    walk(record, ())
+    for path in paths[1:]:
+        for replacement in (None, -1, 0.5, "x", "", [], {}, True, "1909.1194"):
+            out = copy.deepcopy(record)
+            parent = out
+            for k in path[:-1]:
+                parent = parent[k]
+            parent[path[-1]] = copy.deepcopy(replacement)
+            yield out
+        out = copy.deepcopy(record)
+        parent = out
+        for k in path[:-1]:
+            parent = parent[k]
+        del parent[path[-1]]
+        yield out
+
+
+def test_fast_schema_check_agrees_with_jsonschema():
+    """schemas.fast_check (fastjsonschema) accepts a record exactly where jsonschema does: on one
+    claim of every kind in the catalogue and every one-field breakage of them (thousands of records)."""
+    from pathlib import Path
+
+    from harness import schemas
+
+    root = Path(__file__).resolve().parents[1] / "claims"
+    by_kind = {}
+    for claim in load_tree(root):
+        by_kind.setdefault((claim.kind, claim.citation["source"]), claim.record)
+    assert len(by_kind) >= 4
+    fast, slow = schemas.fast_check("claim"), schemas.validator("claim")
+    checked, refused = 0, 0
+    for record in by_kind.values():
+        for variant in _variants(record):
+            want = slow.is_valid(variant)
+            assert fast(variant) == want, (record["id"], variant)
+            checked += 1
+            refused += not want
+    assert checked > 1000 and 0 < refused < checked
+
+
+def test_fast_verdict_check_agrees_with_jsonschema():
+    from harness import schemas
+    from tests.test_artifacts import minimal_artifact
+
+    fast, slow = schemas.fast_check("verdict"), schemas.validator("verdict")
+    results = [(fast(v), slow.is_valid(v)) for v in _variants(minimal_artifact())]
+    assert all(a == b for a, b in results)
+    assert any(b for _, b in results) and not all(b for _, b in results)

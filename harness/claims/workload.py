@@ -31,11 +31,11 @@ def likely_available(repo: str, mirror: Path | None, allow_download: bool) -> bo
     return (_hf_cache() / ("models--" + repo.replace("/", "--"))).is_dir()
 
 
-def model_groups(roots: list[Path], mirror: Path | None, allow_download: bool) -> int:
-    """Checkpoint groups under ``roots`` whose model will likely load."""
+def model_groups(roots: list[Path], mirror: Path | None, allow_download: bool, load=load_tree) -> int:
+    """Checkpoint groups under ``roots`` whose model will likely load (``load(root)`` reads a folder's claims)."""
     groups = set()
     for root in roots:
-        for claim in load_tree(root):
+        for claim in load(root):
             ckpt = claim.checkpoint or {}
             if kinds.uses_model(claim.kind) and "repo" in ckpt and \
                     likely_available(ckpt["repo"], mirror, allow_download):

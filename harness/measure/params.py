@@ -8,7 +8,14 @@ one, is counted or left out by ``include_pooler`` (BertModel's ``add_pooling_lay
 
 from __future__ import annotations
 
+import copy
+import json
+
 from harness.errors import HarnessError
+
+#: (family, config, pooler) -> count: a catalogue of thousands names a few dozen architectures, and
+#: building one (even on the meta device) costs milliseconds to a second.
+_COUNTED: dict[tuple, dict] = {}
 
 POOLER_MODULES = ("pooler", "pooler_activation")
 
@@ -34,7 +41,16 @@ def config_class(model_type: str):
 
 
 def count(family: str, config: dict, *, include_pooler: bool) -> dict:
-    """``family``: the config's model_type; ``config``: fields that differ from its defaults."""
+    """``family``: the config's model_type; ``config``: fields that differ from its defaults.
+
+    Each architecture is built once per process (a refused one each time it is asked)."""
+    key = (family, json.dumps(config, sort_keys=True, default=str), bool(include_pooler))
+    if key not in _COUNTED:
+        _COUNTED[key] = _count(family, config, include_pooler=include_pooler)
+    return copy.deepcopy(_COUNTED[key])
+
+
+def _count(family: str, config: dict, *, include_pooler: bool) -> dict:
     import torch
     from transformers import AutoConfig, AutoModel
 

@@ -51,6 +51,8 @@ def _fast(validator, artifact: dict) -> bool:
 
 
 def validate(artifact: dict) -> None:
+    if schemas.fast_check("verdict")(artifact):   # compiled whole-schema check; a refusal is decided below
+        return
     validator = schemas.validator("verdict")
     if _fast(validator, artifact):
         return
@@ -65,12 +67,12 @@ def dumps(data) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write(artifact: dict, folder: Path, name: str) -> Path:
-    """Validate, then write ``folder/name`` atomically."""
+def write(artifact: dict, folder: Path, name: str, *, sync: bool = True) -> Path:
+    """Validate, then write ``folder/name`` atomically (``sync``: see ``harness.atomic.write_atomic``)."""
     validate(artifact)
     if "/" in name or name.startswith("."):
         raise ArtifactError(f"unsafe artifact name {name!r}")
-    return write_atomic(Path(folder) / name, dumps(artifact))
+    return write_atomic(Path(folder) / name, dumps(artifact), sync=sync)
 
 
 def without_volatile(data):
