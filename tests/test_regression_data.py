@@ -171,3 +171,34 @@ def test_a_classification_config_is_refused_before_inference():
     with pytest.raises(MeasurementError, match="problem_type 'regression'"):
         inference.require_regression_head(config)
     inference.require_regression_head(transformers.AlbertConfig(num_labels=1))   # older cards leave it unset
+
+
+def test_column_types_are_read_as_datasets_reads_them(tmp_path):
+    """datafiles.column_type (no datasets import) against datasets.Features.from_arrow_schema, on files
+    datasets wrote (class labels, ints, floats, strings, bools) and on bare parquet without its metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    feats = datasets.Features({"c": datasets.ClassLabel(names=["no", "yes"]), "i": datasets.Value("int32"),
+                               "f": datasets.Value("float32"), "d": datasets.Value("float64"),
+                               "s": datasets.Value("string"), "b": datasets.Value("bool"),
+                               "n": datasets.ClassLabel(num_classes=3)})
+    rows = {"c": [0, 1], "i": [1, 2], "f": [0.5, 1.5], "d": [0.25, 2.0], "s": ["a", "b"], "b": [True, False],
+            "n": [0, 2]}
+    datasets.Dataset.from_dict(rows, features=feats).to_parquet(str(tmp_path / "hf.parquet"))
+    bare = pa.table({"i": pa.array([1], pa.int64()), "f": pa.array([1.0], pa.float32()),
+                     "d": pa.array([1.0], pa.float64()), "s": ["x"], "b": [True]})
+    pq.write_table(bare, tmp_path / "bare.parquet")
+    checked = 0
+    for path in (tmp_path / "hf.parquet", tmp_path / "bare.parquet"):
+        schema = pq.read_schema(path)
+        theirs = datasets.Features.from_arrow_schema(schema)
+        for column in schema.names:
+            kind, detail = datafiles.column_type(schema, column)
+            feature = theirs[column]
+            if isinstance(feature, datasets.ClassLabel):
+                assert (kind, detail) == ("class", feature.names), column
+            else:
+                assert (kind, detail) == ("value", feature.dtype), column
+            checked += 1
+    assert checked == 12

@@ -8,6 +8,7 @@ and a fingerprint of the rows it served would never notice. Errors name the file
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from harness.errors import AssetUnavailable, HarnessError
@@ -90,14 +91,47 @@ def _columns(folder: Path, ds_cfg: dict, files: list[Path], table, labels: list)
             "fingerprint": digest(files, folder), "files": [p.relative_to(folder).as_posix() for p in files]}
 
 
-def load_split(folder: Path, ds_cfg: dict) -> dict:
-    """Texts, idx, labels, label names and the digest of the split's files."""
+def column_type(schema, column: str) -> tuple[str, object]:
+    """("class", names), ("value", dtype) or ("other", feature) of a column, as HF datasets reads it.
+
+    The features datasets recorded in the file's "huggingface" schema metadata, else the arrow
+    type, which is what ``datasets.Features.from_arrow_schema`` reads too. The datasets library
+    (0.6 s of imports, pandas included: more than a small model's whole inference) is imported only
+    for a form this does not read itself."""
+    meta = (schema.metadata or {}).get(b"huggingface")
+    if meta is None:
+        import pyarrow as pa
+
+        kind = schema.field(column).type
+        if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            return "value", str(kind)
+        if pa.types.is_floating(kind):
+            return "value", {"halffloat": "float16", "float": "float32", "double": "float64"}[str(kind)]
+    else:
+        try:
+            feature = json.loads(meta)["info"]["features"][column]
+        except (ValueError, KeyError, TypeError):
+            feature = None
+        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" and isinstance(feature.get("names"), list):
+            return "class", [str(n) for n in feature["names"]]
+        if isinstance(feature, dict) and feature.get("_type") == "Value" and isinstance(feature.get("dtype"), str):
+            return "value", feature["dtype"]
     import datasets
 
+    feature = datasets.Features.from_arrow_schema(schema).get(column)
+    if isinstance(feature, datasets.ClassLabel):
+        return "class", list(feature.names)
+    if isinstance(feature, datasets.Value):
+        return "value", feature.dtype
+    return "other", feature
+
+
+def load_split(folder: Path, ds_cfg: dict) -> dict:
+    """Texts, idx, labels, label names and the digest of the split's files."""
     repo, label_field = ds_cfg["repo"], ds_cfg["label_field"]
     files, table = _table(folder, ds_cfg)
-    features = datasets.Features.from_arrow_schema(table.schema)
-    names = list(getattr(features.get(label_field), "names", None) or [])
+    kind, names = column_type(table.schema, label_field)
+    names = names if kind == "class" else []
     if not names:
         raise DatasetError(f"{repo}: label field {label_field!r} has no class names")
     labels = table.column(label_field).to_pylist()
@@ -127,18 +161,16 @@ def load_scores_split(folder: Path, ds_cfg: dict, *, score_range: tuple[float, f
     """
     import math
 
-    import datasets
-
     repo, label_field, split = ds_cfg["repo"], ds_cfg["label_field"], ds_cfg["split"]
     files, table = _table(folder, ds_cfg)
-    feature = datasets.Features.from_arrow_schema(table.schema).get(label_field)
+    kind, detail = column_type(table.schema, label_field)
     where = f"{repo} split {split!r}, column {label_field!r}"
-    if isinstance(feature, datasets.ClassLabel):
-        raise DatasetError(f"{where} is a class label ({', '.join(feature.names)}), not a score: "
+    if kind == "class":
+        raise DatasetError(f"{where} is a class label ({', '.join(detail)}), not a score: "
                            "this split is for classification")
-    dtype = getattr(feature, "dtype", None)
-    if not (isinstance(feature, datasets.Value) and (dtype.startswith(("float", "int", "uint")))):
-        raise DatasetError(f"{where} holds {feature!r}, not numbers: a score column must be float or int")
+    if not (kind == "value" and detail.startswith(("float", "int", "uint"))):
+        shown = f"Value(dtype={detail!r})" if kind == "value" else repr(detail)
+        raise DatasetError(f"{where} holds {shown}, not numbers: a score column must be float or int")
     labels = table.column(label_field).to_pylist()
     unlabeled = sum(1 for v in labels if v is None or math.isnan(v) or v == HIDDEN_LABEL)
     if unlabeled:
