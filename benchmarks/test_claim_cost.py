@@ -1,30 +1,40 @@
-"""What one claim costs beyond its model time, and what -n auto and the cache save.
+"""What one claim costs against the plain script a user would write, each in a fresh process.
 
-Run on their own: ``pytest benchmarks/test_claim_cost.py --benchmark-only --claims-mirror DIR``
-(about 3 minutes on an idle 2-core CPU). Every figure is measured here, in fresh processes:
+Run on their own: ``pytest benchmarks/test_claim_cost.py --benchmark-only --claims-mirror=DIR``
+(about 2 minutes on an idle 2-core CPU). The two rows of issue 21's table, each a pair of
+benchmark rows in its own group (the claim process, the plain script), so the table compares
+like with like and shows each row's spread:
 
-- the MRPC model-card claim under pytest (``-n 0``, an empty prediction cache, all 408 pairs)
-  against albert-base-v2's shape with random weights in the released file layout
-  (``benchmarks/albert_base.py``, built once into a cache folder), wall and CPU seconds, and the
-  parts its artifact records (imports, load, tokenise, inference) plus collection;
-- the bare model time on the same pairs and files: ``benchmarks/bare_loop.py``, a plain
-  length-sorted batch-32 loop in a fresh process (imports and from_pretrained timed apart);
-- the same claim again with the cache filled (the rerun's cost over the first run's);
-- the offline catalogue (``claims/``, the given mirror) with ``-n 0`` and with ``-n auto``.
+- ``tiny``: albert-base-v2's tokenizer, vocabulary and file layout around a 2-layer, hidden-32
+  encoder (``benchmarks/albert_base.py``, shape "tiny"): its model time is about zero, so the
+  claim's wall is its fixed price: what every claim costs on a GPU, where 408 pairs take
+  milliseconds. CLAIMS_BENCH_COST_ROUNDS rounds (default 5).
+- ``base``: albert-base-v2's shape with random weights in the released layout: the model time
+  dominates. One round (a round is 40 s of model time on CPU).
 
-Targets (extra_info ``targets``, each with its figure; nothing here asserts a time): claim wall
-<= 1.10x the bare loop's time; harness inference at least the bare loop's speed; model load <= 2x a
-plain from_pretrained; collection <= 2 s; a cached rerun <= 10% of the uncached run; -n auto
-no slower than -n 0.
+A round runs the plain script (``benchmarks/bare_loop.py``: imports, from_pretrained, tokenise,
+length-sorted batches of 16, sklearn accuracy and F1) and then the MRPC model-card claim under
+pytest (``-n 0``, prediction cache off, all 408 pairs), alternating, so that a busy minute on a
+shared machine lands on both. One untimed round of each comes first (files read into the page
+cache, bytecode written). Both processes run with bytecode writing on, as an installed package
+does (this project's machines set PYTHONDONTWRITEBYTECODE, which makes every harness start
+compile its modules again).
+
+extra_info: every round's walls and CPU seconds, the ratio per round (claim / plain script, the
+two processes of the same round), their median, min and max, the claim's own timings, and the
+target (``fixed_price_ratio`` <= 1.25 for the tiny row). Nothing here asserts a time; the
+predictions of the claim and the plain script must agree.
+
+Also here: the same base claim again with its prediction cache filled (the rerun's cost).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -34,12 +44,16 @@ import pytest
 import yaml
 
 from benchmarks import albert_base
-from benchmarks.conftest import GLUE
+from benchmarks.conftest import GLUE, replay
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIM = "model-card/textattack-albert-base-v2-mrpc/mrpc-acc"
+ROUNDS = {"tiny": int(os.environ.get("CLAIMS_BENCH_COST_ROUNDS") or 5), "base": 1}
+TARGET = {"tiny": 1.25}       # issue 21: the fixed price, claim process over the plain script
 
-pytestmark = pytest.mark.benchmark(group="one claim end to end (seconds per run)")
+
+def _group(shape: str) -> str:
+    return f"claim process vs plain script, {shape} model, all 408 MRPC pairs (seconds per process)"
 
 
 # ---------------------------------------------------------------------- processes
@@ -53,8 +67,11 @@ class Run:
 
 
 def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_ADDOPTS"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST", "PYTEST_ADDOPTS")) and k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                "TOKENIZERS_PARALLELISM": "false"})
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -83,12 +100,19 @@ def _once(benchmark, fn):
 
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def standin(mirror, mrpc, tmp_path_factory) -> tuple[Path, dict]:
-    """A mirror holding the stand-in checkpoint where the MRPC claim looks, and the real GLUE data."""
-    start = time.perf_counter()
-    built, how = albert_base.checkpoint(mirror / GLUE, mrpc)
-    how = dict(how, setup_seconds=round(time.perf_counter() - start, 2))
-    return albert_base.mirror(mirror, built, tmp_path_factory.mktemp("standin-mirror")), how
+def standins(mirror, mrpc, tmp_path_factory) -> dict:
+    """shape -> (a mirror holding that stand-in where the MRPC claim looks, how it was made), built on first use."""
+    made: dict = {}
+
+    def get(shape: str):
+        if shape not in made:
+            start = time.perf_counter()
+            built, how = albert_base.checkpoint(mirror / GLUE, mrpc, shape)
+            how = dict(how, setup_seconds=round(time.perf_counter() - start, 2))
+            made[shape] = albert_base.mirror(mirror, built, tmp_path_factory.mktemp(f"standin-{shape}")), how
+        return made[shape]
+
+    return get
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +133,7 @@ def claim_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def costs() -> dict:
-    """Figures shared between the benchmarks of this module (the cached rerun needs the first run)."""
+    """Figures shared between the benchmarks of this module (plain-script rounds, the cached rerun's first run)."""
     return {}
 
 
@@ -118,82 +142,115 @@ def _artifact(reports: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "n": len(values)}
+
+
 # ---------------------------------------------------------------------- benchmarks
-def test_claim_against_bare_model_time(benchmark, standin, claim_project, mirror, costs, tmp_path):
-    """The claim under pytest, then the bare loop on the same pairs and files, each in a fresh process."""
-    mirror_dir, how = standin
-    env = _env(CLAIMS_DIGESTS=tmp_path / "digests", XDG_CACHE_HOME=tmp_path / "xdg")
-    cache = tmp_path / "predictions"
-    common = ("claims", f"--claims-mirror={mirror_dir}", f"--claims-cache={cache}", "-n", "0")
-    collect = _pytest(claim_project, "claims", "--collect-only", f"--claims-mirror={mirror_dir}", env=env)
-    assert collect.proc.returncode == 0, collect.output
-    run = _once(benchmark, lambda: _pytest(claim_project, *common, f"--claims-reports={tmp_path / 'r1'}", env=env))
-    art = _artifact(tmp_path / "r1")
-    m = art["measurement"]
-    assert m is not None and m["n"] == 408 and m["cache"]["hit"] is False, art["verdict"]
+@pytest.mark.parametrize("shape", ["tiny", "base"])
+def test_claim_process(benchmark, shape, standins, claim_project, mirror, costs, tmp_path):
+    """The claim under pytest, each round right after the plain script on the same files (fresh processes)."""
+    benchmark.group = _group(shape)
+    mirror_dir, how = standins(shape)
     parquet = next((mirror / GLUE / "mrpc").glob("validation-*.parquet"))
     folder = mirror_dir / "models" / albert_base.REPO
-    bare_run = _run([sys.executable, str(ROOT / "benchmarks" / "bare_loop.py"), str(folder), str(parquet), "32"],
-                    ROOT, _env(HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1))
-    assert bare_run.proc.returncode == 0, bare_run.output
-    bare = json.loads(bare_run.proc.stdout.strip().splitlines()[-1])
-    # Same pairs, same files, the same function: predictions agree (up to near-ties).
+    env = _env(CLAIMS_DIGESTS=tmp_path / "digests", XDG_CACHE_HOME=tmp_path / "xdg")
+    plain_cmd = [sys.executable, str(ROOT / "benchmarks" / "bare_loop.py"), str(folder), str(parquet), "16"]
+    cache = tmp_path / "predictions"
+    rounds: list[dict] = []
+
+    def claim(reports: str, *cache_args: str) -> Run:
+        return _pytest(claim_project, "claims", f"--claims-mirror={mirror_dir}", "-n", "0",
+                       f"--claims-reports={tmp_path / reports}", *cache_args, env=env)
+
+    def plain() -> Run:
+        run = _run(plain_cmd, ROOT, env)
+        assert run.proc.returncode == 0, run.output
+        return run
+
+    if shape == "tiny":    # untimed: page cache, bytecode
+        plain()
+        claim("warm", "--claims-no-cache")
+
+    def before_round():
+        rounds.append({"plain": plain()})
+        return (), {}
+
+    def timed():
+        i = len(rounds)
+        # The base claim fills a cache for the cached rerun below; its inference is the same either way.
+        extra = (f"--claims-cache={cache}",) if shape == "base" else ("--claims-no-cache",)
+        rounds[-1]["claim"] = claim(f"r{i}", *extra)
+        rounds[-1]["reports"] = tmp_path / f"r{i}"
+
+    benchmark.pedantic(timed, setup=before_round, rounds=ROUNDS[shape], iterations=1, warmup_rounds=0)
+
+    last = rounds[-1]
+    assert last["claim"].proc.returncode in (0, 1), last["claim"].output     # 1: random weights fail the claim
+    art = _artifact(last["reports"])
+    m = art["measurement"]
+    assert m is not None and m["n"] == 408 and m["cache"]["hit"] is False, art["verdict"]
+    bare = json.loads(last["plain"].proc.stdout.strip().splitlines()[-1])
     by_idx = dict(zip(m["idx"], m["predictions"]))
     to_dataset = {int(k): v for k, v in m["label_mapping"]["model_to_dataset"].items()}
     same = sum(to_dataset[p] == by_idx[i] for i, p in zip(bare.pop("idx"), bare.pop("predictions")))
-    assert same >= 0.99 * 408, f"the harness and the bare loop agree on {same}/408 pairs"
+    assert same >= 0.99 * 408, f"the claim and the plain script agree on {same}/408 pairs"
 
-    t = m["timings"]
-    known = sum(t.get(k, 0.0) for k in ("data_seconds", "model_import_seconds", "model_load_seconds",
-                                         "tokenize_seconds", "inference_seconds"))
-    figures = {
-        "claim_wall_seconds": round(run.wall, 2), "claim_cpu_seconds": round(run.cpu, 2),
-        "claim_timings": t, "collection_wall_seconds": round(collect.wall, 2),
-        "rest_seconds": round(run.wall - collect.wall - known, 2),   # statistics, artifact, reports (residual)
-        "bare": bare, "bare_wall_seconds": round(bare_run.wall, 2),
-        "predictions_agreeing_with_bare": same, "standin": how,
+    claim_walls = [r["claim"].wall for r in rounds]
+    plain_walls = [r["plain"].wall for r in rounds]
+    ratios = [c / p for c, p in zip(claim_walls, plain_walls)]
+    costs[shape] = {"plain_walls": plain_walls, "plain_cpu": [r["plain"].cpu for r in rounds],
+                    "bare": bare}
+    info = {
+        "rounds": len(rounds),
+        "claim_wall_seconds": [round(x, 3) for x in claim_walls],
+        "claim_cpu_seconds": [round(r["claim"].cpu, 3) for r in rounds],
+        "plain_wall_seconds": [round(x, 3) for x in plain_walls],
+        "plain_cpu_seconds": [round(r["plain"].cpu, 3) for r in rounds],
+        "ratio_per_round": [round(x, 3) for x in ratios],
+        "ratio": _spread(ratios),
+        "cpu_ratio": _spread([r["claim"].cpu / r["plain"].cpu for r in rounds]),
+        "claim_timings": m["timings"],
+        "plain_script": bare,
+        "predictions_agreeing_with_plain_script": same,
+        "standin": how,
+        "load_average": list(os.getloadavg()),
+        "plain_script_command": "benchmarks/bare_loop.py FOLDER VALIDATION_PARQUET 16",
     }
-    ratio_wall = run.wall / bare["loop_seconds"]
-    speed = bare["loop_seconds"] / t["inference_seconds"]
-    load = t["model_load_seconds"] / bare["from_pretrained_seconds"]
-    figures["targets"] = {
-        "claim_wall_over_bare_loop": [round(ratio_wall, 3), "<= 1.10", ratio_wall <= 1.10],
-        "harness_inference_speed_over_bare_loop": [round(speed, 3), ">= 1.00", speed >= 1.0],
-        "model_load_over_plain_from_pretrained": [round(load, 3), "<= 2", load <= 2.0],
-        "collection_seconds": [round(collect.wall, 2), "<= 2", collect.wall <= 2.0],
-    }
-    costs["uncached"] = {"wall": run.wall, "env": env, "common": common, "cache": cache}
-    benchmark.extra_info.update(figures)
-    print(json.dumps(figures, indent=1))
+    if shape in TARGET:
+        r = statistics.median(ratios)
+        info["targets"] = {"fixed_price_ratio": [round(r, 3), f"<= {TARGET[shape]}", r <= TARGET[shape]]}
+    if shape == "base":
+        costs["uncached"] = {"wall": claim_walls[-1], "env": env, "cache": cache, "mirror": mirror_dir}
+    benchmark.extra_info.update(info)
+
+
+@pytest.mark.parametrize("shape", ["tiny", "base"])
+def test_plain_script(benchmark, shape, costs):
+    """The plain script's rounds, measured alternately with test_claim_process's (shown as their own row)."""
+    benchmark.group = _group(shape)
+    seen = costs.get(shape)
+    if seen is None:
+        pytest.skip(f"needs test_claim_process[{shape}] (same session): its rounds alternate with these")
+    replay(benchmark, seen["plain_walls"])
+    benchmark.extra_info.update({"plain_wall_seconds": [round(x, 3) for x in seen["plain_walls"]],
+                                 "plain_cpu_seconds": [round(x, 3) for x in seen["plain_cpu"]],
+                                 "measured_in": f"test_claim_process[{shape}], alternating round by round"})
 
 
 def test_cached_rerun(benchmark, claim_project, costs, tmp_path):
-    """The same claim again with the prediction cache the first run filled: nothing left to infer."""
+    """The base claim again with the prediction cache its run filled: nothing left to infer."""
+    benchmark.group = "one claim end to end, cached (seconds per run)"
     first = costs.get("uncached")
     if first is None:
-        pytest.skip("needs test_claim_against_bare_model_time's run (same session) to fill the cache")
-    run = _once(benchmark, lambda: _pytest(claim_project, *first["common"], f"--claims-reports={tmp_path / 'r2'}",
+        pytest.skip("needs test_claim_process[base] (same session) to fill the cache")
+    run = _once(benchmark, lambda: _pytest(claim_project, "claims", f"--claims-mirror={first['mirror']}", "-n", "0",
+                                           f"--claims-cache={first['cache']}", f"--claims-reports={tmp_path / 'r'}",
                                            env=first["env"]))
-    art = _artifact(tmp_path / "r2")
+    art = _artifact(tmp_path / "r")
     assert art["measurement"]["cache"]["hit"] is True, art["verdict"]
     share = run.wall / first["wall"]
     benchmark.extra_info.update({"cached_wall_seconds": round(run.wall, 2), "cached_cpu_seconds": round(run.cpu, 2),
                                  "uncached_wall_seconds": round(first["wall"], 2),
                                  "targets": {"cached_over_uncached": [round(share, 3), "<= 0.10", share <= 0.10]}})
-
-
-@pytest.mark.parametrize("workers", ["0", "auto"])
-def test_catalogue_workers(benchmark, workers, mirror, costs, tmp_path):
-    """The offline catalogue (claims/) with -n 0 and -n auto: model-free claims start no workers."""
-    env = _env(XDG_CACHE_HOME=tmp_path / "xdg")
-    run = _once(benchmark, lambda: _pytest(ROOT, "claims", "-n", workers, f"--claims-mirror={mirror}",
-                                           "--claims-no-cache", f"--claims-reports={tmp_path / 'r'}",
-                                           env=env))
-    assert run.proc.returncode in (0, 1), run.output            # 1: a claim's verdict failed, as expected offline
-    started = re.search(r"\b\d+ workers? \[", run.proc.stdout) is not None
-    costs[f"n_{workers}"] = run.wall
-    info = {"wall_seconds": round(run.wall, 2), "cpu_seconds": round(run.cpu, 2), "workers_started": started}
-    if "n_0" in costs and workers == "auto":
-        ratio = run.wall / costs["n_0"]
-        info["targets"] = {"n_auto_over_n_0": [round(ratio, 3), "<= 1 (noise aside)", ratio <= 1.05]}
-    benchmark.extra_info.update(info)

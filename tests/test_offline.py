@@ -93,4 +93,6 @@ def test_default_mode_opens_no_socket_and_sets_offline_flags(claims_project, tin
         assert s["datasets"] in (True, None) and s["transformers"] in (True, None), (nodeid, s)
         assert (s["worker"] is not None) == (workers != "0")
     measured = next(s for nodeid, s in seen if "[tiny/present]" in nodeid)
-    assert measured["datasets"] is True and measured["transformers"] is True, measured
+    # transformers was imported, after the flags; datasets is not imported at all where the split's
+    # parquet says its features (harness.measure.datafiles.column_type), and offline if it is
+    assert measured["datasets"] in (True, None) and measured["transformers"] is True, measured
