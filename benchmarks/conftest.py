@@ -118,6 +118,21 @@ def per_pair(benchmark, pairs: int) -> None:
     benchmark.extra_info["stats_unit"] = f"seconds per pair (round time / {pairs} pairs); ops = pairs/s"
 
 
+def replay(benchmark, seconds: list[float]) -> None:
+    """A row of pytest-benchmark's table for rounds timed elsewhere in this session.
+
+    For two things measured alternately round by round (a claim process, then the plain script):
+    one benchmark times the pair and records the other's seconds; the other's own row shows them,
+    with their spread, beside it in the same group."""
+    benchmark.pedantic(lambda: None, rounds=len(seconds), iterations=1, warmup_rounds=0)
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is None or not seconds:
+        return
+    stats.data[:] = [float(s) for s in seconds]
+    for name in [k for k in vars(stats) if k != "data"]:
+        delattr(stats, name)   # cached figures computed from the round times
+
+
 # ---------------------------------------------------------------------- settings
 def _env_int(name: str, default: int | None) -> int | None:
     value = os.environ.get(name, "").strip()
