@@ -196,21 +196,28 @@ def write(folder: Path | None = None, *, builtin_only: bool = True) -> list[Path
     return changed
 
 
-@lru_cache(maxsize=None)
 def fast_check(name: str):
     """``ok(instance) -> bool`` for the named schema, about 10x faster than ``validator`` on a record.
 
-    fastjsonschema compiles the schema into Python once per process; a catalogue of thousands
-    of claims is checked in a fraction of a second instead of seconds. It only ever answers
-    "valid": a record it refuses goes to ``validator`` (jsonschema), which decides and explains,
-    so a record is refused only where jsonschema refuses it (tests/test_records.py checks that
-    the two agree on the catalogue, hostile records and mutations of them). Without
+    fastjsonschema compiles the schema into Python (again only after a registration); a catalogue
+    of thousands of claims is checked in a fraction of a second instead of seconds. It only ever
+    answers "valid": a record it refuses goes to ``validator`` (jsonschema), which decides and
+    explains, so a record is refused only where jsonschema refuses it (tests/test_records.py checks
+    that the two agree on the catalogue and on every one-field breakage of it). Without
     fastjsonschema installed, ``validator``'s ``is_valid`` is used."""
+    key = ("fast", name, _generation())
+    if key not in _cache:
+        _cache[key] = _compile_fast(name)
+    return _cache[key]
+
+
+def _compile_fast(name: str):
     schema = load(name)
     try:
         import fastjsonschema
     except ImportError:
         return validator(name).is_valid
+
     def offline(uri):   # every $ref is local; nothing is ever fetched
         raise ValueError(f"schema {name}: remote reference {uri} refused")
 
