@@ -135,8 +135,11 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
             if name.lower() in names:
                 raise ArtifactError(f"claims {names[name.lower()]!r} and {cid!r} share the artifact name {name}")
             names[name.lower()] = cid
-            path = artifacts.write(art, tmp / "verdicts", name)
+            path = artifacts.write(art, tmp / "verdicts", name, sync=False)   # synced together below
             rows[cid] = summary.row(art, str(path.relative_to(tmp)))
+        from harness.atomic import sync_all
+
+        sync_all()
         doc = summary.document(rows, started="", command=["merge", *map(str, inputs)], write_errors={})
         artifacts.write_atomic(tmp / "summary.json", artifacts.dumps(doc))
         from harness.report.verdicts import merged_record

@@ -212,7 +212,7 @@ def fast_check(name: str):
 
 
 def _compile_fast(name: str):
-    schema = load(name)
+    schema = copy.deepcopy(load(name))     # fastjsonschema edits what it compiles; load()'s dict is shared
     try:
         import fastjsonschema
     except ImportError:

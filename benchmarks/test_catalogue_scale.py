@@ -1,0 +1,97 @@
+"""A catalogue of thousands: 5,000 parameter-count claims in 50 files, end to end, fresh processes.
+
+Run on their own: ``pytest benchmarks/test_catalogue_scale.py --benchmark-only --claims-mirror=DIR``.
+The catalogue is written by ``benchmarks/catalogue.py`` (25 ALBERT and BERT architectures, each
+claim reproduced). Figures, one benchmark row each in one group (seconds per process), every one
+also in ``extra_info`` with its target (issue 21) and the machine's load average:
+
+- collect: ``pytest claims --collect-only`` (CLAIMS_BENCH_SCALE_ROUNDS rounds, default 3): <= 5 s
+- run: ``pytest claims -n auto`` (the README's command; no checkpoint to load, so no workers): <= 60 s
+- gate: ``python -m harness gate REPORTS`` on that run's folder: <= 5 s
+- merge: ``python -m harness merge OUT REPORTS`` (one folder, as one shard): <= 5 s
+
+gate and merge re-render the report (index.html), whose size and paging are benchmarked apart;
+their figures include it. CLAIMS_BENCH_SCALE_CLAIMS and _FILES change the size (default 5000, 50).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from benchmarks import catalogue
+from benchmarks.test_claim_cost import _env, _pytest, _run
+
+CLAIMS = int(os.environ.get("CLAIMS_BENCH_SCALE_CLAIMS") or 5000)
+FILES = int(os.environ.get("CLAIMS_BENCH_SCALE_FILES") or 50)
+ROUNDS = int(os.environ.get("CLAIMS_BENCH_SCALE_ROUNDS") or 3)
+TARGETS = {"collect": 5.0, "run": 60.0, "gate": 5.0, "merge": 5.0}
+GROUP = f"catalogue of {CLAIMS} parameter-count claims in {FILES} files (seconds per process)"
+
+pytestmark = pytest.mark.benchmark(group=GROUP)
+
+
+@pytest.fixture(scope="session")
+def big_catalogue(tmp_path_factory):
+    """(project folder, environment, figures shared by the steps)."""
+    project = catalogue.write(tmp_path_factory.mktemp("catalogue"), CLAIMS, FILES)
+    env = _env(XDG_CACHE_HOME=project / "xdg")
+    warm = _pytest(project, "claims", "--collect-only", env=env)     # untimed: page cache, bytecode
+    assert warm.proc.returncode == 0, warm.output
+    return project, env, {}
+
+
+def _figures(benchmark, step: str, walls: list[float], cpus: list[float]) -> None:
+    best = min(walls)
+    benchmark.extra_info.update({
+        "step": step, "claims": CLAIMS, "files": FILES,
+        "wall_seconds": [round(w, 3) for w in walls], "cpu_seconds": [round(c, 3) for c in cpus],
+        "load_average": list(os.getloadavg()), "cpu_count": os.cpu_count(),
+        "targets": {f"{step}_seconds": [round(best, 2), f"<= {TARGETS[step]:g}", best <= TARGETS[step]]},
+    })
+
+
+def _timed(benchmark, fn, rounds: int) -> list:
+    runs: list = []
+    benchmark.pedantic(lambda: runs.append(fn()), rounds=rounds, iterations=1, warmup_rounds=0)
+    return runs
+
+
+def test_collect(benchmark, big_catalogue):
+    project, env, _ = big_catalogue
+    runs = _timed(benchmark, lambda: _pytest(project, "claims", "--collect-only", env=env), ROUNDS)
+    assert all(r.proc.returncode == 0 for r in runs), runs[-1].output
+    assert f"{CLAIMS} tests collected" in runs[-1].proc.stdout, runs[-1].output
+    _figures(benchmark, "collect", [r.wall for r in runs], [r.cpu for r in runs])
+
+
+def test_run(benchmark, big_catalogue):
+    project, env, shared = big_catalogue
+    reports = project / "reports"
+    (run,) = _timed(benchmark, lambda: _pytest(project, "claims", "-n", "auto", f"--claims-reports={reports}",
+                                               env=env), 1)
+    assert run.proc.returncode == 0, run.output
+    assert f"{CLAIMS} passed" in run.proc.stdout, run.output
+    assert len(list((reports / "verdicts").glob("*.json"))) == CLAIMS
+    shared["reports"] = reports
+    _figures(benchmark, "run", [run.wall], [run.cpu])
+    benchmark.extra_info["per_claim_ms"] = round(run.wall / CLAIMS * 1000, 2)
+
+
+@pytest.mark.parametrize("step", ["gate", "merge"])
+def test_gate_and_merge(benchmark, big_catalogue, step):
+    project, env, shared = big_catalogue
+    reports = shared.get("reports")
+    if reports is None:
+        pytest.skip("needs test_run's reports folder (same session)")
+    outs = iter(project / f"merged-{i}" for i in range(100))
+    if step == "gate":
+        cmd = lambda: [sys.executable, "-m", "harness", "gate", str(reports), "--claims", "claims"]  # noqa: E731
+    else:
+        cmd = lambda: [sys.executable, "-m", "harness", "merge", str(next(outs)), str(reports),  # noqa: E731
+                       "--claims", "claims"]
+    runs = _timed(benchmark, lambda: _run(cmd(), project, env), 1)
+    assert all(r.proc.returncode == 0 for r in runs), runs[-1].output
+    _figures(benchmark, step, [r.wall for r in runs], [r.cpu for r in runs])
