@@ -250,8 +250,9 @@ def _sigterm_as_interrupt(config) -> None:
 class _Sigterm:
     """SIGTERM as KeyboardInterrupt. An exception raised by a signal handler is lost when it lands
     in a weakref callback or a ``__del__`` (Python prints it as unraisable), so while a test is
-    still running after the interrupt the signal is sent again each second (the time limit
-    re-arms its alarm for the same reason); once the test is left, pytest has it."""
+    still running after the interrupt (its setup included: a claim is measured by its fixture)
+    the signal is sent again each second (the time limit re-arms its alarm for the same reason);
+    once the test is left, pytest has it."""
 
     def __init__(self):
         import threading
@@ -262,7 +263,7 @@ class _Sigterm:
         self.lock = threading.Lock()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item):
+    def pytest_runtest_protocol(self, item, nextitem):
         self.in_call = True
         try:
             return (yield)
