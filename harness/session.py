@@ -29,7 +29,7 @@ class ClaimsSession:
         self.artifacts: dict[str, dict] = {}
         self.gate_result = None
         self.write_errors: dict[str, str] = {}
-        self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
         self.started_run = False
         self._lock = None
         self.expected: set[str] = set()       # claim ids this run collected (after sharding)

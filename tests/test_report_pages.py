@@ -99,6 +99,26 @@ def test_history_tells_two_runs_in_one_minute_apart(tmp_path):
     assert len(xs) == 2 and xs[0] < xs[1]
 
 
+def test_two_runs_of_one_folder_in_one_second_are_two_runs(tmp_path):
+    """A run's start is kept to the millisecond (the history keys runs by start and folder: two
+    quick runs into one folder once read as one); pages show it to the second."""
+    from harness.report import plots
+    from harness.session import ClaimsSession
+
+    started = ClaimsSession(tmp_path / "any", writer=False).started
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", started), started
+    folder, db = tmp_path / "r", tmp_path / "history.sqlite"
+    folder.mkdir()
+    for started in ("2026-12-05T21:10:05.120+00:00", "2026-12-05T21:10:05.870+00:00"):
+        (folder / "summary.json").write_text(json.dumps({"started": started, "claims": [
+            {"claim": "p/c", "status": "reproduced", "measured": 0.9}]}))
+        assert history.record_folder(folder, db) is not None
+    assert history.record_folder(folder, db) is None          # the same run again: recorded once
+    assert [p["started"] for p in history.load(db)["p/c"]] == ["2026-12-05T21:10:05.120+00:00",
+                                                              "2026-12-05T21:10:05.870+00:00"]
+    assert plots._when("2026-12-05T21:10:05.870+00:00") == "2026-12-05 21:10:05 UTC"
+
+
 def test_the_interval_is_shown_at_its_level(tmp_path):
     """statistics.level when the artifact carries it, else the level of the look the verdict used."""
     folder = _write(tmp_path / "r", [_score("p/at-look", "inconclusive", 0.87, [0.84, 0.90], level=None, look_level=0.9),

@@ -236,8 +236,14 @@ def _when(started) -> str:
     text = str(started or "?").replace("T", " ")
     for suffix in ("+00:00", "Z"):
         if text.endswith(suffix):
-            return text[: -len(suffix)] + " UTC"
-    return text
+            return _to_second(text[: -len(suffix)]) + " UTC"
+    return _to_second(text)
+
+
+def _to_second(text: str) -> str:
+    """Milliseconds dropped from a shown time (kept in the files: they tell runs of one second apart)."""
+    head, dot, tail = text.partition(".")
+    return head if dot and tail.isdigit() else text
 
 
 def history_svg(h: dict, claim: str) -> str:
