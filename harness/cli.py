@@ -110,31 +110,34 @@ def _catalogue(args) -> set[str] | None:
 def _merge(args) -> int:
     from harness.report.shards import merge
 
-    catalogue, dropped, missing, notes = _catalogue(args), [], {}, []
+    catalogue, dropped, missing, notes, written = _catalogue(args), [], {}, [], []
     merged = merge(Path(args.output), [Path(p) for p in args.inputs], catalogue=catalogue, dropped=dropped,
-                   missing_out=missing, notes_out=notes)
+                   missing_out=missing, notes_out=notes, folder_out=written)
     print(f"merged {len(merged)} verdicts from {len(args.inputs)} shard(s) into {args.output}")
-    return _apply_gate(merged, args, catalogue, dropped, missing=missing, notes=notes)
+    return _apply_gate(merged, args, catalogue, dropped, missing=missing, notes=notes, found=written[0])
 
 
 def _gate(args) -> int:
     """The gate over one reports folder: its verdicts (the one reader, harness.report.verdicts),
     the catalogue's coverage by its run (or its shard), and whether that run finished."""
     from harness.report.shards import coverage
-    from harness.report.verdicts import read
+    from harness.report.verdicts import read, within
 
     catalogue = _catalogue(args)
-    found = read(Path(args.reports), catalogue=catalogue)
+    everything = read(Path(args.reports))          # once: the gate's verdicts and the report's
+    found = everything if catalogue is None else within(everything, catalogue)
     missing, notes = coverage([found], set(found.verdicts), catalogue, whole=False)
     return _apply_gate(found.verdicts, args, catalogue, found.dropped, missing=missing, notes=notes,
-                       cut_short=found.cut_short)
+                       cut_short=found.cut_short,
+                       found=everything if (Path(args.reports) / "verdicts").is_dir() else None)
 
 
-def _apply_gate(current: dict, args, catalogue=None, dropped=(), **checks) -> int:
+def _apply_gate(current: dict, args, catalogue=None, dropped=(), found=None, **checks) -> int:
     """Gate (harness.report.gate.run, as a pytest run does), then record it (gate.json, report)
     under the folder's lock; an unreadable baseline is exit 2 before anything is written, and a
     record that cannot be written is exit 2 too, said as the gate's own verdict (FAIL, exit 2),
-    never after a PASS."""
+    never after a PASS. ``found``: the folder's verdicts as read already (the report reads no
+    file twice)."""
     from harness.atomic import FolderLock
     from harness.report import gate
 
@@ -144,7 +147,7 @@ def _apply_gate(current: dict, args, catalogue=None, dropped=(), **checks) -> in
     try:
         with FolderLock(out):
             gate.record(result, out)
-            _render(out)
+            _render(out, found)
     except (OSError, HarnessError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         result.failures.insert(0, {"claim": "*", "why": f"cannot write the gate's record into {out}: {why}"})
@@ -156,10 +159,10 @@ def _apply_gate(current: dict, args, catalogue=None, dropped=(), **checks) -> in
     return result.exit_code
 
 
-def _render(folder: Path) -> None:
+def _render(folder: Path, found=None) -> None:
     from harness.report.render import render
 
-    render(folder)
+    render(folder, found=found)
 
 
 def _prefetch(args) -> int:

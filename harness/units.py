@@ -11,6 +11,7 @@ precision; this is display only. Imports nothing heavy, so the judge can use it.
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -64,7 +65,28 @@ def decimals(scale: str, *, low=None, high=None, reported=None, values=()) -> in
 
     ``low``/``high``: the band in natural units; ``reported``: the printed string; ``values``:
     natural-scale numbers shown beside the band (measured value, interval ends). Without a band,
-    the scale's default (4 significant digits for a plain number)."""
+    the scale's default (4 significant digits for a plain number). Remembered per distinct
+    arguments (a report asks once per number it shows; a catalogue's claims share bands)."""
+    try:
+        key = (scale, _typed(low), _typed(high), _typed(reported), tuple(_typed(v) for v in values))
+        return _decimals_of_key(key)
+    except TypeError:            # an unhashable argument: worked out, not remembered
+        return _decimals(scale, low, high, reported, values)
+
+
+def _typed(x):
+    """A key that tells apart what compares equal but prints apart: 1, 1.0 and True, -0.0 and 0.0,
+    Decimal('1.0') and Decimal('1.00')."""
+    return type(x), repr(x), x
+
+
+@functools.lru_cache(maxsize=16384)
+def _decimals_of_key(key) -> int:
+    scale, (_, _, low), (_, _, high), (_, _, reported), values = key
+    return _decimals(scale, low, high, reported, [v for _, _, v in values])
+
+
+def _decimals(scale: str, low, high, reported, values) -> int:
     lo, hi = _printed(low, scale), _printed(high, scale)
     shown = [v for v in (_printed(x, scale) for x in values) if v is not None]
     if lo is None or hi is None or hi < lo:

@@ -99,3 +99,26 @@ def test_junit_properties_of_a_model_card_claim_read_as_the_card_prints():
     assert props["claim_measured"] == "0.8946" and props["claim_reported"] == "0.8971"
     assert props["claim_band"] == "[0.8921, 0.9021]" and props["claim_interval"] == "[0.8946, 0.8946]"
     assert not any(SCI.search(v) or len(v.split(".")[-1]) > 8 for v in props.values() if v[:1].isdigit())
+
+
+def test_remembered_decimals_tell_apart_arguments_that_compare_equal():
+    """decimals is remembered per argument; 1, 1.0 and True, or '1.0' and '1.00' as Decimals, are
+    equal keys to a dict but not to the formatter."""
+    from decimal import Decimal
+
+    from harness import units
+
+    cases = [dict(low=0.59, high=0.61, reported=Decimal("0.60"), values=()),
+             dict(low=0.59, high=0.61, reported=Decimal("0.600"), values=()),
+             dict(low=0.5, high=0.7, reported=Decimal("0.6"), values=()),
+             dict(low=0.5, high=0.7, reported=Decimal("0.60"), values=()),
+             dict(low=0.5, high=0.7, reported=Decimal("0.600"), values=()),
+             dict(low=None, high=None, values=(True,)), dict(low=None, high=None, values=(1,)),
+             dict(low=None, high=None, values=(123.0,)), dict(low=None, high=None, values=(0.00123,)),
+             dict(low=0.1, high=0.3, values=[0.30000001, 0.1]), dict(low=0.1, high=0.3, values=[[1]])]
+    for case in cases * 2:                              # the second pass is answered from memory
+        kw = dict(case)
+        fresh = units._decimals("units", kw.get("low"), kw.get("high"), kw.get("reported"), list(kw["values"]))
+        assert units.decimals("units", **kw) == fresh, case
+    assert units.decimals("units", low=0.59, high=0.61, reported=Decimal("0.60")) == 2
+    assert units.decimals("units", low=0.59, high=0.61, reported=Decimal("0.600")) == 3

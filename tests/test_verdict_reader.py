@@ -65,3 +65,69 @@ def test_a_history_file_that_is_not_ours_is_named_and_left_alone(tmp_path):
     assert con.execute("PRAGMA user_version").fetchone()[0] == history.HISTORY_VERSION
     con.close()
     assert list(history.load(fresh)) == ["a"]
+
+
+def _counting_reads(monkeypatch) -> list:
+    """Every verdict file the one reader opens, in order (the real reader, counted)."""
+    opened, real = [], verdicts.load_artifact
+
+    def load(path, text_out=None):
+        opened.append(path.name)
+        return real(path, text_out)
+
+    monkeypatch.setattr(verdicts, "load_artifact", load)
+    return opened
+
+
+def test_the_gate_reads_each_verdict_once_for_its_verdicts_and_its_report(tmp_path, monkeypatch):
+    from harness.cli import main
+
+    (tmp_path / "r").mkdir()
+    folder = _folder(tmp_path / "r", {"a.json": verdict_artifact("a/claim", "reproduced"),
+                                      "b.json": verdict_artifact("b/claim", "not_reproduced")})
+    within = verdicts.within(verdicts.read(folder), {"a/claim"})
+    strict = verdicts.read(folder, catalogue={"a/claim"})
+    assert list(within.verdicts) == list(strict.verdicts) == ["a/claim"]
+    assert within.dropped == strict.dropped == ["b/claim (b.json)"]
+    opened = _counting_reads(monkeypatch)
+    monkeypatch.chdir(tmp_path)                      # no ./claims: no catalogue
+    assert main(["gate", str(folder)]) == 1          # b/claim is not reproduced
+    assert sorted(opened) == ["a.json", "b.json"]
+    page = (folder / "index.html").read_text()
+    assert "a/<wbr>claim" in page and "b/<wbr>claim" in page     # the report shows every verdict read
+    assert json.loads((folder / "gate.json").read_text())["failures"][0]["claim"] == "b/claim"
+
+
+def test_merge_copies_each_verdict_as_read_and_reads_it_once(tmp_path, monkeypatch):
+    from harness.cli import main
+
+    shard = tmp_path / "s"
+    (shard / "verdicts").mkdir(parents=True)
+    texts = {}
+    for cid, status in (("a/claim", "reproduced"), ("b/claim", "blocked")):
+        text = json.dumps(verdict_artifact(cid, status), separators=(",", ":"))   # not the harness's layout
+        name = cid.replace("/", "__") + ".json"
+        (shard / "verdicts" / name).write_text(text)
+        texts[name] = text
+    opened = _counting_reads(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "merged"
+    assert main(["merge", str(out), str(shard)]) == 0
+    assert sorted(opened) == sorted(texts)            # merge, its gate and its report: one read each
+    for name, text in texts.items():
+        copied = out / "verdicts" / name
+        assert copied.read_text() == text             # byte for byte what the reader checked
+        assert copied.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert sorted(p.name for p in out.glob("verdicts/*")) == sorted(texts)   # no temporaries left
+    page = (out / "index.html").read_text()
+    assert "verdicts/a__claim.json" in page and "verdicts/b__claim.json" in page
+    assert {r["claim"] for r in json.loads((out / "summary.json").read_text())["claims"]} == {"a/claim", "b/claim"}
+    assert verdicts.read(out).verdicts == verdicts.read(shard).verdicts
+
+
+def _umask() -> int:
+    import os
+
+    old = os.umask(0o022)
+    os.umask(old)
+    return old

@@ -77,6 +77,11 @@ def _deviation(d) -> str:
     return _short(text, 110)
 
 
+# Any white space (str.isspace's set: regex \s in a str pattern is the same Unicode property), a
+# control character (C0, DEL, C1) or a backslash anywhere in a link refuses it.
+_URL_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
+
+
 def safe_url(url) -> str | None:
     """http(s) links to a named host and relative links only; anything a browser could read as
     another origin or a script is dropped.
@@ -89,7 +94,7 @@ def safe_url(url) -> str | None:
     if not isinstance(url, str):
         return None
     url = url.strip()
-    if not url or "\\" in url or any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in url):
+    if not url or _URL_REFUSED.search(url):
         return None
     parsed = urlparse(url)
     if parsed.scheme in ("http", "https"):
@@ -208,8 +213,9 @@ def _row_from_summary(r: dict) -> dict:
     return out
 
 
-def load(reports_dir: Path) -> dict:
-    """Everything the renderers need from a reports folder."""
+def load(reports_dir: Path, found=None) -> dict:
+    """Everything the renderers need from a reports folder; ``found``: its verdicts as the caller
+    read them already (``harness.report.verdicts.read``, the whole folder), not read again."""
     reports_dir = Path(reports_dir)
     problems: list[str] = []
     summary, why = _read_json(reports_dir / "summary.json")
@@ -224,7 +230,7 @@ def load(reports_dir: Path) -> dict:
 
     rows: list[dict] = []
     seen: set[str] = set()
-    found = _verdicts(reports_dir)
+    found = _verdicts(reports_dir) if found is None else found
     problems += found.problems
     cut_short = found.cut_short
     if cut_short:
@@ -662,13 +668,14 @@ def _history_note(points: list[dict], scale: str) -> str:
 
 
 # ---------------------------------------------------------------------- entry points
-def render(reports_dir: Path, history: Path | None = None) -> dict[str, Path]:
+def render(reports_dir: Path, history: Path | None = None, *, found=None) -> dict[str, Path]:
     """Write ``summary.md`` and ``index.html`` into ``reports_dir``; returns their paths by file name.
 
     ``history``: the run-history SQLite file (default ``reports_dir/history.sqlite`` when present).
+    ``found``: the folder's verdicts as the caller read them (gate and merge read each file once).
     """
     reports_dir = Path(reports_dir)
-    data = load(reports_dir)
+    data = load(reports_dir, found)
     _attach_history(data, Path(history) if history else reports_dir / "history.sqlite")
     from harness.report import matrix
 

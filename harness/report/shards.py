@@ -93,24 +93,27 @@ def cut_short(folders: list[Folder]) -> None:
 
 def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
           dropped: list[str] | None = None, missing_out: dict[str, str] | None = None,
-          notes_out: list[str] | None = None) -> dict[str, dict]:
+          notes_out: list[str] | None = None, folder_out: list[Folder] | None = None) -> dict[str, dict]:
     """Copy every shard's artifacts into ``out/verdicts`` and write one ``summary.json``.
 
     Every shard must hold verdicts (a shard that collected nothing is an error) and be finished;
     the shards must be one plan's, all of them (``coverage``); the same claim in two shards must
     carry the same verdict (timestamps aside). Claims that should have a verdict and have none go
     into ``missing_out`` (the gate fails them), what could not be checked into ``notes_out``. Everything is built
-    in a temporary folder and moved into place at the end: a refused merge leaves nothing."""
+    in a temporary folder and moved into place at the end: a refused merge leaves nothing.
+    Each artifact is copied as the text the reader checked (not re-validated, not re-encoded);
+    ``folder_out`` gets the merged folder as a reader of ``out`` would see it (for the report)."""
     from harness.claims.records import sanitise
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ArtifactError(f"merge output {out} exists and is not empty; merge into a new folder")
     merged: dict[str, dict] = {}
+    texts: dict[str, str] = {}
     origin: dict[str, Path] = {}
     folders = []
     for folder in inputs:
-        found = read(folder, role="shard", catalogue=catalogue)
+        found = read(folder, role="shard", catalogue=catalogue, keep_text=True)
         if dropped is not None:
             dropped.extend(found.dropped)
         if not found.verdicts:
@@ -119,7 +122,7 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
         for cid, art in found.verdicts.items():
             if cid in merged and artifacts.without_volatile(merged[cid]) != artifacts.without_volatile(art):
                 raise ArtifactError(f"claim {cid!r} differs between {origin[cid]} and {folder}")
-            merged[cid], origin[cid] = art, folder
+            merged[cid], origin[cid], texts[cid] = art, folder, found.texts[cid]
     cut_short(folders)
     missing, notes = coverage(folders, set(merged), catalogue, whole=True)
     if missing_out is not None:
@@ -129,14 +132,15 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        rows, names = {}, {}
+        rows, names, files = {}, {}, {}
+        (tmp / "verdicts").mkdir()
         for cid, art in merged.items():
             name = sanitise(cid) + ".json"
             if name.lower() in names:
                 raise ArtifactError(f"claims {names[name.lower()]!r} and {cid!r} share the artifact name {name}")
             names[name.lower()] = cid
-            path = artifacts.write(art, tmp / "verdicts", name, sync=False)   # synced together below
-            rows[cid] = summary.row(art, str(path.relative_to(tmp)))
+            files[cid] = _copy(texts[cid], tmp / "verdicts" / name)    # synced together below
+            rows[cid] = summary.row(art, f"verdicts/{name}")
         from harness.atomic import sync_all
 
         sync_all()
@@ -144,7 +148,8 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
         artifacts.write_atomic(tmp / "summary.json", artifacts.dumps(doc))
         from harness.report.verdicts import merged_record
 
-        artifacts.write_atomic(tmp / RUN_RECORD, artifacts.dumps(merged_record(folders, sorted(merged))))
+        record = merged_record(folders, sorted(merged))
+        artifacts.write_atomic(tmp / RUN_RECORD, artifacts.dumps(record))
         os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
             out.rmdir()
@@ -152,7 +157,23 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if folder_out is not None:
+        folder_out.append(Folder(out, verdicts=dict(merged), run=record,
+                                 files={cid: out / "verdicts" / path.name for cid, path in files.items()}))
     return merged
+
+
+def _copy(text: str, path: Path) -> Path:
+    """A new file in the merge's own temporary folder (moved into place whole at the end, so no
+    file of it needs its own atomic rename), with the mode a plain ``open`` gives."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+    return path
 
 
 def _umask() -> int:

@@ -42,6 +42,7 @@ class Folder:
     run: dict | None = None                                     # run.json, when there is one
     dropped: list[str] = field(default_factory=list)            # verdicts of claims not in the catalogue
     problems: list[str] = field(default_factory=list)           # lenient reading only
+    texts: dict[str, str] = field(default_factory=dict)         # claim id -> its file's text (``keep_text``)
 
     @property
     def cut_short(self) -> str | None:
@@ -55,19 +56,23 @@ class Folder:
 
 
 # ---------------------------------------------------------------------- one verdict
-def _json_object(path: Path, what: str) -> dict:
-    """One JSON object from a regular file of a sane size, or ArtifactError naming the file."""
+def _json_object(path: Path, what: str, text_out: list | None = None) -> dict:
+    """One JSON object from a regular file of a sane size, or ArtifactError naming the file
+    (``text_out``: the file's text is appended to it)."""
     try:
         if not path.is_file():
             raise ArtifactError(f"{path}: not a regular file")
-        if path.stat().st_size > MAX_VERDICT_BYTES:
-            raise ArtifactError(f"{path}: {path.stat().st_size} bytes, more than a {what} holds "
-                                f"({MAX_VERDICT_BYTES})")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_VERDICT_BYTES:
+            raise ArtifactError(f"{path}: {size} bytes, more than a {what} holds ({MAX_VERDICT_BYTES})")
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
         raise ArtifactError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: not a {what} (a JSON {type(data).__name__}, expected an object)")
+    if text_out is not None:
+        text_out.append(text)
     return data
 
 
@@ -80,12 +85,13 @@ def _check_version(path: Path, version, expected: int, what: str) -> None:
     raise ArtifactError(f"{path}: {what} schema_version {version!r}; this harness reads {expected}")
 
 
-def load_artifact(path: Path) -> dict:
-    """One verdict file, checked (readable, an object, our schema version, the verdict schema)."""
+def load_artifact(path: Path, text_out: list | None = None) -> dict:
+    """One verdict file, checked (readable, an object, our schema version, the verdict schema);
+    ``text_out``: the file's text, as read, is appended to it (merge copies it unchanged)."""
     from harness.report import artifacts
 
     path = Path(path)
-    art = _json_object(path, "verdict")
+    art = _json_object(path, "verdict", text_out)
     _check_version(path, art.get("schema_version"), SCHEMA_VERSION, "verdict")
     try:
         artifacts.validate(art)
@@ -147,12 +153,13 @@ def cut_short(folder: Path, run: dict | None) -> str | None:
 
 # ---------------------------------------------------------------------- a folder
 def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = None,
-         lenient: bool = False, run_record: bool = True) -> Folder:
+         lenient: bool = False, run_record: bool = True, keep_text: bool = False) -> Folder:
     """Every verdict of ``folder`` (``folder/verdicts/*.json`` or ``folder/*.json``), by claim id.
 
-    With ``catalogue``, verdicts of claims not in it are left out and listed in ``dropped``.
-    ``lenient``: a bad file, a second file for a claim or an unreadable run record is listed in
-    ``problems`` (the first file kept) instead of raising."""
+    With ``catalogue``, verdicts of claims not in it are left out and listed in ``dropped``
+    (``within``). ``lenient``: a bad file, a second file for a claim or an unreadable run record
+    is listed in ``problems`` (the first file kept) instead of raising. ``keep_text``: each
+    file's text too (``Folder.texts``), as read and checked."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtifactError(f"{role} folder {folder} does not exist")
@@ -165,11 +172,14 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
         out.problems.append(str(exc))
     nested = (folder / "verdicts").is_dir()
     source = folder / "verdicts" if nested else folder
+    text: list[str] | None = [] if keep_text else None
     for path in sorted(source.glob("*.json")):
         if not nested and path.name in REPORT_FILES:
             continue
+        if text:
+            text.clear()
         try:
-            art = load_artifact(path)
+            art = load_artifact(path, text)
             cid = art["claim_id"]
             if cid in out.verdicts:
                 raise ArtifactError(f"{path}: claim {cid!r} has a second verdict file ({out.files[cid]}); "
@@ -179,11 +189,24 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
                 raise
             out.problems.append(str(exc))
             continue
-        base = (art.get("claim") or {}).get("id", cid)   # a claims x checkpoints case names its claim there
-        if catalogue is not None and cid not in catalogue and base not in catalogue:
-            out.dropped.append(f"{cid} ({path.name})")
-            continue
         out.verdicts[cid], out.files[cid] = art, path
+        if text:
+            out.texts[cid] = text[0]
+    return within(out, catalogue) if catalogue is not None else out
+
+
+def within(found: Folder, catalogue: set[str]) -> Folder:
+    """``found`` less the verdicts of claims not in ``catalogue`` (listed in ``dropped``): what a
+    strict reader with a catalogue sees, from a folder read once for the report as well."""
+    out = Folder(found.path, run=found.run, dropped=list(found.dropped), problems=list(found.problems))
+    for cid, art in found.verdicts.items():
+        base = (art.get("claim") or {}).get("id", cid)   # a claims x checkpoints case names its claim there
+        if cid not in catalogue and base not in catalogue:
+            out.dropped.append(f"{cid} ({found.files[cid].name})")
+            continue
+        out.verdicts[cid], out.files[cid] = art, found.files[cid]
+        if cid in found.texts:
+            out.texts[cid] = found.texts[cid]
     return out
 
 
