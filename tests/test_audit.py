@@ -68,3 +68,62 @@ def test_model_cards_and_unknown_papers_are_unchecked(papers):
     other = claim()
     other.citation["paper"] = "2001.00001"
     assert audit(other, papers).status == UNCHECKED
+
+
+# ---------------------------------------------------------------------- citations of a prose statement
+BERT_RECORD = """\
+arxiv_id: "1810.04805"
+version: 2
+title: "BERT"
+source_url: https://arxiv.org/abs/1810.04805v2
+statements:
+  - id: bert-base-parameters
+    page: 3
+    quote: "BERTBASE (L=12, H=768, A=12, Total Parameters=110M)"
+    values:
+      - {printed: 110M, metric: parameter_count, unit: millions}
+  - id: bert-large-parameters
+    page: 3
+    quote: "BERTLARGE (L=24, H=1024, A=16, Total Parameters=340M)"
+    values:
+      - {printed: 340M, metric: parameter_count, unit: millions}
+"""
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bert")
+    (folder / "papers").mkdir()
+    (folder / "papers" / "1810.04805.yaml").write_text(BERT_RECORD, encoding="utf-8")
+    return load_papers(folder)
+
+
+def cites_statement(statement="bert-base-parameters", page=3, value="110", metric="parameter_count",
+                    quote="Total Parameters=110M"):
+    citation = {"source": "paper", "paper": "1810.04805", "version": 2, "statement": statement, "page": page}
+    if quote is not None:
+        citation["quote"] = quote
+    return Claim("s", {"id": "s", "reported": {"value": value, "metric": metric, "scale": "millions"},
+                       "citation": citation})
+
+
+def test_a_statement_citation_that_holds_is_verified(bert):
+    result = audit(cites_statement(), bert)
+    assert result.status == VERIFIED, result.findings
+    assert result.found == {"statement": "bert-base-parameters", "page": 3, "printed": "110M",
+                            "metric": "parameter_count", "unit": "millions"}
+    assert audit(cites_statement(quote=None), bert).status == VERIFIED          # the quote is optional
+
+
+@pytest.mark.parametrize("kwargs, finding", [
+    ({"statement": "bert-huge-parameters"}, "has no statement 'bert-huge-parameters' on record"),
+    ({"page": 4}, "statement bert-base-parameters is on page 3, the citation says page 4"),
+    ({"quote": "Total Parameters=340M"}, "not 'Total Parameters=340M'"),
+    ({"value": "111"}, "prints 110M, the claim reports 111"),
+    ({"metric": "accuracy"}, "states parameter_count, not accuracy"),
+    ({"value": "340"}, "340 appears in statement bert-large-parameters (p3)"),
+])
+def test_each_wrong_part_of_a_statement_citation_is_a_mismatch(bert, kwargs, finding):
+    result = audit(cites_statement(**kwargs), bert)
+    assert result.status == MISMATCH
+    assert any(finding in f for f in result.findings), result.findings
