@@ -19,7 +19,6 @@ MISMATCH = "citation_mismatch"
 UNCHECKED = "citation_unchecked"
 
 
-
 @dataclass
 class Audit:
     status: str
@@ -112,14 +111,8 @@ def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
                         f"not {wanted}")
         return _mismatch(findings, paper, claim, shown, found)
     cell = match[0]
-    found.update(printed=cell.printed, metric=cell.metric, unit=cell.unit)
-    if not _same_printed(claim, cell):
-        findings.append(f"{table.id}, row {row}, {column.name} ({_label(cell)}) prints {cell.printed}, "
-                        f"the claim reports {shown}")
-    if any(f for f in findings if not f.startswith("citation names v")):
-        return _mismatch(findings, paper, claim, shown, found)
-    findings.append(f"{table.id} (p{table.page}), row {row}, {column.name} ({_label(cell)}) prints {cell.printed}")
-    return Audit(VERIFIED, findings, found)
+    return _judge_cell(claim, paper, cell, findings, found, shown, f"{table.id}, row {row}, {column.name} "
+                       f"({_label(cell)})", f"{table.id} (p{table.page}), row {row}, {column.name} ({_label(cell)})")
 
 
 def _words(text: str) -> str:
@@ -145,12 +138,20 @@ def _audit_statement(claim: Claim, paper: Paper, findings: list[str], shown: str
         findings.append(f"statement {st.id} states {', '.join(v.metric for v in st.values)}, not {claim.metric}")
         return _mismatch(findings, paper, claim, shown, found)
     cell = next((v for v in match if _same_printed(claim, v)), match[0])
+    return _judge_cell(claim, paper, cell, findings, found, shown, f"statement {st.id} ({_label(cell)})",
+                       f"statement {st.id} (p{st.page}) ({_label(cell)})")
+
+
+def _judge_cell(claim: Claim, paper: Paper, cell: Value, findings: list[str], found: dict, shown: str,
+                place: str, cited: str) -> Audit:
+    """The cited value, found at ``place`` (``cited`` with its page): verified when it prints the
+    claimed value and nothing but the paper's version was found wrong on the way there."""
     found.update(printed=cell.printed, metric=cell.metric, unit=cell.unit)
     if not _same_printed(claim, cell):
-        findings.append(f"statement {st.id} ({_label(cell)}) prints {cell.printed}, the claim reports {shown}")
+        findings.append(f"{place} prints {cell.printed}, the claim reports {shown}")
     if any(f for f in findings if not f.startswith("citation names v")):
         return _mismatch(findings, paper, claim, shown, found)
-    findings.append(f"statement {st.id} (p{st.page}) prints {cell.printed} ({_label(cell)})")
+    findings.append(f"{cited} prints {cell.printed}")
     return Audit(VERIFIED, findings, found)
 
 
