@@ -75,14 +75,10 @@ def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
     shown = f"{claim.reported['value']}"
     if cit.get("statement"):
         return _audit_statement(claim, paper, findings, shown)
-    table = paper.table(cit["table"])
+    table = _cited(paper, "table", cit, findings)
     if table is None:
-        findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no {cit['table']} on record "
-                        f"(tables: {', '.join(paper.tables)})")
         return _mismatch(findings, paper, claim, shown)
     found = {"table": table.id, "page": table.page}
-    if cit["page"] != table.page:
-        findings.append(f"{table.id} is on page {table.page}, the citation says page {cit['page']}")
     row = table.row(cit["row"])
     col_name, metric_word = _split_column(cit["column"])
     column = table.column(cit["column"]) or table.column(col_name)
@@ -115,6 +111,23 @@ def audit(claim: Claim, papers: dict[str, Paper]) -> Audit:
                        f"({_label(cell)})", f"{table.id} (p{table.page}), row {row}, {column.name} ({_label(cell)})")
 
 
+def _cited(paper: Paper, kind: str, cit: dict, findings: list[str]):
+    """The table or statement (``kind``) the citation names, its page checked against the record's;
+    None, with a finding, when the record has no such one."""
+    if kind == "table":
+        item, listing, asked = paper.table(cit["table"]), paper.tables, cit["table"]
+    else:
+        item, listing, asked = paper.statement(cit["statement"]), paper.statements, f"statement {cit['statement']!r}"
+    if item is None:
+        findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no {asked} on record "
+                        f"({kind}s: {', '.join(listing) or 'none'})")
+        return None
+    name = item.id if kind == "table" else f"statement {item.id}"
+    if cit["page"] != item.page:
+        findings.append(f"{name} is on page {item.page}, the citation says page {cit['page']}")
+    return item
+
+
 def _words(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -123,14 +136,10 @@ def _audit_statement(claim: Claim, paper: Paper, findings: list[str], shown: str
     """A claim citing a prose statement: the statement is on record, on the cited page, its quote
     holds the claim's, and it states the claimed value for the claim's metric."""
     cit = claim.citation
-    st = paper.statement(cit["statement"])
+    st = _cited(paper, "statement", cit, findings)
     if st is None:
-        findings.append(f"arXiv {paper.arxiv_id}v{paper.version} has no statement {cit['statement']!r} on record "
-                        f"(statements: {', '.join(paper.statements) or 'none'})")
         return _mismatch(findings, paper, claim, shown)
     found = {"statement": st.id, "page": st.page}
-    if cit["page"] != st.page:
-        findings.append(f"statement {st.id} is on page {st.page}, the citation says page {cit['page']}")
     if cit.get("quote") and _words(cit["quote"]) not in _words(st.quote):
         findings.append(f"statement {st.id} reads {st.quote!r}, not {cit['quote']!r}")
     match = [v for v in st.values if v.metric == claim.metric]
