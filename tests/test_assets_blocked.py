@@ -39,16 +39,18 @@ def blocked_run(tiny_mirror, tmp_path_factory):
     return run, read_verdicts(project / "reports")
 
 
-def _post(verdicts, name):
-    return verdicts[name]["verdicts"]["post"]
+def _blocked(verdicts, name) -> dict:
+    """The claim's post verdict, which must be blocked."""
+    post = verdicts[name]["verdicts"]["post"]
+    assert post["status"] == "blocked", post
+    return post
 
 
 @pytest.mark.e2e
 @pytest.mark.xdist_group("blocked-run")
 def test_a_checkpoint_with_too_few_positions_is_blocked_before_inference(blocked_run):
     run, verdicts = blocked_run
-    post = _post(verdicts, "tiny__too-long.json")
-    assert post["status"] == "blocked", post
+    post = _blocked(verdicts, "tiny__too-long.json")
     assert "128 position embeddings" in post["reason"] and "max_length is 512" in post["reason"]
     assert "config.json" in post["reason"] and "at least 512 positions" in post["reason"]
     assert "measurement" not in verdicts["tiny__too-long.json"] or not verdicts["tiny__too-long.json"]["measurement"]
@@ -63,8 +65,7 @@ def test_a_checkpoint_with_too_few_positions_is_blocked_before_inference(blocked
 @pytest.mark.xdist_group("blocked-run")
 def test_a_glue_config_absent_from_the_mirror_is_blocked_and_names_it(blocked_run):
     _, verdicts = blocked_run
-    post = _post(verdicts, "tiny__cola.json")
-    assert post["status"] == "blocked", post
+    post = _blocked(verdicts, "tiny__cola.json")
     assert "config cola" in post["missing"]
     assert any("no config folder 'cola'; it holds: mrpc" in t for t in post["tried"]), post["tried"]
     assert "python -m harness prefetch" in post["reason"]
@@ -74,12 +75,11 @@ def test_a_glue_config_absent_from_the_mirror_is_blocked_and_names_it(blocked_ru
 @pytest.mark.xdist_group("blocked-run")
 def test_a_checkpoint_never_published_gets_no_download_advice(blocked_run):
     run, verdicts = blocked_run
-    post = _post(verdicts, "tiny__never-published.json")
-    assert post["status"] == "blocked", post
+    post = _blocked(verdicts, "tiny__never-published.json")
     assert "never released" in post["reason"] and "No download or mirror can help" in post["reason"]
     for advice in ("--claims-download", "prefetch", "put the repo in the mirror"):
         assert advice not in post["reason"], post["reason"]
-    assert _post(verdicts, "tiny__fits.json")["status"] not in ("blocked", "error")
+    assert verdicts["tiny__fits.json"]["verdicts"]["post"]["status"] not in ("blocked", "error")
     assert run.ret == 0, run.tail()
 
 
