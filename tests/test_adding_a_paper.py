@@ -59,6 +59,7 @@ def test_the_guide_to_adding_a_paper_works_as_written(tmp_path):
                     results.append((line, _run(line, project, env)))
     (check, mkdir, new, first, second) = results
     assert check[1].returncode == 0, check[1].stderr
+    assert mkdir[1].returncode == 0, mkdir[1].stderr
     assert new[1].returncode == 0, new[1].stderr
     claim = yaml.safe_load((project / "claims" / "bert-1810.04805" / "parameters.yaml").read_text())["claims"][0]
     assert claim["citation"]["statement"] == "bert-base-parameters" and claim["reported"]["value"] == "110"

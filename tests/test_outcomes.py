@@ -62,8 +62,6 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def outcomes_run(tmp_path_factory) -> dict:
-    from harness.run import error_artifact  # noqa: F401 - the earlier run's verdict below is a real one
-
     project = tmp_path_factory.mktemp("outcomes") / "project"
     claims = claims_folder(project / "claims")
     table1 = yaml.safe_load(TABLE1.read_text())

@@ -7,7 +7,6 @@ test_parameter_claims; the screenshot test renders it in headless Chromium.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
