@@ -116,13 +116,14 @@ def _group_costs(claims, each: dict[str, float], measured: dict | None) -> dict[
     return costs
 
 
-def usable_seconds(value) -> bool:
-    """A cost the plan can add up: a finite number of seconds, neither negative nor absurd."""
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and 0 <= value <= MAX_CLAIM_SECONDS * 1e4
-
-
 MAX_CLAIM_SECONDS = 7 * 24 * 3600.0   # a timing beyond a week is a broken record, not a cost
+
+
+def usable_seconds(value, most: float = MAX_CLAIM_SECONDS * 1e4) -> bool:
+    """A cost the plan can add up: a finite number of seconds, neither negative nor above ``most``
+    (a group's total by default; one timing is held to ``MAX_CLAIM_SECONDS``)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and 0 <= value <= most
 
 
 def measured_costs(reports: Path, problems: list[str] | None = None) -> dict[str, float]:
@@ -154,8 +155,7 @@ def measured_costs(reports: Path, problems: list[str] | None = None) -> dict[str
         for key, value in sorted(timings.items()):
             if not key.endswith("_seconds"):
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not 0 <= value <= MAX_CLAIM_SECONDS:
+            if not usable_seconds(value, MAX_CLAIM_SECONDS):
                 if problems is not None:
                     problems.append(f"{found.files[cid]}, field measurement.timings.{key}: {value!r} is not a "
                                     f"number of seconds in [0, {MAX_CLAIM_SECONDS:.0f}]; group {group} is estimated")
