@@ -228,6 +228,8 @@ def test_positions_follow_the_architecture():
 
     assert positions({"model_type": "albert", "max_position_embeddings": 512}) == 512
     assert positions({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": 1}) == 512
+    assert positions({"model_type": "roberta", "max_position_embeddings": 514}) == 512      # RoBERTa's pad, 1
+    assert positions({"model_type": "roberta", "max_position_embeddings": 514, "pad_token_id": 0}) == 513
     assert positions({"model_type": "gpt2", "n_positions": 1024}) == 1024
     assert positions({"model_type": "deberta-v2", "max_position_embeddings": 512,
                       "position_biased_input": False}) is None          # relative positions only

@@ -54,8 +54,9 @@ def positions(config: dict) -> int | None:
     for name in POSITION_FIELDS:
         value = config.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            if config.get("model_type") in OFFSET_POSITIONS:
-                value -= int(config.get("pad_token_id") or 1) + 1
+            if config.get("model_type") in OFFSET_POSITIONS:   # ids run from pad + 1 (pad 0 is a pad, not "unsaid")
+                pad = config.get("pad_token_id")
+                value -= (pad if isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0 else 1) + 1
             return value
     return None
 
