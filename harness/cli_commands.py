@@ -372,7 +372,7 @@ def _check_claim_destination(out: Path, root: Path) -> None:
 # ---------------------------------------------------------------------- compare
 def regressed(a: dict | None, b: dict | None) -> str | None:
     """Why B is worse than A for one claim, or None. A claim that is an error in B and was not
-    one in A (or was not in A at all) is a regression: a new claim that errors is no news."""
+    one in A (or was not in A at all) is a regression: a new claim that errors counts too."""
     if b is not None and b["status"] == ERROR and (a is None or a["status"] != ERROR):
         return "now an error" if a is not None else "new in B, and an error"
     if a is None:
