@@ -90,38 +90,49 @@ def test_finite_population_factor():
     assert fpc.shrink(0.8, 0.7, 0.9, 0.5) == pytest.approx((0.75, 0.85))
 
 
+def _accuracy_look(right: int, n: int, population: int = 408, strata=None, positives: int = 0):
+    """looks.look on an accuracy slice of n pairs, ``right`` of them right (the claim's own path)."""
+    y = np.array([1] * positives + [0] * (n - positives)) if strata else np.ones(n, int)
+    p = y.copy()
+    p[right:] = 1 - p[right:]
+    return looks.look("accuracy", y, p, context={"positive": 1}, population=population,
+                      band=Band.from_printed("50", scale=PCT, tolerance=0), alpha=0.05, strata=strata)
+
+
 def test_bug4_accuracy_near_one_keeps_the_truth():
     """Bug 4: 407/408 right; a 100-pair slice holding the one error gave [0.9513, 0.9972]."""
-    low, high = fpc.proportion_interval([(99, 100, 408)], 0.05)
-    assert low <= 407 / 408 <= high
-    assert fpc.proportion_interval([(100, 100, 408)], 0.05)[1] == 1.0
-    assert fpc.proportion_interval([(300, 408, 408)], 0.05) == (300 / 408, 300 / 408)
-    # Stratified: the error among 69 positives seen of 279; negatives all right.
-    low, high = fpc.proportion_interval([(68, 69, 279), (31, 31, 129)], 0.05)
-    assert low <= 407 / 408 <= high
+    lk = _accuracy_look(99, 100)
+    assert lk.low <= 407 / 408 <= lk.high
+    assert _accuracy_look(100, 100).high == 1.0
+    whole = _accuracy_look(300, 408)
+    assert (whole.low, whole.high) == (300 / 408, 300 / 408)
+    # Stratified: 69 positives seen of 279, all right; the error among the 31 negatives seen of 129.
+    lk = _accuracy_look(99, 100, strata={1: 279, 0: 129}, positives=69)
+    assert lk.estimate == 0.99 and lk.low <= 407 / 408 <= lk.high
 
 
 @pytest.mark.parametrize("K", [0, 1, 20, 204, 350, 407, 408])
 @pytest.mark.parametrize("n", [20, 100, 300])
 def test_accuracy_interval_exact_coverage(K, n):
-    """Exact coverage over every slice a simple random sample can give (hypergeometric)."""
+    """Exact coverage over every slice a simple random sample can give (hypergeometric): each
+    side of the interval looks.look builds misses the split's value at most alpha / 2."""
     N = 408
-    k = np.arange(max(0, n - (N - K)), min(n, K) + 1)
-    prob = stats.hypergeom(N, K, n).pmf(k)
-    covered = sum(p for kk, p in zip(k, prob)
-                  if (lambda iv: iv[0] <= K / N <= iv[1])(fpc.proportion_interval([(int(kk), n, N)], 0.05)))
-    assert covered >= 0.93, covered
+    below = above = 0.0
+    for k in range(max(0, n - (N - K)), min(n, K) + 1):
+        pr = stats.hypergeom.pmf(k, N, K, n)
+        lk = _accuracy_look(k, n, N)
+        below += pr * (lk.high < K / N - 1e-12)
+        above += pr * (lk.low > K / N + 1e-12)
+    assert below <= 0.025 + 1e-9 and above <= 0.025 + 1e-9, (below, above)
 
 
-def test_proportion_probability_matches_the_interval():
+def test_proportion_probability_of_the_band():
     b = Band.from_printed("90", scale=PCT, tolerance=0)
     inside = fpc.proportion_probability([(90, 100, 408)], b.contains)
     assert 0 < inside < 1
     assert fpc.proportion_probability([(367, 408, 408)], b.contains) == 1.0   # 0.8995 rounds to 90
     assert fpc.proportion_probability([(300, 408, 408)], b.contains) == 0.0
-    low, high = fpc.proportion_interval([(90, 100, 408)], 0.05)
-    inside_interval = fpc.proportion_probability([(90, 100, 408)], lambda x: low <= x <= high)
-    assert inside_interval >= 0.95
+    assert fpc.proportion_probability([(90, 100, 408)], lambda x: x >= 0.5) == pytest.approx(1.0)
 
 
 def test_bug3_sizing_uses_the_estimate_and_is_not_capped():

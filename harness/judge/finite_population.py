@@ -4,13 +4,11 @@ A paper's "MRPC dev F1" is computed on all N examples of the split, so the estim
 checkpoint's metric on that split, not a population value. A slice of n of the N examples is
 a sample without replacement, and the whole split has no sampling error.
 
-- Accuracy (a count of right answers): the unseen N - n examples hold K more right answers;
-  with a Jeffreys prior on the rate, K is beta-binomial, so the split's accuracy has an exact
-  posterior ``(k + K) / N``. Its central interval and its band probability come from that one
-  distribution: the correction is built into the interval, and it stays honest at 407/408
-  (where shrinking a Wilson interval about the estimate covered 76 %). A slice stratified by
-  label is judged per stratum (each label's unseen rows have their own rate), which is what
-  the stratification buys; the strata's counts add by convolution.
+- Accuracy (a count of right answers): its interval is the exact hypergeometric inversion
+  (harness.judge.inversion), per label stratum where the slice is stratified. What this module
+  adds is the band probability of a slice in three or more strata (``proportion_probability``):
+  the unseen N - n examples hold K more right answers, beta-binomial under a Jeffreys prior on
+  each stratum's rate, the strata's counts added by convolution.
 - Bootstrap metrics (F1, MCC): the interval is rescaled about the estimate by
   ``f = sqrt((N - n) / (N - 1))``, the standard correction of a standard error.
 """
@@ -47,20 +45,8 @@ def _unseen_total(strata) -> tuple[int, "np.ndarray"]:
     return seen_right, pmf / pmf.sum()
 
 
-def proportion_interval(strata, alpha: float) -> tuple[float, float]:
-    """Central 1 - alpha interval for the split's proportion right, given the strata seen."""
-    import numpy as np
-
-    population = sum(rows for _, _, rows in strata)
-    seen, pmf = _unseen_total(strata)
-    cdf = np.cumsum(pmf)
-    lo = int(np.searchsorted(cdf, alpha / 2.0 - 1e-12))
-    hi = int(np.searchsorted(cdf, 1.0 - alpha / 2.0 - 1e-12))
-    return (seen + lo) / population, (seen + min(hi, len(pmf) - 1)) / population
-
-
 def proportion_probability(strata, contains) -> float:
-    """P(split proportion in the band) under the same distribution; ``contains`` judges exactly."""
+    """P(split proportion in the band) under the posterior above; ``contains`` judges exactly."""
     population = sum(rows for _, _, rows in strata)
     seen, pmf = _unseen_total(strata)
     mass = sum(float(p) for j, p in enumerate(pmf) if contains((seen + j) / population))

@@ -3,8 +3,9 @@
 Metrics whose uncertainty is ``BOOTSTRAP`` in the registry (harness.metrics) get a paired
 non-parametric bootstrap (``scipy.stats.bootstrap``) of the per-example arrays the metric's
 ``samples`` gives, reduced by its vectorized ``statistic``: BCa by default, percentile where
-BCa is undefined, and "degenerate" where every replicate is the same number. Proportions use
-the exact finite-population posterior instead (finite_population.py); counts need neither.
+BCa is undefined, and "degenerate" where every replicate is the same number. Proportions, and
+metrics of the binary confusion counts where the split's label counts are known, get the exact
+finite-population interval instead (inversion.py); counts need neither.
 
 Why BCa: F1 near the top of its range is skewed and biased on small slices (the sample F1 sits
 below the population value on average). The percentile interval ignores both and under-covers;

@@ -36,7 +36,7 @@ BOOTSTRAP_MIN_SLICE = 30
 
 #: How a metric's sampling uncertainty is estimated (harness.judge.looks):
 EXACT = "exact"            # a count: no sampling at all
-PROPORTION = "proportion"  # mean of 0/1 outcomes: exact finite-population beta-binomial
+PROPORTION = "proportion"  # mean of 0/1 outcomes: exact finite-population (hypergeometric) interval
 BOOTSTRAP = "bootstrap"    # anything else: paired BCa bootstrap, finite-population rescaled
 UNCERTAINTIES = (EXACT, PROPORTION, BOOTSTRAP)
 
