@@ -111,15 +111,20 @@ def scheduler_class():
             return self._catalogue(nodeid).get(claim_id)
 
         def _catalogue(self, nodeid: str) -> dict[str, str]:
-            from harness.claims.records import load_tree
+            """Claim id -> group, for the claims this run measures: the run's catalogue (parsed once,
+            harness.plugin.catalogue) on the run's checkpoints, so a cell of --claims-checkpoint goes
+            with the checkpoint it is measured on."""
             from harness.errors import RecordError
+            from harness.plugin import catalogue
+            from harness.plugin_ui import expand_claims
 
             opt = self.config.getoption("claims_dir", None)
             root = Path(opt) if opt else (Path(str(self.config.rootpath)) / nodeid.split("::")[0]).parent
             key = str(root)
             if key not in self._groups:
                 try:
-                    self._groups[key] = {c.id: c.group for c in load_tree(root)} if root.is_dir() else {}
+                    claims = expand_claims(self.config, catalogue(self.config, root)) if root.is_dir() else []
+                    self._groups[key] = {c.id: c.group for c in claims}
                 except (RecordError, OSError):
                     self._groups[key] = {}   # collection reports a bad record; nothing to group by
             return self._groups[key]

@@ -53,3 +53,30 @@ def test_claims_of_one_checkpoint_run_on_one_worker(tmp_path):
     assert set(by_group) == {"params", "model-a", "model-b"}, run.stdout[-3000:]
     assert all(len(workers) == 1 for workers in by_group.values()), by_group
     assert len(list((project / "reports" / "verdicts").glob("*.json"))) == 12
+
+
+def test_the_scheduler_groups_plain_ids_by_the_claims_record_and_checkpoint(pytester, claims_project):
+    """Node ids as pytest 9.2 leaves them (no ``@group`` suffix): the group is read from the
+    record, and with several --claims-checkpoint each (claim, checkpoint) cell goes with its checkpoint.
+    (The run above never reaches this path on a pytest that still takes the suffix.)"""
+    from harness.plugin_xdist import scheduler_class
+    from tests.helpers import TINY_REVISION, tiny_claim, write_claims
+
+    write_claims(claims_project, "c.yaml", [tiny_claim("a/one", repo="org/model-a"),
+                                            tiny_claim("a/two", repo="org/model-a"),
+                                            tiny_claim("b/one", repo="org/model-b")])
+
+    def scopes(*args) -> dict[str, str]:
+        config = pytester.parseconfigure("claims", "--tx", "2*popen", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                                         *args)
+        sched = scheduler_class()(config)
+        return {cid: sched._split_scope(f"claims/test_claims.py::test_claim[{cid}]")
+                for cid in ("a/one", "a/two", "b/one", *(f"{c}@{x}@{TINY_REVISION[:12]}" for c in ("a/one", "b/one")
+                                                          for x in ("org/x", "org/y")))}
+
+    plain = scopes()
+    assert plain["a/one"] == plain["a/two"] != plain["b/one"], plain
+    cells = scopes(f"--claims-checkpoint=org/x@{TINY_REVISION}", f"--claims-checkpoint=org/y@{TINY_REVISION}")
+    x, y = (f"@{r}@{TINY_REVISION[:12]}" for r in ("org/x", "org/y"))
+    assert cells["a/one" + x] == cells["b/one" + x] != cells["a/one" + y] == cells["b/one" + y], cells
+    assert not cells["a/one" + x].startswith("claims/"), cells          # a group, not the node id itself
