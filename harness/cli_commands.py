@@ -156,9 +156,11 @@ def _slug(text: str) -> str:
 
 def scaffold(papers: dict, *, paper: str, table: str | None = None, row: str | None = None,
              column: str | None = None, metric: str | None = None, checkpoint: str | None = None,
-             claim_id: str | None = None, statement: str | None = None, model_type: str | None = None) -> dict:
+             claim_id: str | None = None, statement: str | None = None, model_type: str | None = None,
+             claims_root: Path | None = None) -> dict:
     """A claim record for one printed cell (table, row, column) or one prose statement, value and
-    page taken from the paper record."""
+    page taken from the paper record. ``claims_root``: the claims folder whose run-spread tables a
+    claim on a chosen checkpoint cites (claims/spreads/)."""
     from harness.claims import tasks
 
     where = f"paper record {paper}"
@@ -235,9 +237,22 @@ def scaffold(papers: dict, *, paper: str, table: str | None = None, row: str | N
     record["paper_protocol"] = {"split": "validation", "metric": value.metric,
                                 "max_length": record["measure"]["max_length"], "whole_split": True}
     if "repo" in ckpt:   # the authors' run is not the checkpoint measured here (none chosen: nothing to spread)
-        record["run_spread"] = {"table": "glue-finetuning"}
+        record["run_spread"] = _spread_for(claims_root, record["measure"]["dataset"], value.metric)
     record["tolerance"] = {"value": 0, "reason": "no systematic allowance: re-run variation is the run spread"}
     return record
+
+
+def _spread_for(claims_root: Path | None, dataset: dict, metric: str) -> dict:
+    """The run spread of a scaffolded claim: the catalogue's spread table that lists its task and
+    metric, else ``unknown`` saying so (the verdict is then inconclusive, not judged on no spread)."""
+    from harness.claims import spreads
+
+    task = f"{dataset['repo']}/{dataset['config']}"
+    name = spreads.table_for(claims_root, task, metric) if claims_root is not None else None
+    if name is not None:
+        return {"table": name}
+    return {"unknown": f"no run-spread table in the claims folder's spreads/ lists {task}, {metric}: add a "
+                       "sourced entry there, or state the spread (run_spread: {sd, source})"}
 
 
 def _scaffold_statement(p, statement: str, *, metric: str | None, claim_id: str | None,
@@ -325,7 +340,7 @@ def cmd_new(args) -> int:
     papers = load_papers(root)
     record = scaffold(papers, paper=args.paper, table=args.table, row=args.row, column=args.column,
                       metric=args.metric, checkpoint=args.checkpoint, claim_id=args.id,
-                      statement=args.statement, model_type=args.model_type)
+                      statement=args.statement, model_type=args.model_type, claims_root=root)
     text = ("# Scaffolded by `claims-harness new`; check the measurement block before running.\n"
             + yaml.safe_dump({"claims": [record]}, sort_keys=False, allow_unicode=True, width=100))
     with tempfile.TemporaryDirectory() as tmp:      # validate exactly what would be written

@@ -73,6 +73,23 @@ def test_import_verdict_writes_nothing_on_error(tmp_path, capsys):
     assert code == 0 and yaml.safe_load(out.read_text())["claims"][0]["expect"] == "miscited"
 
 
+def test_new_on_a_checkpoint_cites_the_spread_table_that_lists_the_task_or_says_none_does(catalogue, capsys):
+    """The run spread of a scaffolded claim follows the catalogue's spread tables, for any task."""
+    cell = ("new", "--claims", catalogue, "--paper", "1909.11942", "--table", "Table 2", "--row", "ALBERT base",
+            "--checkpoint", "org/model@main")
+    out = catalogue / "mine" / "sst2.yaml"
+    code, _, err = _run(capsys, *cell, "--column", "SST-2", "-o", out)
+    assert code == 0, err
+    assert yaml.safe_load(out.read_text())["claims"][0]["run_spread"] == {"table": "glue-finetuning"}
+    out = catalogue / "mine" / "squad.yaml"          # no spread table lists SQuAD: a claim that loads all the same
+    code, _, err = _run(capsys, *cell, "--column", "SQuAD1.1", "--metric", "f1", "-o", out)
+    assert code == 0, err
+    spread = yaml.safe_load(out.read_text())["claims"][0]["run_spread"]
+    assert list(spread) == ["unknown"] and "rajpurkar/squad/plain_text, f1" in spread["unknown"], spread
+    code, text, _ = _run(capsys, "check", catalogue)
+    assert code == 0, text
+
+
 def test_audit_exit_codes(catalogue, tmp_path, capsys):
     code, out, _ = _run(capsys, "audit", catalogue)
     assert code == 0 and "citation_mismatch (expected)" in out     # the imported claim declares it

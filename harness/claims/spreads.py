@@ -181,6 +181,18 @@ def _figure(f, p: Path, where: str) -> dict:
     return out
 
 
+def table_for(root: Path, task: str, metric: str) -> str | None:
+    """The name of the first run-spread table (by name) of the claims folder ``root`` that has an
+    entry for ``task`` ('repo/config') and ``metric``; None when none has."""
+    from harness.claims.folders import data_root
+
+    folder = data_root(Path(root)) / SPREADS_DIR
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+        if (task, metric) in _table(str(path)):
+            return path.stem
+    return None
+
+
 def resolve(record: dict, *, path: str, root: Path | None, scale: Decimal) -> RunSpread | None:
     """The claim's spread in its printed units; None for claims that measure no trained model."""
     claim_id = record.get("id")
