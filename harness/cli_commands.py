@@ -307,7 +307,8 @@ def _count_block(family: str, config: dict) -> dict:
 
 def _architecture(t, r: str, family: str) -> dict:
     """hidden/layers/embedding from the same row (Table 1 style), heads H/64 and FFN 4H as in BERT,
-    in the config fields the family has; {} (its default config) when the row has no such cells."""
+    in the config fields the family has (the vocabulary and the rest: the family's defaults);
+    {} (its default config) when the row has no such cells."""
     from harness.measure.params import config_fields
 
     cells = {c.name.lower(): t.rows[r].get(c.name, ()) for c in t.columns}
@@ -319,13 +320,12 @@ def _architecture(t, r: str, family: str) -> dict:
     hidden, layers, emb = cell("hidden"), cell("layers"), cell("embedding")
     if hidden is None or layers is None:
         return {}
-    albert = family == "albert"
-    config = {"vocab_size": 30000 if albert else 30522, "hidden_size": hidden, "num_hidden_layers": layers,
-              "num_attention_heads": max(1, hidden // 64), "intermediate_size": 4 * hidden}
+    config = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": max(1, hidden // 64),
+              "intermediate_size": 4 * hidden}
     if emb is not None:
         config["embedding_size"] = emb
     known = config_fields(family)
-    return {k: v for k, v in config.items() if k in known and (k != "embedding_size" or albert)}
+    return {k: v for k, v in config.items() if k in known}
 
 
 def cmd_new(args) -> int:

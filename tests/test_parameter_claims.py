@@ -103,3 +103,33 @@ def test_a_count_deviates_only_from_a_convention_the_claim_states():
     devs = protocol.deviations(stated)
     assert [d["what"] for d in devs] == ["counting_convention"] and protocol.match(devs) == "proxy"
     assert devs[0]["source"] == "pooler excluded" and devs[0]["here"] == "pooler included"
+
+
+def test_a_scaffolded_count_builds_the_row_in_its_familys_own_vocabulary():
+    """`new` on a Table 1 row counts what the hand-written claim of that row counts; on another
+    family (--model-type) the row's sizes go into that family's own config, vocabulary included."""
+    import torch
+    import yaml
+    from transformers import RobertaConfig, RobertaModel
+
+    from harness.claims.papers import load_papers
+    from harness.cli_commands import scaffold
+    from harness.measure.params import count
+
+    papers = load_papers(ROOT / "claims")
+    shipped = {r["citation"]["row"]: r for r in yaml.safe_load(
+        (ROOT / "claims" / "albert-1909.11942" / "table1-parameters.yaml").read_text())["claims"]}
+
+    def counted(record) -> int:
+        arch = record["measure"]["architecture"]
+        return count(arch["family"], arch["config"], include_pooler=True)["total"]
+
+    for row in ("BERT base", "ALBERT base", "ALBERT xxlarge"):
+        new = scaffold(papers, paper="1909.11942", table="Table 1", row=row, column="Parameters")
+        assert counted(new) == counted(shipped[row]), row
+    roberta = scaffold(papers, paper="1909.11942", table="Table 1", row="BERT base", column="Parameters",
+                       model_type="roberta")
+    with torch.device("meta"):
+        model = RobertaModel(RobertaConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                           intermediate_size=3072))
+    assert counted(roberta) == sum(p.numel() for p in model.parameters())
