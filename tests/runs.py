@@ -78,9 +78,9 @@ def start_pytest(project: Path, *args: str, env: dict[str, str | None] | None = 
     project = Path(project)
     beside = project.parent / f"{project.name}.run"
     full, changes = _hermetic(project, args, env)
-    log = (beside / "out.txt").open("w")
-    return subprocess.Popen([sys.executable, "-m", "pytest", *full], cwd=project, env=_environment(changes),
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    with (beside / "out.txt").open("w") as log:     # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "pytest", *full], cwd=project, env=_environment(changes),
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
 def _hermetic(project: Path, args, env) -> tuple[list[str], dict]:
