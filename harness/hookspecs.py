@@ -34,8 +34,8 @@ def pytest_claims_artifact(artifact: dict, claim) -> None:
 
     ``claim`` is the ``harness.claims.records.Claim`` it judges. Called in the process that
     measured the claim (an xdist worker, or the only process); the artifact is validated
-    against harness/schemas/verdict.schema.json afterwards, so a change that breaks the
-    contract is reported as the claim's write error rather than written.
+    against harness/schemas/verdict.schema.json afterwards, and one that breaks the contract
+    becomes the claim's ``error`` verdict naming the field (harness.plugin.finalise).
     """
 
 

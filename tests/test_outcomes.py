@@ -244,3 +244,20 @@ def test_a_run_stopped_by_sigterm_or_sigkill_says_so(tmp_path, capsys):
     assert "gate: FAIL (exit 1)" in out and "never finished (killed" in out, out
     page = render(reports)["index.html"].read_text()
     assert "This run did not finish" in page and "never finished" in page
+
+
+def test_an_artifact_a_hook_breaks_becomes_the_claims_error_verdict():
+    """What pytest_claims_artifact (or any edit) leaves outside the verdict schema is not written as
+    it is: the artifact becomes the claim's error verdict naming the field, so disk, outcome and
+    report say error."""
+    from harness.plugin import finalise
+
+    record = {k: v for k, v in tiny_claim("t/x").items() if k != "id"}
+    art = dict(verdict_artifact("t/x", "reproduced", claim=record), _artifact_name="t__x.json")
+    art["verdict"]["status"] = "bogus"
+    payload = json.loads(finalise(art))
+    assert art["verdict"]["status"] == payload["verdict"]["status"] == "error"
+    assert art["verdict"]["reason"].startswith("artifact invalid: ") and "verdict.status" in art["verdict"]["reason"]
+    assert art["claim_id"] == "t/x" and art["_artifact_name"] == "t__x.json"
+    fine = dict(verdict_artifact("t/y", "reproduced", claim=record), _artifact_name="t__y.json")
+    assert json.loads(finalise(fine))["verdict"]["status"] == "reproduced"    # a valid one goes through as it is
