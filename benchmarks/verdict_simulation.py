@@ -115,7 +115,7 @@ def judge_claim(record: dict, y: np.ndarray, p: np.ndarray, *, resamples: int):
     """The production path: Claim -> run_looks -> bands_of -> spread -> looks.plan -> verdict.judge."""
     from harness import kinds
     from harness.claims.records import Claim
-    from harness.kinds import _model
+    from harness.kinds import split_measurement as _model
 
     claim = Claim(id=record["id"], record=record, path="<simulation>", root=str(CLAIMS_ROOT))
     pipeline = SimpleNamespace(options=SimpleNamespace(level=LEVEL, resamples=resamples, progress=None))

@@ -166,7 +166,7 @@ def _render(folder: Path, found=None) -> None:
 
 
 def _prefetch(args) -> int:
-    from harness.measure.prefetch import run_prefetch
+    from harness.prefetch import run_prefetch
 
     return run_prefetch(Path(args.claims), Path(args.mirror))
 

@@ -42,7 +42,7 @@ def _table(head: tuple, body: list[tuple]) -> list[str]:
 # ---------------------------------------------------------------------- list
 def cmd_list(args) -> int:
     from harness.claims.records import load_tree
-    from harness.plugin_ui import marker_names
+    from harness.plugin_reporting import marker_names
 
     claims = load_tree(_folder(args.claims))
     last = {}

@@ -19,38 +19,17 @@ import pytest
 
 from harness import options
 from harness.errors import HarnessError, RecordError
+from harness.plugin_state import ARTIFACT_KEY, SESSION_KEY, catalogue, expand_claims, run_checkpoints
+from harness.plugin_state import download_allowed as _download_allowed
+from harness.plugin_state import mirror as _mirror
 from harness.session import ClaimsSession
 from harness.statuses import BLOCKED, ERROR, INCONCLUSIVE, REPRODUCED
 
-ARTIFACT_KEY = pytest.StashKey[dict]()
-SESSION_KEY = pytest.StashKey[ClaimsSession]()
 SWITCH_KEY = pytest.StashKey[object]()
 EMPTY_KEY = pytest.StashKey[str]()
 STOP_KEY = pytest.StashKey[str]()
 SHARD_LINE_KEY = pytest.StashKey[str]()
-CATALOGUE_KEY = pytest.StashKey[dict]()
 PROPERTY = "claims_artifact"
-
-
-def catalogue(config, root) -> list:
-    """The claims under ``root``, read and validated once per process and kept in the config.
-
-    Markers (configure), worker count, parametrize, the gate's catalogue and a crashed worker's
-    verdict all ask; a catalogue of thousands is parsed once, not once per question. A broken
-    record raises the same RecordError to every caller."""
-    from harness.claims.records import load_tree
-
-    cache = config.stash.setdefault(CATALOGUE_KEY, {})
-    key = str(Path(root).resolve())
-    if key not in cache:
-        try:
-            cache[key] = load_tree(Path(root))
-        except RecordError as exc:
-            cache[key] = exc
-    found = cache[key]
-    if isinstance(found, RecordError):
-        raise found
-    return found
 
 
 # ---------------------------------------------------------------------- hooks and plugins
@@ -97,16 +76,6 @@ def _settle(config) -> None:
     config.stash[_SETTLED] = True
 
 
-def _download_allowed(config) -> bool:
-    opt = config.getoption("claims_download")
-    return bool(opt) or os.environ.get("CLAIMS_DOWNLOAD", "") not in ("", "0")
-
-
-def _mirror(config) -> Path | None:
-    value = config.getoption("claims_mirror") or os.environ.get("CLAIMS_MIRROR")
-    return Path(value).expanduser().resolve() if value else None
-
-
 # ---------------------------------------------------------------------- xdist placement
 def _visible_gpus() -> list[str]:
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -139,13 +108,11 @@ def pytest_xdist_auto_num_workers(config):
         except (ValueError, OSError, AttributeError):
             mem_gib = 3.0 * cores
         capacity = max(1, min(cores, int(mem_gib // 3)))
-    from harness.claims import workload
+    from harness import workload
 
     roots = workload.claim_roots(list(config.args), config.getoption("claims_dir"))
     if not roots:
         return capacity
-    from harness.plugin_ui import run_checkpoints
-
     moved = run_checkpoints(config)     # --claims-checkpoint: the model claims run on these instead
     try:
         groups = (sum(workload.likely_available(repo, _mirror(config), _download_allowed(config)) for repo, _ in moved)
@@ -347,7 +314,6 @@ def pytest_generate_tests(metafunc):
     if "claim" not in metafunc.fixturenames:
         return
     from harness.claims.papers import load_papers
-    from harness.plugin_ui import expand_claims
 
     root = _claims_root(metafunc)
     try:
@@ -373,7 +339,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [it for it in items if it not in empty]
     value = config.getoption("claims_shard")   # (I, N), checked when parsed
     if value:
-        from harness.claims import workload
+        from harness import workload
 
         i, n = value
         claims = {c.id: c for c in (_claim_of(it) for it in items) if c is not None}.values()
@@ -436,13 +402,14 @@ def _claim_of(item):
 @pytest.fixture(scope="session")
 def claims_pipeline(request):
     """Per process: paper records, device, loaded checkpoints and datasets, kept between claims."""
-    from harness.run import Options, Pipeline
+    from harness.run import Pipeline, RunSettings
 
     cfg = request.config
-    return Pipeline(Options(
+    return Pipeline(RunSettings(
         mirror=_mirror(cfg), allow_download=_download_allowed(cfg), device=cfg.getoption("claims_device"),
         dtype=cfg.getoption("claims_dtype"), batch_size=cfg.getoption("claims_batch_size"),
-        resamples=cfg.getoption("claims_resamples"), cache_dir=_cache_dir(cfg)))
+        resamples=cfg.getoption("claims_resamples"), cache_dir=_cache_dir(cfg),
+        checkpoints=tuple(run_checkpoints(cfg))))
 
 
 def _cache_dir(cfg) -> Path | None:
@@ -461,13 +428,14 @@ def claim_verdict(request, claim, claims_pipeline):
     from harness.timelimit import ClaimTimeout, time_limit
 
     limit = request.config.getoption("claims_timeout")
+    moved_to = claims_pipeline.options.checkpoints
     try:
         with time_limit(limit):
             artifact = claims_pipeline.evaluate(claim)
     except ClaimTimeout as exc:
-        artifact = error_artifact(claim, str(exc))
+        artifact = error_artifact(claim, str(exc), checkpoints=moved_to)
     except HarnessError as exc:
-        artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}")
+        artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}", checkpoints=moved_to)
     request.config.hook.pytest_claims_artifact(artifact=artifact, claim=claim)   # validated when written
     artifact["_artifact_name"] = claim.artifact_name
     request.node.stash[ARTIFACT_KEY] = artifact
@@ -475,8 +443,8 @@ def claim_verdict(request, claim, claims_pipeline):
 
 
 # ---------------------------------------------------------------------- outcomes
-# Markers, JUnit properties, progress and --claims-checkpoint live in their own plugin module.
-pytest_plugins = ("harness.plugin_ui", "harness.plugin_xdist")
+# Markers, record locations, JUnit properties, progress and next steps live in their own plugin module.
+pytest_plugins = ("harness.plugin_reporting", "harness.plugin_xdist")
 
 
 def enforce(artifact: dict) -> None:
@@ -644,7 +612,6 @@ class _Writer:
             self.session.other_failures += 1   # not a claim: the gate must not turn it into a pass
 
     def _record_failure(self, report, claim_id: str) -> bool:
-        from harness.plugin_ui import expand_claims
         from harness.run import error_artifact
 
         opt = self.config.getoption("claims_dir")
@@ -654,7 +621,8 @@ class _Writer:
         except (StopIteration, RecordError, OSError):
             return False
         where = {"???": "the worker running it crashed", "setup": "its setup failed"}.get(report.when, "it failed")
-        artifact = error_artifact(claim, f"no verdict: {where}: {failure_cause(report)}")
+        artifact = error_artifact(claim, f"no verdict: {where}: {failure_cause(report)}",
+                                  checkpoints=run_checkpoints(self.config))
         keep_traceback(artifact, str(report.longrepr).strip())
         artifact["_artifact_name"] = claim.artifact_name
         self._record(json.dumps(artifact))
@@ -768,8 +736,6 @@ def _quiet_unused_hypothesis(config) -> None:
 
 def _catalogue(cfg, cs) -> set[str] | None:
     """Every claim id of the catalogue the run used (None if it cannot be read: nothing is excused)."""
-    from harness.plugin_ui import expand_claims
-
     roots = cs.roots or {cfg.getoption("claims_dir") or str(Path(str(cfg.rootpath)) / "claims")}
     try:
         return {c.id for root in roots if Path(root).is_dir()

@@ -13,19 +13,22 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import kinds, versions
+from harness import kinds, protocol, versions
+from harness import verdict_document as document
 from harness.claims.audit import audit
 from harness.claims.papers import load_papers
 from harness.claims.records import Claim
 from harness.errors import AssetUnavailable, HarnessError
-from harness.judge import document, protocol
-from harness.judge.document import error_artifact  # noqa: F401 - for the plugin and crash handling
 from harness.measure.cache import key_of as cache_key
+from harness.verdict_document import error_artifact  # noqa: F401 - for the plugin and crash handling
 from harness.statuses import BLOCKED, ERROR
 
 
 @dataclass
-class Options:
+class RunSettings:
+    """What one run sets for every claim it measures (from the --claims-* options; not the option
+    table itself, which is harness.options)."""
+
     mirror: Path | None = None
     allow_download: bool = False
     device: str | None = None
@@ -34,12 +37,13 @@ class Options:
     level: float = 0.95
     resamples: int = 2000
     cache_dir: Path | None = None   # None: no prediction cache
+    checkpoints: tuple = ()         # --claims-checkpoint: the model claims were moved onto these (a deviation)
     progress: object = None         # callable(done, total, seconds) during inference, or None
 
 
 @dataclass
 class Pipeline:
-    options: Options
+    options: RunSettings
     _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
     _digests: dict = field(default_factory=dict)
@@ -84,12 +88,14 @@ class Pipeline:
         papers = self.papers(claim)
         pre = audit(claim, papers)
         measurement = stats = None
-        devs = protocol.deviations(claim, dtype=self.options.dtype)
+        run_checkpoints = self.options.checkpoints
+        devs = protocol.deviations(claim, dtype=self.options.dtype, checkpoints=run_checkpoints)
         try:
             measured = kinds.get(claim.kind).measure(self, claim)
             measurement = dict(measured.measurement, versions=versions.versions())
             stats = measured.judgement.statistics()
-            devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=measured.slice)
+            devs = protocol.deviations(claim, dtype=measurement.get("dtype"), slice_=measured.slice,
+                                       checkpoints=run_checkpoints)
             post = measured.judgement.post()
         except AssetUnavailable as exc:
             post = {"status": BLOCKED, "confidence": None, "reason": str(exc),

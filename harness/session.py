@@ -19,7 +19,7 @@ from harness.report import artifacts, summary
 
 
 class ClaimsSession:
-    history_path: Path | None = None   # run history (SQLite); set by harness.plugin_ui (--claims-history)
+    history_path: Path | None = None   # run history (SQLite); set by harness.plugin_reporting (--claims-history)
     machine_facts = staticmethod(dict)   # plugins' machine facts for the manifest; set by harness.plugin
 
     def __init__(self, reports_dir: Path, *, writer: bool):

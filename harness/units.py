@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from harness.metrics import SCALES
 
+# The units a paper record prints a value in (claims/papers/*.yaml), and their multipliers.
+UNIT_SCALE = {"percent": 0.01, "millions": 1e6, "count": 1.0, "ratio": 1.0, "number": 1.0, "bool": 1.0}
 SUFFIX = {"percent": " %", "millions": "M", "fraction": "", "units": ""}
 # Fewest decimals a scale is shown with (percent 89.30 %, parameter counts 11.68M).
 MIN_DECIMALS = {"percent": 2, "millions": 2, "fraction": 0, "units": 0}

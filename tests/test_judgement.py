@@ -225,7 +225,7 @@ def test_exact_judgement_for_counts():
 # --------------------------------------------------------------------------- protocol
 def test_protocol_deviations_exact():
     from harness.claims.records import Claim
-    from harness.judge import protocol
+    from harness import protocol
     from harness.measure.slices import take
     from tests.helpers import tiny_claim
 

@@ -94,7 +94,7 @@ def test_parameter_claims_give_real_verdicts(catalogue_run):
 
 def test_a_count_deviates_only_from_a_convention_the_claim_states():
     from harness.claims.records import Claim
-    from harness.judge import protocol
+    from harness import protocol
 
     measure = {"kind": "parameter_count", "include_pooler": True, "architecture": {"family": "bert", "config": {}}}
     unstated = Claim(id="x", record={"measure": measure})

@@ -76,7 +76,7 @@ def test_auto_follows_the_work_not_the_cores(pytester, claims_project):
 
 
 def test_model_groups_count_only_checkpoints_that_will_load(tmp_path, monkeypatch):
-    from harness.claims.workload import claim_roots, model_groups
+    from harness.workload import claim_roots, model_groups
     from tests.helpers import tiny_claim, write_claims
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))

@@ -1,4 +1,4 @@
-"""``harness.measure.prefetch``: what a mirror needs for the claims, fetched or listed.
+"""``harness.prefetch``: what a mirror needs for the claims, fetched or listed.
 
 Nothing here reaches the hub: there is no network where these tests run. The offline path
 runs for real (a subprocess with HF_HUB_OFFLINE=1 and an audit hook on sockets); the
@@ -21,7 +21,7 @@ import pytest
 
 from harness.claims.records import load_tree
 from harness.measure import assets
-from harness.measure.prefetch import prefetch, run_prefetch
+from harness.prefetch import prefetch, run_prefetch
 from tests.helpers import NET_AUDIT_HOOK, tiny_claim, write_claims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +282,7 @@ HOOKED_RUN = NET_AUDIT_HOOK + '''
 import json, os, sys, time
 from pathlib import Path
 from harness.claims.records import load_tree
-from harness.measure.prefetch import prefetch
+from harness.prefetch import prefetch
 from harness.cli import main
 claims, mirror, rows_out = sys.argv[1:4]
 start = time.perf_counter()

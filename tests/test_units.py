@@ -88,7 +88,7 @@ def test_report_rows_carry_their_precision():
 
 
 def test_junit_properties_of_a_model_card_claim_read_as_the_card_prints():
-    from harness.plugin_ui import junit_properties
+    from harness.plugin_reporting import junit_properties
     from tests.helpers import verdict_artifact
 
     b = _band("0.8970588235294118", "fraction", 0.005)

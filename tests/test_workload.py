@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.claims import workload
+from harness import workload
 from harness.claims.records import Claim
 from tests.helpers import tiny_claim
 from tests.runs import run_pytest

@@ -15,8 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from harness.errors import PaperRecordError
-
-UNIT_SCALE = {"percent": 0.01, "millions": 1e6, "count": 1.0, "ratio": 1.0, "number": 1.0, "bool": 1.0}
+from harness.units import UNIT_SCALE
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)(M|x)?$")
 
 

@@ -6,6 +6,9 @@ names the metrics it can report (claim name -> registry key in harness.metrics),
 schema of its ``measure`` block (the claim schema is assembled from these), whether it loads a
 checkpoint, and its ``measure(pipeline, claim) -> Measured``. Kind modules import nothing heavy
 at import time, so the plugin, the schema and the importer can read the registry freely.
+
+``split_measurement`` is no kind: it is what the kinds that measure a checkpoint on a dataset
+split share (their schema pieces, the two assets, the growing slice and its looks, the facts).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import time
 
 from harness.errors import HarnessError
 from harness.kinds import Kind, Measured
-from harness.kinds import _model
+from harness.kinds import split_measurement
 
 
 def sequence_logits(pipeline, asset, columns: list[list[str]], max_length: int, data_key: dict) -> dict:
@@ -51,13 +51,13 @@ def measure(pipeline, claim) -> Measured:
 
     m = claim.measure
     ds = m["dataset"]
-    model_asset, data_asset = _model.assets(pipeline, claim)
+    model_asset, data_asset = split_measurement.assets(pipeline, claim)
     split = pipeline.split(data_asset, ds, datafiles.load_split)
     names = split["label_names"]
     if ds["positive_label"] not in names:
         raise HarnessError(f"positive_label {ds['positive_label']!r} is not a label of {ds['repo']} "
                            f"({', '.join(names)})")
-    _model.fit(claim, model_asset, "sequence_classification", labels=names)
+    split_measurement.fit(claim, model_asset, "sequence_classification", labels=names)
     positive = names.index(ds["positive_label"])
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
     seed, stratified = m["slice"]["seed"], m["slice"].get("stratified", True)
@@ -73,10 +73,10 @@ def measure(pipeline, claim) -> Measured:
 
     metric = KIND.metric(claim.metric)
     context = {"positive": positive}
-    looked = _model.run_looks(pipeline, claim, metric, {**split, "targets": split["labels"]}, predict,
+    looked = split_measurement.run_looks(pipeline, claim, metric, {**split, "targets": split["labels"]}, predict,
                               context=context, stratify=True)
     first = looked.parts[0]
-    measurement = _model.facts(pipeline, claim, looked, model_asset, data_asset, split)
+    measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement["dataset"]["label_names"] = names
     measurement.update({
         "labels": looked.y_true,
@@ -89,7 +89,7 @@ def measure(pipeline, claim) -> Measured:
     return Measured(measurement, looked.judgement, looked.slice)
 
 
-SCHEMA = _model.schema("classification", {
+SCHEMA = split_measurement.schema("classification", {
     "text_fields": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}},
     "label_field": {"type": "string"},
     "positive_label": {"type": "string"},

@@ -10,7 +10,7 @@ simple random ones: there is no class to stratify by.
 from __future__ import annotations
 
 from harness.kinds import Kind, Measured
-from harness.kinds import _model
+from harness.kinds import split_measurement
 from harness.kinds.classification import columns_of, sequence_logits
 
 
@@ -26,9 +26,9 @@ def measure(pipeline, claim) -> Measured:
 
     m = claim.measure
     ds = m["dataset"]
-    model_asset, data_asset = _model.assets(pipeline, claim)
+    model_asset, data_asset = split_measurement.assets(pipeline, claim)
     split = pipeline.split(data_asset, ds, load_split)
-    _model.fit(claim, model_asset, "sequence_classification", labels=1)   # one output: the score
+    split_measurement.fit(claim, model_asset, "sequence_classification", labels=1)   # one output: the score
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
     seed = m["slice"]["seed"]
 
@@ -39,9 +39,9 @@ def measure(pipeline, claim) -> Measured:
         by_row = dict(zip(part.positions, inference.scores_from_logits(got["logits"]).tolist()))
         return [by_row[p] for p in positions], {**got, "rows": len(positions)}
 
-    looked = _model.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["labels"]},
+    looked = split_measurement.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["labels"]},
                               predict)
-    measurement = _model.facts(pipeline, claim, looked, model_asset, data_asset, split)
+    measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement.update({
         "labels": looked.y_true,
         "predictions": looked.y_pred,
@@ -50,7 +50,7 @@ def measure(pipeline, claim) -> Measured:
     return Measured(measurement, looked.judgement, looked.slice)
 
 
-SCHEMA = _model.schema("regression", {
+SCHEMA = split_measurement.schema("regression", {
     "text_fields": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}},
     "label_field": {"type": "string"},
     "score_range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,

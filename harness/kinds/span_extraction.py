@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from harness.errors import HarnessError
 from harness.kinds import Kind, Measured
-from harness.kinds import _model
+from harness.kinds import split_measurement
 
 DEFAULTS = {"doc_stride": 128, "n_best": 20, "max_answer_length": 30, "null_threshold": 0.0}
 
@@ -30,9 +30,9 @@ def measure(pipeline, claim) -> Measured:
     m = claim.measure
     ds, version = m["dataset"], m["version"]
     decoding = {k: m.get(k, v) for k, v in DEFAULTS.items()}
-    model_asset, data_asset = _model.assets(pipeline, claim)
+    model_asset, data_asset = split_measurement.assets(pipeline, claim)
     split = pipeline.split(data_asset, ds, load_split)
-    _model.fit(claim, model_asset, "question_answering")
+    split_measurement.fit(claim, model_asset, "question_answering")
     if version == "1.1" and split["unanswerable"]:
         raise HarnessError(f"{ds['repo']} {ds['split']}: {split['unanswerable']} questions have no answer, which "
                            "SQuAD v1.1's script cannot score; say version: '2.0'")
@@ -64,9 +64,9 @@ def measure(pipeline, claim) -> Measured:
         return [by_row[p] for p in positions], {**got, "rows": len(positions)}
 
     context = {"version": version}
-    looked = _model.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["answers"]},
+    looked = split_measurement.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["answers"]},
                               predict, context=context)
-    measurement = _model.facts(pipeline, claim, looked, model_asset, data_asset, split)
+    measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement.update({
         "ids": [split["ids"][p] for p in looked.slice.positions],
         "gold_answers": looked.y_true,
@@ -78,7 +78,7 @@ def measure(pipeline, claim) -> Measured:
     return Measured(measurement, looked.judgement, looked.slice)
 
 
-SCHEMA = _model.schema("span_extraction", {}, [], {
+SCHEMA = split_measurement.schema("span_extraction", {}, [], {
     "required": ["version"],
     "properties": {
         "version": {"enum": ["1.1", "2.0"], "description": "which official SQuAD script scores the answers"},

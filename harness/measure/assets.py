@@ -126,7 +126,7 @@ def resolve_dataset(repo: str, config: str, revision: str, *, mirror: Path | Non
 
 
 def _hint(allow_download: bool) -> str:
-    """The step that can fetch a published asset (a checkpoint never published gets no hint: see kinds._model)."""
+    """The step that can fetch a published asset (a checkpoint never published gets no hint: see kinds.split_measurement)."""
     if allow_download:
         return ("The hub could not provide it either: check the repo id and revision in the claim, "
                 "or fill a mirror where the hub can be reached (`python -m harness prefetch --mirror DIR`)")

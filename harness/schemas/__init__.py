@@ -62,7 +62,7 @@ def generate(name: str, *, builtin_only: bool = False) -> dict:
         metric.update(enum=metric_names, description=GENERATED)
         schema["$defs"]["entry"]["properties"]["scale"].update(enum=list(metrics.SCALES), description=GENERATED)
     elif name == "paper":
-        from harness.claims.papers import UNIT_SCALE
+        from harness.units import UNIT_SCALE
 
         schema["$defs"]["unit"].update(enum=list(UNIT_SCALE), description=GENERATED)
     return schema

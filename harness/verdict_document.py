@@ -1,6 +1,7 @@
 """The verdict document: one claim's artifact, in the reference verdict's layout, extended.
 
-Built here and nowhere else: the pipeline calls ``build`` for every measured claim and
+Built here and nowhere else, complete when built (nothing edits it afterwards but the
+``pytest_claims_artifact`` hook): the pipeline calls ``build`` for every measured claim and
 ``error_artifact`` for a claim whose worker never reported back; reports read what it wrote.
 """
 
@@ -13,17 +14,19 @@ from pathlib import Path
 from harness import AGENT_VERSION, __version__
 from harness.claims.audit import MISMATCH, audit
 from harness.claims.papers import load_papers
-from harness.judge import protocol
+from harness import protocol
 from harness.statuses import ERROR, MISCITED
 
 NAMESPACE = uuid.UUID("6f1d8a4e-3b0c-4f4e-9a51-1909119420aa")
 
 
-def error_artifact(claim, reason: str) -> dict:
-    """An artifact for a claim whose measurement never reported back (a crashed worker)."""
+def error_artifact(claim, reason: str, *, checkpoints=()) -> dict:
+    """An artifact for a claim whose measurement never reported back (a crashed worker, a time
+    limit); ``checkpoints``: the run's --claims-checkpoint list (harness.protocol.deviations)."""
     papers = load_papers(Path(claim.root)) if claim.root else {}
     post = {"status": ERROR, "confidence": None, "reason": reason}
-    return build(claim, papers, audit(claim, papers), post, None, None, protocol.deviations(claim), now())
+    return build(claim, papers, audit(claim, papers), post, None, None,
+                 protocol.deviations(claim, checkpoints=checkpoints), now())
 
 
 def now() -> str:

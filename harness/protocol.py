@@ -1,7 +1,8 @@
 """protocol_match, derived from the claim record and the run, never written by hand.
 
 ``exact`` only when the checkpoint is the source's own model and the split, metric, length,
-dtype and whole split are the source's; anything else is ``proxy`` with its deviations.
+dtype and whole split are the source's; anything else is ``proxy`` with its deviations. A
+run that measures its claims on other checkpoints (``--claims-checkpoint``) says so here too.
 """
 
 from __future__ import annotations
@@ -12,8 +13,20 @@ EXACT = "exact"
 PROXY = "proxy"
 
 
-def deviations(claim, *, dtype: str | None = None, slice_=None) -> list[dict]:
-    """Every way this measurement departs from the protocol behind the reported number."""
+def deviations(claim, *, dtype: str | None = None, slice_=None, checkpoints=()) -> list[dict]:
+    """Every way this measurement departs from the protocol behind the reported number.
+
+    ``checkpoints``: the run's ``--claims-checkpoint`` list (RunSettings.checkpoints); a claim
+    that runs a model was moved onto one of them (harness.claims.checkpoints), which it names."""
+    out = _deviations(claim, dtype=dtype, slice_=slice_)
+    ckpt = claim.checkpoint or {}
+    if checkpoints and kinds.uses_model(claim.kind) and "repo" in ckpt:
+        out.append({"what": "checkpoint_override", "source": "the claim record's checkpoint",
+                    "here": f"{ckpt['repo']}@{ckpt['revision']}", "note": "--claims-checkpoint on the command line"})
+    return out
+
+
+def _deviations(claim, *, dtype: str | None, slice_) -> list[dict]:
     rec = claim.record
     paper = rec.get("paper_protocol")
     measure = claim.measure

@@ -1,9 +1,10 @@
-"""What pytest users see of a claims run besides pass and fail.
+"""How a claims run reports through pytest, besides pass and fail.
 
-Markers per claim (select with ``-m``), the verdict as JUnit XML properties, a live progress
-line during long inference, and ``--claims-checkpoint`` to run the catalogue against another
-checkpoint. Loaded by ``harness.plugin`` (its ``pytest_plugins``), which declares the options
-(``harness.options``); imports nothing heavy.
+Markers per claim (select with ``-m``), a claim case located at its record (file and line), the
+verdict as JUnit XML properties, a live progress line during long inference, and the next steps
+after the verdict table. Loaded by ``harness.plugin`` (its ``pytest_plugins``), which declares
+the options (``harness.options``); shares its state through harness.plugin_state and imports
+nothing heavy.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.plugin_state import ARTIFACT_KEY, SESSION_KEY, catalogue, mirror
+
 PROGRESS_KEY = pytest.StashKey[object]()
-NOTED_KEY = pytest.StashKey[bool]()
 FIXED_MARKERS = (
     "needs_gpu: claims impractical on a CPU (an xlarge/xxlarge checkpoint or more than 5,000 pairs)",
     "source_paper: claims cited from a paper's table",
@@ -41,8 +43,6 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"kind_{kind.name}: claims of kind {kind.name}: {kind.summary}")
     _register_catalogue_markers(config)
     config.stash[PROGRESS_KEY] = Progress(config)
-    from harness.plugin import SESSION_KEY
-
     cs = config.stash.get(SESSION_KEY, None)
     value = config.getoption("claims_history")
     if cs is not None:
@@ -96,8 +96,6 @@ def _register_catalogue_markers(config) -> None:
     root = config.getoption("claims_dir") or Path(str(config.rootpath)) / "claims"
     if not Path(root).is_dir():
         return
-    from harness.plugin import catalogue
-
     try:
         claims = catalogue(config, root)
     except (RecordError, OSError):
@@ -161,41 +159,6 @@ def _at_record(item, report) -> None:
         report.sections.append(("claim record", f"{where[0]}:{where[1]}"))
 
 
-# ---------------------------------------------------------------------- checkpoint override
-OVERRIDES_KEY = pytest.StashKey[dict]()
-
-
-def run_checkpoints(config) -> list[tuple[str, str]]:
-    """--claims-checkpoint (repeatable) and --claims-checkpoints FILE, each checkpoint once."""
-    from harness.claims import checkpoints
-
-    return checkpoints.chosen(config.getoption("claims_checkpoint"), config.getoption("claims_checkpoints"))
-
-
-def expand_claims(config, claims: list) -> list:
-    """The claims this run measures: on the run's checkpoints when it names any (one case per
-    claim and checkpoint when it names several; harness.claims.checkpoints)."""
-    from harness.claims import checkpoints
-
-    out, moved = checkpoints.expand(claims, run_checkpoints(config))
-    config.stash.setdefault(OVERRIDES_KEY, {}).update(moved)
-    return out
-
-
-def override_deviation(config, artifact: dict) -> None:
-    """Record --claims-checkpoint in the artifact: a deviation and a proxy protocol match."""
-    here = config.stash.get(OVERRIDES_KEY, {}).get(artifact.get("claim_id"))
-    if not here:
-        return
-    proto = artifact.setdefault("protocol", {"match": None, "deviations": []})
-    proto["deviations"].append({"what": "checkpoint_override", "source": "the claim record's checkpoint",
-                                "here": here, "note": "--claims-checkpoint on the command line"})
-    proto["match"] = "proxy"
-    for v in (artifact.get("verdict"), (artifact.get("verdicts") or {}).get("post")):
-        if isinstance(v, dict):
-            v["protocol_match"] = "proxy"
-
-
 # ---------------------------------------------------------------------- JUnit properties
 def junit_properties(artifact: dict, artifact_path: str | None) -> list[tuple[str, str]]:
     """The verdict as (name, value) pairs, values in the paper's printed units."""
@@ -223,8 +186,6 @@ def pytest_runtest_makereport(item, call):
     if call.when != "call":
         return
     _at_record(item, outcome.get_result())
-    from harness.plugin import ARTIFACT_KEY, SESSION_KEY
-
     artifact = item.stash.get(ARTIFACT_KEY, None)
     if artifact is None:
         return
@@ -238,25 +199,11 @@ def pytest_runtest_makereport(item, call):
     item.user_properties.extend(props)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    """The override deviation must be in the artifact before enforce() and the report see it."""
-    from harness.plugin import ARTIFACT_KEY
-
-    artifact = item.stash.get(ARTIFACT_KEY, None)
-    if artifact is not None and not item.stash.get(NOTED_KEY, False):
-        override_deviation(item.config, artifact)
-        item.stash[NOTED_KEY] = True
-    yield
-
-
 # ---------------------------------------------------------------------- next steps
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """After the verdict table: where the report is and what would unblock blocked claims; when
     nothing was collected from a folder of claim files (``pytest claims/mine``), why and how."""
-    from harness.plugin import SESSION_KEY, _mirror
-
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         from harness.claims.folders import collection_hints
 
@@ -268,7 +215,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     from harness.report import next_steps
 
-    found = next_steps.lines(cs.artifacts, reports_dir=cs.reports_dir, mirror=_mirror(config), claims_dirs=cs.roots)
+    found = next_steps.lines(cs.artifacts, reports_dir=cs.reports_dir, mirror=mirror(config), claims_dirs=cs.roots)
     if found:
         terminalreporter.write_sep("=", "next steps")
         for line in found:

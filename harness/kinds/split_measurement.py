@@ -157,7 +157,7 @@ def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tu
 
 
 def _announce(progress, before: int, n: int, population: int) -> None:
-    """Tell a progress display (harness.plugin_ui.Progress) which look the next rows belong to,
+    """Tell a progress display (harness.plugin_reporting.Progress) which look the next rows belong to,
     so it counts the slice (100/100 of 408), not the look's new rows alone (50/50)."""
     look = getattr(progress, "look", None)
     if callable(look):
