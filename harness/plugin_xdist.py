@@ -112,11 +112,10 @@ def scheduler_class():
 
         def _catalogue(self, nodeid: str) -> dict[str, str]:
             """Claim id -> group, for the claims this run measures: the run's catalogue (parsed once,
-            harness.plugin.catalogue) on the run's checkpoints, so a cell of --claims-checkpoint goes
+            harness.plugin_state.catalogue) on the run's checkpoints, so a cell of --claims-checkpoint goes
             with the checkpoint it is measured on."""
             from harness.errors import RecordError
-            from harness.plugin import catalogue
-            from harness.plugin_ui import expand_claims
+            from harness.plugin_state import catalogue, expand_claims
 
             opt = self.config.getoption("claims_dir", None)
             root = Path(opt) if opt else (Path(str(self.config.rootpath)) / nodeid.split("::")[0]).parent
