@@ -101,12 +101,18 @@ def test_score_range_is_checked_when_given(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def regression_model(tmp_path_factory):
+def regression_folder(tmp_path_factory):
     pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
     from tests.tiny_albert import build_tiny_albert
 
-    path = build_tiny_albert(tmp_path_factory.mktemp("tiny-stsb") / "model", seed=0, regression=True)
+    return build_tiny_albert(tmp_path_factory.mktemp("tiny-stsb") / "model", seed=0, regression=True)
+
+
+@pytest.fixture(scope="module")
+def regression_model(regression_folder):
+    transformers = pytest.importorskip("transformers")
+
+    path = regression_folder
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
     model = transformers.AutoModelForSequenceClassification.from_pretrained(str(path)).eval()
     return tokenizer, model
@@ -124,10 +130,19 @@ def _scores(tokenizer, model, split, batch_size):
     return inference.scores_from_logits(out.logits)
 
 
-def test_regression_head_gives_one_deterministic_float_per_pair(regression_model, tiny_split):
+def _fits_as_a_scorer(folder) -> dict:
+    """fitness.check as the regression kind calls it (one output), on the checkpoint in ``folder``."""
+    from harness.measure.assets import Asset
+    from harness.measure.fitness import check
+
+    return check(Asset("tiny/stsb", "main", str(folder), "mirror", None), head="sequence_classification",
+                 max_length=64, labels=1)
+
+
+def test_regression_head_gives_one_deterministic_float_per_pair(regression_model, regression_folder, tiny_split):
     tokenizer, model = regression_model
     assert model.config.num_labels == 1 and model.config.problem_type == "regression"
-    inference.require_regression_head(model.config)
+    _fits_as_a_scorer(regression_folder)
 
     first = _scores(tokenizer, model, tiny_split, 8)
     assert first.shape == (40,) and first.dtype == np.float64
@@ -161,16 +176,32 @@ def test_classification_logits_are_not_scores():
     assert got.tolist() == [0.5, -1.25, 3.0]
 
 
-def test_a_classification_config_is_refused_before_inference():
-    transformers = pytest.importorskip("transformers")
-    config = transformers.AlbertConfig(num_labels=2, id2label={0: "not_equivalent", 1: "equivalent"})
-    with pytest.raises(MeasurementError, match=r"num_labels=1; this one has num_labels=2 "
-                                               r"\(not_equivalent, equivalent\): a classification checkpoint"):
-        inference.require_regression_head(config)
-    config = transformers.AlbertConfig(num_labels=1, problem_type="multi_label_classification")
-    with pytest.raises(MeasurementError, match="problem_type 'regression'"):
-        inference.require_regression_head(config)
-    inference.require_regression_head(transformers.AlbertConfig(num_labels=1))   # older cards leave it unset
+def test_a_classification_config_is_refused_before_inference(regression_folder, tmp_path):
+    """The regression kind's fitness check on config.json: two outputs, or one output trained for
+    another problem, is blocked naming the field; an unset problem_type (older cards) fits."""
+    import json
+    import shutil
+
+    from harness.errors import AssetUnfit
+
+    def edited(name, **fields):
+        folder = tmp_path / name
+        shutil.copytree(regression_folder, folder)
+        config = json.loads((folder / "config.json").read_text())
+        for key, value in fields.items():
+            config.pop(key, None) if value is None else config.update({key: value})
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    two = edited("two", id2label={"0": "not_equivalent", "1": "equivalent"}, num_labels=2,
+                 label2id={"not_equivalent": 0, "equivalent": 1}, problem_type=None)
+    with pytest.raises(AssetUnfit, match=r"the head has 2 output\(s\) \(id2label/num_labels\), the claim's task "
+                                         r"needs 1"):
+        _fits_as_a_scorer(two)
+    multi = edited("multi", problem_type="multi_label_classification")
+    with pytest.raises(AssetUnfit, match=r"field 'problem_type' is 'multi_label_classification'"):
+        _fits_as_a_scorer(multi)
+    _fits_as_a_scorer(edited("unset", problem_type=None))     # older cards leave it unset
 
 
 def test_column_types_are_read_as_datasets_reads_them(tmp_path):

@@ -138,7 +138,8 @@ def check(asset, *, head: str, max_length: int, labels: list | None = None, what
     """Raise AssetUnfit when the checkpoint cannot give the claim's number; else its config.
 
     ``labels``: the dataset's class names (a classifier must have as many outputs), or the
-    number 1 for a one-output regression head; None skips the label check."""
+    number 1 for a one-output regression head (whose ``problem_type``, where the config sets
+    it, must be "regression"); None skips the label check."""
     folder = Path(asset.path)
     # Not "checkpoint ORG/NAME@REV": that names an asset to fetch (harness.report.next_steps), and
     # fetching this one again would not help (a damaged tokenizer's hint says so itself).
@@ -161,6 +162,11 @@ def check(asset, *, head: str, max_length: int, labels: list | None = None, what
             raise AssetUnfit(where, [f"{folder / 'config.json'}: the head has {have} output(s) "
                                      f"(id2label/num_labels), the claim's task needs {want}{names}"],
                              "Measure a checkpoint fine-tuned on this task and dataset")
+        problem_type = config.get("problem_type")
+        if isinstance(labels, int) and problem_type not in (None, "regression"):   # unset: older cards
+            raise AssetUnfit(where, [f"{folder / 'config.json'} field 'problem_type' is {problem_type!r}: "
+                                     "its one output was not trained as a regression score"],
+                             "Measure a checkpoint fine-tuned as a regression (problem_type 'regression')")
     problem = tokenizer_problem(folder)
     if problem:
         raise AssetUnfit(where, [problem], _refetch(folder))

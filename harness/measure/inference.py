@@ -165,23 +165,3 @@ def scores_from_logits(logits) -> np.ndarray:
         bad = int((~np.isfinite(scores)).sum())
         raise MeasurementError(f"the model produced non-finite scores for {bad} of {len(scores)} examples")
     return scores
-
-
-def require_regression_head(config) -> None:
-    """Fail before inference when a model config is not a one-output regression head.
-
-    Checks what ``scores_from_logits`` would find after the run: ``num_labels`` must be 1,
-    and ``problem_type``, where the config sets it, must be "regression" (older checkpoints
-    such as textattack's leave it unset; transformers then infers regression from
-    num_labels=1).
-    """
-    num_labels = getattr(config, "num_labels", None)
-    problem = getattr(config, "problem_type", None)
-    if num_labels != 1:
-        labels = ", ".join(str(v) for v in (getattr(config, "id2label", None) or {}).values())
-        raise MeasurementError(f"a regression claim needs a model with num_labels=1; this one has "
-                               f"num_labels={num_labels}" + (f" ({labels})" if labels else "")
-                               + ": a classification checkpoint")
-    if problem not in (None, "regression"):
-        raise MeasurementError(f"a regression claim needs problem_type 'regression' (or unset); "
-                               f"this model has {problem!r}")
