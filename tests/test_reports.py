@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import struct
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -26,7 +25,6 @@ from tests.runs import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "render-report-screenshot.sh"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NASTY = '<script>alert("x&y")</script> \'quoted\' | a|b & <b>bold</b>'
 
 
@@ -102,12 +100,6 @@ def _parse(text: str) -> _Page:
 def _claim_rows(page: _Page) -> dict[str, list[str]]:
     """Claim id -> its cells (the first cell starts with the id)."""
     return {cells[0].split()[0]: cells for cells in page.rows if cells}
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG_MAGIC, data[:16]
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
 
 
 # ---------------------------------------------------------------------- tests
