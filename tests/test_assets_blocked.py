@@ -9,6 +9,7 @@ sub-folder of claims, the bounded reads, the history window, the link filter).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -100,6 +101,25 @@ def test_check_accepts_the_claim_new_wrote_into_a_subfolder(tmp_path, capsys):
     for target in (claims / "mine" / "sst2.yaml", claims / "mine", claims):
         assert cli.main(["check", str(target)]) == 0, capsys.readouterr()
         assert "ok" in capsys.readouterr().out
+
+
+def test_a_papers_folder_above_the_project_is_not_its_paper_records(tmp_path, capsys):
+    """The walk up from a sub-folder stops at the project's root: a stray papers/ above it (notes,
+    another project's) is not read, so it cannot stop this project's check or run."""
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "notes.yaml").write_text("not: a paper record\n")
+    project = tmp_path / "project"
+    claims = project / "claims"
+    (claims / "cards").mkdir(parents=True)
+    write_claims(claims / "cards", "c.yaml", [tiny_claim("t/card")])
+    (project / "pytest.ini").write_text("[pytest]\n")
+    for target in (claims, claims / "cards"):
+        assert cli.main(["check", str(target)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    shutil.copytree(ROOT / "claims" / "papers", claims / "papers")      # the project's own are found again
+    from harness.claims.papers import load_papers
+
+    assert list(load_papers(claims / "cards")) == ["1909.11942"]
 
 
 @pytest.mark.e2e

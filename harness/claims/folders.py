@@ -3,7 +3,8 @@
 A catalogue keeps its shared data beside its claims: paper records in ``papers/`` and
 run-spread tables in ``spreads/``. A claim in ``claims/mine/x.yaml`` (where ``harness new -o``
 may put it) cites the same papers and spreads as one in ``claims/``: whether it is loaded as
-part of ``claims/``, of ``claims/mine`` or as the one file, its data is found by walking up.
+part of ``claims/``, of ``claims/mine`` or as the one file, its data is found by walking up
+(never above the project's root).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import os
 from pathlib import Path
 
 DATA_DIRS = ("papers", "spreads")
+#: Files that mark a project's root: the walk up for papers/ and spreads/ ends there, so a folder
+#: named papers/ somewhere above the project is never read as its paper records.
+PROJECT_MARKERS = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", ".git")
 
 
 def holds_data(folder: Path) -> bool:
@@ -24,11 +28,14 @@ def holds_data(folder: Path) -> bool:
 
 
 def data_root(folder: Path) -> Path:
-    """The nearest folder at or above ``folder`` that holds papers/ or spreads/; else ``folder``."""
+    """The nearest folder at or above ``folder``, up to the project's root (PROJECT_MARKERS), that
+    holds papers/ or spreads/; else ``folder``."""
     folder = Path(folder)
     for candidate in (folder, *folder.resolve().parents):
         if holds_data(candidate):
             return candidate
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            break
     return folder
 
 
