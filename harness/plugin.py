@@ -19,7 +19,7 @@ import pytest
 
 from harness import options
 from harness.errors import HarnessError, RecordError
-from harness.plugin_state import ARTIFACT_KEY, SESSION_KEY, catalogue, expand_claims, run_checkpoints
+from harness.plugin_state import ARTIFACT_KEY, PROGRESS_KEY, SESSION_KEY, catalogue, expand_claims, run_checkpoints
 from harness.plugin_state import download_allowed as _download_allowed
 from harness.plugin_state import mirror as _mirror
 from harness.session import ClaimsSession
@@ -409,7 +409,7 @@ def claims_pipeline(request):
         mirror=_mirror(cfg), allow_download=_download_allowed(cfg), device=cfg.getoption("claims_device"),
         dtype=cfg.getoption("claims_dtype"), batch_size=cfg.getoption("claims_batch_size"),
         resamples=cfg.getoption("claims_resamples"), cache_dir=_cache_dir(cfg),
-        checkpoints=tuple(run_checkpoints(cfg))))
+        checkpoints=tuple(run_checkpoints(cfg)), progress=cfg.stash.get(PROGRESS_KEY, None)))
 
 
 def _cache_dir(cfg) -> Path | None:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.plugin_state import ARTIFACT_KEY, SESSION_KEY, catalogue, mirror
+from harness.plugin_state import ARTIFACT_KEY, PROGRESS_KEY, SESSION_KEY, catalogue, mirror
 
-PROGRESS_KEY = pytest.StashKey[object]()
 FIXED_MARKERS = (
     "needs_gpu: claims impractical on a CPU (an xlarge/xxlarge checkpoint or more than 5,000 pairs)",
     "source_paper: claims cited from a paper's table",
@@ -224,7 +223,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 # ---------------------------------------------------------------------- progress
 class Progress:
-    """Callback for harness.measure.inference.run: one live line per claim, at most once a second."""
+    """Callback for harness.measure.inference.run: one live line per claim, at most once a second
+    (the pipeline gets it with the run's settings, harness.plugin.claims_pipeline)."""
 
     def __init__(self, config):
         self.config = config
@@ -302,18 +302,3 @@ def pytest_runtest_setup(item):
     progress = item.config.stash.get(PROGRESS_KEY, None)
     if claim is not None and progress is not None:
         progress.start(claim.id)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_fixture_setup(fixturedef, request):
-    """Hand the progress callback to the per-process pipeline when it is built."""
-    outcome = yield
-    if fixturedef.argname != "claims_pipeline":
-        return
-    try:
-        pipeline = outcome.get_result()
-    except BaseException:  # noqa: BLE001 - pytest reports the fixture's own error
-        return
-    options = getattr(pipeline, "options", None)
-    if options is not None and hasattr(options, "progress"):
-        options.progress = request.config.stash.get(PROGRESS_KEY, None)

@@ -20,6 +20,7 @@ from harness.session import ClaimsSession
 ARTIFACT_KEY = pytest.StashKey[dict]()
 SESSION_KEY = pytest.StashKey[ClaimsSession]()
 CATALOGUE_KEY = pytest.StashKey[dict]()
+PROGRESS_KEY = pytest.StashKey[object]()   # the live progress line (harness.plugin_reporting.Progress)
 
 
 def catalogue(config, root) -> list:

@@ -108,9 +108,9 @@ class Pipeline:
         return document.build(claim, papers, pre, post, measurement, stats, devs, now)
 
     # ------------------------------------------------------------------ what kinds share
-    def predict(self, asset, *, head: str, data_key: dict, rows: int, compute, fields: tuple) -> dict:
+    def prediction(self, asset, *, head: str, data_key: dict, rows: int, fields: tuple) -> Prediction:
         """A kind's model outputs for some rows: from the prediction cache when every key part
-        matches, else ``compute(loaded_model) -> (payload, timings)`` and store the payload.
+        matches (``hit``), else the kind computes them and hands them in (``Prediction``).
 
         ``data_key``: everything besides the checkpoint files that decides the outputs (the
         dataset's digest, the slice, the length and any decoding setting)."""
@@ -119,19 +119,7 @@ class Pipeline:
                  "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
                  "dtype": self.options.dtype, "device": self.device.split(":")[0], "head": head, **data_key}
         key = cache_key(parts)
-        hit = _usable(self.cache.get(key), rows, fields)
-        if hit is not None:
-            return {**hit, "files": files, "cache": {"hit": True, "key": key},
-                    "timings": {"tokenize_seconds": 0.0, "model_load_seconds": 0.0, "model_import_seconds": 0.0,
-                                "inference_seconds": 0.0}}
-        loads_before = self.pool.loads
-        loaded = self.pool.get(asset, self.device, self.options.dtype, head=head)
-        payload, timings = compute(loaded)
-        self.cache.put(key, parts, payload)
-        fresh = self.pool.loads > loads_before       # this call loaded the model: its cost is ours
-        return {**payload, "files": files, "cache": {"hit": False, "key": key},
-                "timings": {"model_load_seconds": loaded.info["load_seconds"] if fresh else 0.0,
-                            "model_import_seconds": loaded.info["import_seconds"] if fresh else 0.0, **timings}}
+        return Prediction(self, asset, head, key, parts, files, _usable(self.cache.get(key), rows, fields))
 
     def split(self, asset, ds_cfg: dict, loader) -> dict:
         """Rows of a split, read once per process by the kind's ``loader(folder, ds_cfg)``.
@@ -152,6 +140,54 @@ class Pipeline:
         if key not in self._digests:
             self._digests[key] = models.file_facts(folder)
         return self._digests[key]
+
+
+@dataclass
+class Prediction:
+    """One batch of a kind's model outputs, read top to bottom by the kind:
+
+        entry = pipeline.prediction(asset, head=..., data_key=..., rows=..., fields=...)
+        if entry.hit is None:
+            loaded = entry.load()
+            entry.computed(loaded, *run_the_model(loaded))    # (payload, timings); cached
+        got = entry.result()
+
+    ``result()`` is the payload with the checkpoint's file facts, the cache's part (hit, key) and
+    the timings (a hit costs nothing; a miss pays the model's load when this batch loaded it)."""
+
+    pipeline: Pipeline
+    asset: object
+    head: str
+    key: str
+    parts: dict
+    files: dict
+    hit: dict | None
+    _loads_before: int = 0
+    _out: dict | None = None
+
+    def load(self):
+        """The model, loaded once per process (harness.measure.models.ModelPool)."""
+        pipe = self.pipeline
+        self._loads_before = pipe.pool.loads
+        return pipe.pool.get(self.asset, pipe.device, pipe.options.dtype, head=self.head)
+
+    def computed(self, loaded, payload: dict, timings: dict) -> None:
+        """What the kind computed with ``loaded`` (from ``load()``): stored in the prediction cache."""
+        pipe = self.pipeline
+        pipe.cache.put(self.key, self.parts, payload)
+        fresh = pipe.pool.loads > self._loads_before       # this batch loaded the model: its cost is ours
+        self._out = {**payload, "files": self.files, "cache": {"hit": False, "key": self.key},
+                     "timings": {"model_load_seconds": loaded.info["load_seconds"] if fresh else 0.0,
+                                 "model_import_seconds": loaded.info["import_seconds"] if fresh else 0.0, **timings}}
+
+    def result(self) -> dict:
+        if self.hit is not None:
+            return {**self.hit, "files": self.files, "cache": {"hit": True, "key": self.key},
+                    "timings": {"tokenize_seconds": 0.0, "model_load_seconds": 0.0, "model_import_seconds": 0.0,
+                                "inference_seconds": 0.0}}
+        if self._out is None:
+            raise HarnessError(f"no {self.head} outputs: a cache miss the kind did not compute")
+        return self._out
 
 
 # ---------------------------------------------------------------------- helpers

@@ -315,22 +315,58 @@ def _two_piece_p(estimate: float, low: float, high: float, z: float, band: Band,
     return min(1.0, 2.0 * float(stats.norm.sf((band.low - m) / sr)))
 
 
+class Steps:
+    """The looks of one schedule, taken one at a time by whoever measures them:
+
+        steps = Steps(schedule)
+        while (step := steps.next()) is not None:
+            n, alpha = step
+            steps.add(look(...first n examples..., alpha=alpha))
+        steps.looks, steps.stopped
+
+    A look that decides ends them, so does the schedule's time cap (counted from here) before
+    its last size; ``stopped`` then says why."""
+
+    def __init__(self, schedule: Plan):
+        self.schedule = schedule
+        self.looks: list[Look] = []
+        self.stopped: str | None = None
+        self._start = time.monotonic()
+
+    def next(self) -> tuple[int, float] | None:
+        """(n, alpha) of the next look, or None once the looks are over."""
+        if self.stopped is None and len(self.looks) == len(self.schedule.sizes):
+            self.stopped = self._ended()
+        if self.stopped is not None:
+            return None
+        j = len(self.looks)
+        return self.schedule.sizes[j], self.schedule.alphas[j]
+
+    def add(self, taken: Look) -> None:
+        schedule = self.schedule
+        self.looks.append(taken)
+        if taken.status in DECIDED:
+            self.stopped = "decided"
+            return
+        last = len(self.looks) == len(schedule.sizes)
+        if not last and schedule.max_seconds is not None and time.monotonic() - self._start > schedule.max_seconds:
+            self.stopped = f"stopped: the {schedule.max_seconds:g} s cap was reached"
+
+    def _ended(self) -> str:
+        schedule, looks = self.schedule, self.looks
+        if looks and looks[-1].status == INCONCLUSIVE and schedule.sizes[-1] < schedule.population:
+            return f"stopped: the cap of {schedule.sizes[-1]} pairs was reached" if schedule.grows else "fixed slice"
+        return "schedule ended"
+
+
 def sequential(schedule: Plan, observe: Callable[[int], tuple], judge_look: Callable[..., Look]) -> tuple[list[Look], str]:
     """Look at each planned size until a look decides; returns the looks and why it stopped.
 
-    ``observe(n)`` gives (labels, predictions, seed) of the first n pairs of the nested order
-    (running inference on the new ones); ``judge_look(y_true, y_pred, seed, alpha=..)`` judges them.
+    ``observe(n)`` gives (labels, predictions, seed) of the first n pairs of the nested order;
+    ``judge_look(y_true, y_pred, seed, alpha=..)`` judges them (``Steps`` with the loop written out).
     """
-    looks: list[Look] = []
-    start = time.monotonic()
-    for j, (n, alpha) in enumerate(zip(schedule.sizes, schedule.alphas)):
-        looks.append(judge_look(*observe(n), alpha=alpha))
-        if looks[-1].status in DECIDED:
-            return looks, "decided"
-        last = j == len(schedule.sizes) - 1
-        if not last and schedule.max_seconds is not None and time.monotonic() - start > schedule.max_seconds:
-            return looks, f"stopped: the {schedule.max_seconds:g} s cap was reached"
-    if looks and looks[-1].status == INCONCLUSIVE and schedule.sizes[-1] < schedule.population:
-        return looks, f"stopped: the cap of {schedule.sizes[-1]} pairs was reached" if schedule.grows \
-            else "fixed slice"
-    return looks, "schedule ended"
+    steps = Steps(schedule)
+    while (step := steps.next()) is not None:
+        n, alpha = step
+        steps.add(judge_look(*observe(n), alpha=alpha))
+    return steps.looks, steps.stopped

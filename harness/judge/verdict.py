@@ -214,34 +214,68 @@ def bands_of(claim, level: float) -> tuple[Band, Band, dict | None]:
     return printed, printed.widened(spread.margin(level)), dict(spread.to_dict(level, claim.scale_exact), level=level)
 
 
+class Judging:
+    """The judgement of a sampled claim, one look at a time; whoever measures drives it:
+
+        judging = Judging(metric, schedule, bands=verdict.bands_of(claim, level), ...)
+        for n in judging.sizes():
+            judging.see(y_true, y_pred, seed)     # the first n examples of the nested order
+        judgement = judging.result()
+
+    ``sizes()`` yields the schedule's sizes until a look decides (or its time cap ends it); a
+    band nothing can be decided against gets one look, for the record. The result carries the
+    estimate, the interval, its components, the decision, the sizing of a slice that would
+    decide, and the metric's trivial baseline on the final slice.
+    """
+
+    def __init__(self, metric, schedule: Plan, *, bands: tuple, context: dict | None = None,
+                 strata: dict | None = None, resamples: int = 2000):
+        from harness.judge import looks
+
+        self.printed, self.band, self.spread = bands
+        self.metric = looks_metric(metric)
+        self.context, self.strata, self.resamples = context, strata, resamples
+        why = (self.spread or {}).get("untestable") or untestable(self.band, self.printed, self.metric)
+        if why:     # nothing can be decided against this band: one look for the record, no more inference
+            schedule = looks.Plan(schedule.sizes[:1], schedule.alphas[:1], schedule.population, schedule.alpha,
+                                  schedule.max_seconds)
+        self.schedule = schedule
+        self._steps = looks.Steps(schedule)
+        self._alpha: float | None = None
+        self._y_true = None
+
+    def sizes(self):
+        """The next look's size, while the looks go on."""
+        while (step := self._steps.next()) is not None:
+            n, self._alpha = step
+            yield n
+
+    def see(self, y_true, y_pred, seed) -> Look:
+        """Judge the look at the size ``sizes()`` gave last: its labels, predictions and bootstrap seed."""
+        from harness.judge import looks
+
+        self._y_true = y_true
+        taken = looks.look(self.metric, y_true, y_pred, population=self.schedule.population, band=self.band,
+                           alpha=self._alpha, context=self.context, resamples=self.resamples, seed=seed,
+                           strata=self.strata)
+        self._steps.add(taken)
+        return taken
+
+    def result(self) -> Judgement:
+        """The judgement, once ``sizes()`` has ended."""
+        baseline = self.metric.baseline(self._y_true, **(self.context or {})) if self.metric.baseline else None
+        return from_looks(self._steps.looks, self.schedule, self.band, self.printed, stopped=self._steps.stopped,
+                          spread=self.spread, extra={"trivial_baseline": baseline}, metric=self.metric)
+
+
 def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None = None,
           strata: dict | None = None, resamples: int = 2000) -> Judgement:
-    """The whole judgement of a sampled claim: looks along the schedule until one decides.
-
-    ``observe(n) -> (y_true, y_pred, seed)`` gives the first n examples of the nested order (the
-    caller runs the model on the new ones); ``bands``: ``bands_of(claim, level)``. The result
-    carries the estimate, the interval, its components, the decision, the sizing of a slice that
-    would decide, and the metric's trivial baseline on the final slice.
-    """
-    from harness.judge import looks
-
-    printed, band, spread = bands
-    metric = looks_metric(metric)
-    finals: dict = {}
-
-    def judge_look(y_true, y_pred, seed, *, alpha):
-        finals["y_true"] = y_true
-        return looks.look(metric, y_true, y_pred, population=schedule.population, band=band, alpha=alpha,
-                          context=context, resamples=resamples, seed=seed, strata=strata)
-
-    why = (spread or {}).get("untestable") or untestable(band, printed, metric)
-    if why:     # nothing can be decided against this band: one look for the record, no more inference
-        schedule = looks.Plan(schedule.sizes[:1], schedule.alphas[:1], schedule.population, schedule.alpha,
-                              schedule.max_seconds)
-    taken, stopped = looks.sequential(schedule, observe, judge_look)
-    baseline = metric.baseline(finals["y_true"], **(context or {})) if metric.baseline else None
-    return from_looks(taken, schedule, band, printed, stopped=stopped, spread=spread,
-                      extra={"trivial_baseline": baseline}, metric=metric)
+    """``Judging`` with the loop written out, for callers that hold all the examples already:
+    ``observe(n) -> (y_true, y_pred, seed)`` gives the first n of the nested order."""
+    judging = Judging(metric, schedule, bands=bands, context=context, strata=strata, resamples=resamples)
+    for n in judging.sizes():
+        judging.see(*observe(n))
+    return judging.result()
 
 
 def looks_metric(metric):
@@ -270,5 +304,5 @@ def sizing(last: Look, band: Band, plan: Plan) -> dict:
             "slice_size_needed_fits_split": None if needed is None else needed <= plan.population}
 
 
-__all__ = ["BLOCKED", "ERROR", "INCONCLUSIVE", "MISCITED", "NOT_REPRODUCED", "REPRODUCED", "Judgement",
+__all__ = ["BLOCKED", "ERROR", "INCONCLUSIVE", "MISCITED", "NOT_REPRODUCED", "REPRODUCED", "Judgement", "Judging",
            "bands_of", "exact", "from_looks", "judge"]

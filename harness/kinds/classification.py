@@ -33,9 +33,12 @@ def sequence_logits(pipeline, asset, columns: list[list[str]], max_length: int, 
                         "pairs_per_second": round(n / out.seconds, 2) if out.seconds else 0.0,
                         "tokens_per_second": round(out.tokens / out.seconds, 1) if out.seconds else 0.0}
 
-    got = pipeline.predict(asset, head="sequence_classification", data_key={**data_key, "max_length": max_length},
-                           rows=len(columns[0]),
-                           compute=compute, fields=("logits", "id2label", "batch_size", "tokens"))
+    entry = pipeline.prediction(asset, head="sequence_classification", data_key={**data_key, "max_length": max_length},
+                                rows=len(columns[0]), fields=("logits", "id2label", "batch_size", "tokens"))
+    if entry.hit is None:
+        loaded = entry.load()
+        entry.computed(loaded, *compute(loaded))
+    got = entry.result()
     got["id2label"] = {int(k): v for k, v in got["id2label"].items()}
     return got
 
@@ -73,8 +76,11 @@ def measure(pipeline, claim) -> Measured:
 
     metric = KIND.metric(claim.metric)
     context = {"positive": positive}
-    looked = split_measurement.run_looks(pipeline, claim, metric, {**split, "targets": split["labels"]}, predict,
-                              context=context, stratify=True)
+    looking = split_measurement.Looking(pipeline, claim, metric, {**split, "targets": split["labels"]},
+                                        context=context, stratify=True)
+    for positions in looking.new_rows():
+        looking.predicted(*predict(positions))
+    looked = looking.result()
     first = looked.parts[0]
     measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement["dataset"]["label_names"] = names

@@ -39,8 +39,10 @@ def measure(pipeline, claim) -> Measured:
         by_row = dict(zip(part.positions, inference.scores_from_logits(got["logits"]).tolist()))
         return [by_row[p] for p in positions], {**got, "rows": len(positions)}
 
-    looked = split_measurement.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["labels"]},
-                              predict)
+    looking = split_measurement.Looking(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["labels"]})
+    for positions in looking.new_rows():
+        looking.predicted(*predict(positions))
+    looked = looking.result()
     measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement.update({
         "labels": looked.y_true,

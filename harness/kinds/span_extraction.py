@@ -56,16 +56,23 @@ def measure(pipeline, claim) -> Measured:
                     {"inference_seconds": round(out["seconds"], 4),
                      "pairs_per_second": round(n / out["seconds"], 2) if out["seconds"] else 0.0})
 
-        got = pipeline.predict(model_asset, head="question_answering", rows=len(rows), compute=compute,
-                               fields=("answers", "batch_size", "tokens"),
-                               data_key={"dataset": split["fingerprint"], "slice_id": part.slice_id,
-                                         "max_length": m["max_length"], "version": version, **decoding})
+        entry = pipeline.prediction(model_asset, head="question_answering", rows=len(rows),
+                                    fields=("answers", "batch_size", "tokens"),
+                                    data_key={"dataset": split["fingerprint"], "slice_id": part.slice_id,
+                                              "max_length": m["max_length"], "version": version, **decoding})
+        if entry.hit is None:
+            loaded = entry.load()
+            entry.computed(loaded, *compute(loaded))
+        got = entry.result()
         by_row = dict(zip(rows, got["answers"]))
         return [by_row[p] for p in positions], {**got, "rows": len(positions)}
 
     context = {"version": version}
-    looked = split_measurement.run_looks(pipeline, claim, KIND.metric(claim.metric), {**split, "targets": split["answers"]},
-                              predict, context=context)
+    looking = split_measurement.Looking(pipeline, claim, KIND.metric(claim.metric),
+                                        {**split, "targets": split["answers"]}, context=context)
+    for positions in looking.new_rows():
+        looking.predicted(*predict(positions))
+    looked = looking.result()
     measurement = split_measurement.facts(pipeline, claim, looked, model_asset, data_asset, split)
     measurement.update({
         "ids": [split["ids"][p] for p in looked.slice.positions],

@@ -1,9 +1,10 @@
 """What every kind that measures a checkpoint on a dataset split shares.
 
 The schema pieces of its ``measure`` block, resolving the two assets (both missing ones named
-in one "blocked" verdict), and the growing-slice loop: the nested order, the look schedule,
-inference only on each look's new rows, and the facts every such measurement records. A kind
-supplies how to read its split, how to predict a batch of rows and what it keeps per example.
+in one "blocked" verdict), and the growing slice (``Looking``): the nested order, the look
+schedule, inference only on each look's new rows, and the facts every such measurement records.
+A kind supplies how to read its split, how to predict a batch of rows and what it keeps per
+example; its own loop asks ``Looking`` for rows, predicts them and hands them back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from harness.errors import AssetUnavailable
+from harness.errors import AssetUnavailable, HarnessError
 
 CHECKPOINT = {"$ref": "#/$defs/checkpoint"}
 MAX_LENGTH = {"$ref": "#/$defs/max_length"}
@@ -92,68 +93,109 @@ class Looked:
     data_seconds: float = 0.0
 
 
-def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tuple[list, dict]], *,
-              context: dict | None = None, stratify: bool = False) -> Looked:
-    """Grow the slice along its schedule until a look decides.
+class Looking:
+    """Grow the slice along its schedule until a look decides; the kind runs its model in between:
+
+        looking = Looking(pipeline, claim, metric, split, context=..., stratify=...)
+        for positions in looking.new_rows():
+            looking.predicted(*predict(positions))     # (predictions, part) of those rows
+        looked = looking.result()
 
     ``split``: ``idx``, ``targets`` (one per row: what the metric compares predictions with) and
-    ``fingerprint``; ``predict(positions) -> (predictions, part)`` runs the model on new rows
-    only (``part``: what the inference reports, cache and timings). Stratified slices keep each
-    class's share in every prefix (for kinds whose targets are class ids).
+    ``fingerprint``. ``new_rows()`` gives, for each look, the rows of the nested order the model
+    has not seen yet (a look whose rows are all seen asks for none); ``part`` is what that
+    inference reports (cache and timings). Stratified slices keep each class's share in every
+    prefix (for kinds whose targets are class ids).
     """
-    from harness.judge import looks, statistics, verdict
-    from harness.measure import slices
 
-    t0 = time.perf_counter()
-    m, opts = claim.measure, pipeline.options
-    ds = m["dataset"]
-    bands = verdict.bands_of(claim, opts.level)
-    targets = split["targets"]
-    population = len(split["idx"])
-    size = m["slice"]["size"]
-    minimum = statistics.resolve(metric).min_slice
-    if size == "auto":
-        size = statistics.planned_slice_size(min(max(bands[1].reported_natural, 0.01), 0.99), bands[1].half_width,
-                                             level=opts.level)
-        size = max(size, minimum)     # never below the metric's smallest valid slice
-    size = population if size == "all" else int(size)
-    grow = m["slice"].get("grow", False)
-    cap = grow if isinstance(grow, dict) else {}
-    schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=bool(grow),
-                          max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"),
-                          minimum=minimum)
-    key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
-    seed = m["slice"]["seed"]
-    stratified = stratify and m["slice"].get("stratified", True)
-    order = slices.order(split["idx"], targets if stratified else None, seed=seed, stratified=stratified)
-    strata = None
-    if stratify:      # the split's rows per class: exact intervals condition on them, stratified or not
-        import numpy as np
+    def __init__(self, pipeline, claim, metric, split: dict, *, context: dict | None = None,
+                 stratify: bool = False):
+        from harness.judge import looks, statistics, verdict
+        from harness.measure import slices
 
-        strata = {int(k): int(v) for k, v in zip(*np.unique(targets, return_counts=True))}
-    seen: dict = {"positions": [], "predictions": [], "parts": []}
-    data_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        m, opts = claim.measure, pipeline.options
+        ds = m["dataset"]
+        bands = verdict.bands_of(claim, opts.level)
+        targets = split["targets"]
+        population = len(split["idx"])
+        size = m["slice"]["size"]
+        minimum = statistics.resolve(metric).min_slice
+        if size == "auto":
+            size = statistics.planned_slice_size(min(max(bands[1].reported_natural, 0.01), 0.99), bands[1].half_width,
+                                                 level=opts.level)
+            size = max(size, minimum)     # never below the metric's smallest valid slice
+        size = population if size == "all" else int(size)
+        grow = m["slice"].get("grow", False)
+        cap = grow if isinstance(grow, dict) else {}
+        schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=bool(grow),
+                              max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"),
+                              minimum=minimum)
+        self.key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
+        self.seed = m["slice"]["seed"]
+        self.stratified = stratify and m["slice"].get("stratified", True)
+        self.order = slices.order(split["idx"], targets if self.stratified else None, seed=self.seed,
+                                  stratified=self.stratified)
+        strata = None
+        if stratify:      # the split's rows per class: exact intervals condition on them, stratified or not
+            import numpy as np
 
-    def observe(n: int):
-        new = [int(p) for p in order[len(seen["positions"]):n]]
-        if new:
-            _announce(opts.progress, len(seen["positions"]), n, population)
-            predictions, part = predict(new)
-            seen["positions"] += new
-            seen["predictions"] += list(predictions)
-            seen["parts"].append(part)
-        chosen = seen["positions"][:n]
-        sid = slices.slice_id(key, sorted(int(split["idx"][p]) for p in chosen))
-        return [targets[p] for p in chosen], seen["predictions"][:n], int(sid[:8], 16)
+            strata = {int(k): int(v) for k, v in zip(*np.unique(targets, return_counts=True))}
+        self.split, self.targets, self.population, self.progress = split, targets, population, opts.progress
+        self.positions: list[int] = []
+        self.predictions: list = []
+        self.parts: list = []
+        self._pending: list[int] = []
+        self.data_seconds = time.perf_counter() - t0
+        self.judging = verdict.Judging(metric, schedule, bands=bands, context=context, strata=strata,
+                                       resamples=opts.resamples)
 
-    judgement = verdict.judge(metric, schedule, observe, bands=bands, context=context, strata=strata,
-                              resamples=opts.resamples)
-    n = judgement.looks[-1].n
-    sl = slices.from_positions(split["idx"], seen["positions"][:n], seed=seed, stratified=stratified,
-                               dataset_key=key)
-    by_position = dict(zip(seen["positions"][:n], seen["predictions"][:n]))
-    return Looked(judgement, sl, [targets[p] for p in sl.positions], [by_position[p] for p in sl.positions],
-                  seen["parts"], data_seconds)
+    def new_rows(self):
+        """For each look, the positions the model must predict before it (hand them back with
+        ``predicted``); the look is judged once they are in."""
+        from harness.measure import slices
+
+        for n in self.judging.sizes():
+            new = [int(p) for p in self.order[len(self.positions):n]]
+            if new:
+                _announce(self.progress, len(self.positions), n, self.population)
+                self._pending = new
+                yield new
+                if self._pending:
+                    raise HarnessError(f"the kind predicted none of the {len(new)} rows Looking.new_rows gave it")
+            chosen = self.positions[:n]
+            sid = slices.slice_id(self.key, sorted(int(self.split["idx"][p]) for p in chosen))
+            self.judging.see([self.targets[p] for p in chosen], self.predictions[:n], int(sid[:8], 16))
+
+    def predicted(self, predictions: list, part: dict) -> None:
+        """The model's predictions for the rows ``new_rows`` gave last, and what its inference reports."""
+        predictions = list(predictions)
+        if len(predictions) != len(self._pending):
+            raise HarnessError(f"{len(predictions)} predictions for {len(self._pending)} rows")
+        self.positions += self._pending
+        self.predictions += predictions
+        self._pending = []
+        self.parts.append(part)
+
+    def result(self) -> Looked:
+        from harness.measure import slices
+
+        judgement = self.judging.result()
+        n = judgement.looks[-1].n
+        sl = slices.from_positions(self.split["idx"], self.positions[:n], seed=self.seed, stratified=self.stratified,
+                                   dataset_key=self.key)
+        by_position = dict(zip(self.positions[:n], self.predictions[:n]))
+        return Looked(judgement, sl, [self.targets[p] for p in sl.positions], [by_position[p] for p in sl.positions],
+                      self.parts, self.data_seconds)
+
+
+def run_looks(pipeline, claim, metric, split: dict, predict: Callable[[list], tuple[list, dict]], *,
+              context: dict | None = None, stratify: bool = False) -> Looked:
+    """``Looking`` with the loop written out: ``predict(positions) -> (predictions, part)``."""
+    looking = Looking(pipeline, claim, metric, split, context=context, stratify=stratify)
+    for positions in looking.new_rows():
+        looking.predicted(*predict(positions))
+    return looking.result()
 
 
 def _announce(progress, before: int, n: int, population: int) -> None:
