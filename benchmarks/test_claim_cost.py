@@ -58,8 +58,9 @@ def _group(shape: str) -> str:
 
 # ---------------------------------------------------------------------- processes
 class Run:
-    def __init__(self, proc: subprocess.CompletedProcess, wall: float, cpu: float):
-        self.proc, self.wall, self.cpu = proc, wall, cpu
+    def __init__(self, proc: subprocess.CompletedProcess, wall: float, cpu: float, user: float = 0.0,
+                 system: float = 0.0):
+        self.proc, self.wall, self.cpu, self.user, self.system = proc, wall, cpu, user, system
 
     @property
     def output(self) -> str:
@@ -83,8 +84,8 @@ def _run(cmd: list[str], cwd: Path, env: dict, timeout: int = 1800) -> Run:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(proc, wall, cpu)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return Run(proc, wall, user + system, user, system)
 
 
 def _pytest(cwd: Path, *args: str, env: dict) -> Run:
