@@ -12,9 +12,14 @@ Environment:
                            checkpoint and its tokenizer are used instead of random weights
   CLAIMS_BENCH_DEVICE      cpu, cuda, cuda:1 (default: cuda if available, else cpu)
   CLAIMS_BENCH_BATCH       fast-path batch size (default: 128 on CUDA, 16 on CPU)
-  CLAIMS_BENCH_ROUNDS      timed rounds of the fast path (default: 10 on CUDA, 1 on CPU)
+  CLAIMS_BENCH_ROUNDS      timed rounds of the fast path (default: 10 on CUDA, 3 on CPU)
+  CLAIMS_BENCH_DEAL        1 (CPU default): the pairs are dealt into as many parts as there are
+                           rounds, by length rank, and each round runs one part, so the rounds
+                           together pass over the pairs once (a CPU pass over 408 pairs takes
+                           half a minute); 0 (CUDA default): every round runs all of them
   CLAIMS_BENCH_NAIVE_PAIRS pairs in the naive baseline's fixed subset (default: all 408 on
-                           CUDA, 32 on CPU; evenly spaced over the validation split)
+                           CUDA, 32 on CPU; evenly spaced over the validation split), timed in
+                           3 rounds on CUDA, 4 dealt rounds on CPU
   CLAIMS_BENCH_CHECK_PAIRS pairs run one at a time for the correctness check (default: all
                            408 on CUDA, 64 on CPU, where one fp32 pass over 408 takes a minute)
   CLAIMS_BENCH_FORCE_BF16=1 run the bf16 benchmarks on a CPU without native bf16 matmul
@@ -102,20 +107,39 @@ def pytest_collection_modifyitems(config, items):
 
 
 # ---------------------------------------------------------------------- pytest-benchmark's table
-def per_pair(benchmark, pairs: int) -> None:
+def per_pair(benchmark, pairs) -> None:
     """Turn pytest-benchmark's round times into time per pair, so its table compares like with like.
 
     Benchmarks time different amounts of work (the naive baseline a 32-pair subset on CPU, the
-    fast path all 408 pairs); per pair, the table's ops column is pairs/s and its ranking and
-    ratios are throughput ratios. Called after ``_timing`` read the whole-round figures.
+    fast path all 408 pairs, dealt rounds a part each); per pair, the table's ops column is
+    pairs/s and its ranking and ratios are throughput ratios. ``pairs``: pairs per round, one
+    number for every round or a list (round by round). Called after ``_timing`` read the
+    whole-round figures.
     """
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
-    if stats is None or not getattr(stats, "data", None) or pairs < 1:
+    counts = list(pairs) if isinstance(pairs, (list, tuple)) else None
+    if stats is None or not getattr(stats, "data", None):
         return
-    stats.data[:] = [d / pairs for d in stats.data]
+    counts = counts if counts is not None else [pairs] * len(stats.data)
+    if len(counts) != len(stats.data) or min(counts) < 1:
+        return
+    stats.data[:] = [d / n for d, n in zip(stats.data, counts)]
     for name in [k for k in vars(stats) if k != "data"]:
         delattr(stats, name)   # cached figures computed from the round times
-    benchmark.extra_info["stats_unit"] = f"seconds per pair (round time / {pairs} pairs); ops = pairs/s"
+    shown = counts[0] if len(set(counts)) == 1 else "/".join(map(str, counts))
+    benchmark.extra_info["stats_unit"] = f"seconds per pair (round time / {shown} pairs); ops = pairs/s"
+
+
+def deal(rows: np.ndarray, lengths: np.ndarray, parts: int) -> list[np.ndarray]:
+    """``rows`` dealt into ``parts`` parts like cards, longest first: part k holds the k-th,
+    (k+parts)-th, ... longest, so every part has nearly the same lengths and the same work per
+    pair; each part in ``rows``' order. Rounds that run one part each are alike, and together
+    they pass over ``rows`` once."""
+    rows = np.asarray(rows)
+    order = rows[np.argsort(-np.asarray(lengths)[rows], kind="stable")]
+    position = {int(r): i for i, r in enumerate(rows)}
+    return [np.array(sorted(order[k::parts], key=lambda r: position[int(r)]), dtype=rows.dtype)
+            for k in range(parts) if len(order[k::parts])]
 
 
 def replay(benchmark, seconds: list[float]) -> None:
@@ -146,6 +170,7 @@ class Settings:
     warmup_rounds: int
     naive_rounds: int
     batch_size: int
+    deal: bool                  # rounds run dealt parts of the pairs (see ``deal``), not all of them
     naive_pairs: int | None     # None: all pairs
     check_pairs: int | None     # None: all pairs
     compile: bool
@@ -178,10 +203,11 @@ def settings() -> Settings:
     cuda = device.startswith("cuda")
     return Settings(
         device=device,
-        rounds=_env_int("CLAIMS_BENCH_ROUNDS", 10 if cuda else 1),
+        rounds=_env_int("CLAIMS_BENCH_ROUNDS", 10 if cuda else 3),
         warmup_rounds=2 if cuda else 0,
-        naive_rounds=3 if cuda else 2,
+        naive_rounds=3 if cuda else 4,
         batch_size=_env_int("CLAIMS_BENCH_BATCH", DEFAULT_BATCH["cuda" if cuda else "cpu"]),
+        deal=bool(_env_int("CLAIMS_BENCH_DEAL", 0 if cuda else 1)),
         naive_pairs=_env_int("CLAIMS_BENCH_NAIVE_PAIRS", None if cuda else 32),
         check_pairs=_env_int("CLAIMS_BENCH_CHECK_PAIRS", None if cuda else 64),
         compile=os.environ.get("CLAIMS_BENCH_COMPILE", "") not in ("", "0"),

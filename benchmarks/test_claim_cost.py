@@ -49,6 +49,7 @@ from benchmarks.conftest import GLUE, replay
 ROOT = Path(__file__).resolve().parents[1]
 CLAIM = "model-card/textattack-albert-base-v2-mrpc/mrpc-acc"
 ROUNDS = {"tiny": int(os.environ.get("CLAIMS_BENCH_COST_ROUNDS") or 5), "base": 1}
+CACHED_ROUNDS = 3            # the cached rerun: a few seconds a round
 TARGET = {"tiny": 1.25}       # issue 21: the fixed price, claim process over the plain script
 
 
@@ -246,12 +247,15 @@ def test_cached_rerun(benchmark, claim_project, costs, tmp_path):
     first = costs.get("uncached")
     if first is None:
         pytest.skip("needs test_claim_process[base] (same session) to fill the cache")
-    run = _once(benchmark, lambda: _pytest(claim_project, "claims", f"--claims-mirror={first['mirror']}", "-n", "0",
-                                           f"--claims-cache={first['cache']}", f"--claims-reports={tmp_path / 'r'}",
-                                           env=first["env"]))
-    art = _artifact(tmp_path / "r")
+    runs: list[Run] = []
+    benchmark.pedantic(lambda: runs.append(_pytest(
+        claim_project, "claims", f"--claims-mirror={first['mirror']}", "-n", "0", f"--claims-cache={first['cache']}",
+        f"--claims-reports={tmp_path / f'r{len(runs)}'}", env=first["env"])), rounds=CACHED_ROUNDS, iterations=1)
+    art = _artifact(tmp_path / f"r{len(runs) - 1}")
     assert art["measurement"]["cache"]["hit"] is True, art["verdict"]
-    share = run.wall / first["wall"]
-    benchmark.extra_info.update({"cached_wall_seconds": round(run.wall, 2), "cached_cpu_seconds": round(run.cpu, 2),
-                                 "uncached_wall_seconds": round(first["wall"], 2),
+    wall = statistics.median(r.wall for r in runs)
+    share = wall / first["wall"]
+    benchmark.extra_info.update({"cached_wall_seconds": [round(r.wall, 2) for r in runs],
+                                 "cached_cpu_seconds": [round(r.cpu, 2) for r in runs],
+                                 "uncached_wall_seconds": round(first["wall"], 2), "load_average": list(os.getloadavg()),
                                  "targets": {"cached_over_uncached": [round(share, 3), "<= 0.10", share <= 0.10]}})

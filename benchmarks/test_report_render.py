@@ -51,6 +51,7 @@ def _median_render(folder: Path, rounds: int = 3) -> float:
     return statistics.median(times)
 
 
+@pytest.mark.benchmark(group="report rendering, 5,000 claims (seconds per render)")
 def test_render_5000_claims(benchmark, folders):
     folder = folders[CLAIMS]
     out = benchmark.pedantic(render, args=(folder,), rounds=3, iterations=1, warmup_rounds=1)

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks.conftest import (MAX_LENGTH, REAL_TOKENIZER_TOKENS, label_ids, make_pipeline,
+from benchmarks.conftest import (MAX_LENGTH, REAL_TOKENIZER_TOKENS, deal, label_ids, make_pipeline,
                                  naive_subset, per_pair, run_naive)
 
 pytestmark = pytest.mark.benchmark(group="albert-base-v2 MRPC validation, time per pair (ops = pairs/s)")
@@ -26,29 +26,62 @@ ALL_PAIRS = 408
 
 # ---------------------------------------------------------------------- helpers
 class Timed:
-    """Wraps the timed function; keeps its own durations in case pytest-benchmark is disabled."""
+    """Wraps the timed function; keeps its own durations (in case pytest-benchmark is disabled),
+    values and the rows each call ran."""
 
     def __init__(self, fn, device: str):
-        self.fn, self.device, self.seconds, self.values = fn, device, [], []
+        self.fn, self.device, self.seconds, self.values, self.rows = fn, device, [], [], []
 
-    def __call__(self):
+    def __call__(self, rows=None):
         from benchmarks.conftest import _sync
 
         _sync(self.device)
         start = time.perf_counter()
-        value = self.fn()
+        value = self.fn() if rows is None else self.fn(rows)
         _sync(self.device)
         self.seconds.append(time.perf_counter() - start)
         self.values.append(value)
+        self.rows.append(rows)
         return value
 
 
-def _timing(benchmark, timed: Timed, warmup_rounds: int) -> tuple[float, float]:
-    """(median, min) seconds of the timed rounds."""
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.rounds:
-        return float(stats.stats.median), float(stats.stats.min)
-    own = timed.seconds[warmup_rounds:] or timed.seconds
+def _rounds_of(settings, rows: np.ndarray, lengths, rounds: int, warmup_rounds: int) -> list[np.ndarray]:
+    """The rows each call runs, warm-up calls first: dealt parts (conftest.deal) when the
+    settings deal, else all rows every time."""
+    if settings.deal and rounds > 1:
+        return [rows] * warmup_rounds + deal(rows, lengths, rounds)
+    return [rows] * (warmup_rounds + rounds)
+
+
+def _feeder(parts: list[np.ndarray]):
+    """pytest-benchmark's per-round ``setup``: the next part's rows as the round's argument."""
+    queue = iter(parts)
+    return lambda: ((next(queue),), {})
+
+
+class Combined:
+    """The timed rounds of dealt parts as one pass over all rows: logits in the rows' order,
+    token and batch counts summed."""
+
+    def __init__(self, n: int, parts: list[np.ndarray], outs: list):
+        self.logits = np.empty((n, outs[0].logits.shape[1]), dtype=outs[0].logits.dtype)
+        for part, out in zip(parts, outs):
+            self.logits[part] = out.logits
+        self.tokens = sum(o.tokens for o in outs)
+        self.padded_tokens = sum(o.padded_tokens for o in outs)
+        self.batches = sum(o.batches for o in outs)
+        self.batch_size = outs[0].batch_size
+        self.seconds = sum(o.seconds for o in outs)
+
+
+def _scaled(timed: Timed, warmup_rounds: int, total: int) -> list[float]:
+    """Each timed round's seconds scaled to ``total`` pairs (a dealt round ran a part of them)."""
+    return [t * total / len(r) for t, r in zip(timed.seconds[warmup_rounds:], timed.rows[warmup_rounds:])]
+
+
+def _timing(timed: Timed, warmup_rounds: int, total: int) -> tuple[float, float]:
+    """(median, min) seconds of the timed rounds, each scaled to ``total`` pairs."""
+    own = _scaled(timed, warmup_rounds, total) or [t * total / len(r) for t, r in zip(timed.seconds, timed.rows)]
     return float(np.median(own)), float(np.min(own))
 
 
@@ -138,14 +171,18 @@ def _fast_path(benchmark, *, settings, subject, encoded, naive_rate, matmul_peak
 
     rounds = settings.rounds if rounds is None else rounds
     warmup_rounds = settings.warmup_rounds if warmup_rounds is None else warmup_rounds
-    timed = Timed(lambda: inference.run(model, encoded, device=settings.device, pad_id=subject.pad_id,
-                                        batch_size=batch_size), settings.device)
+    n = len(encoded.input_ids)
+    timed = Timed(lambda rows: inference.run(model, _sub(encoded, rows), device=settings.device,
+                                             pad_id=subject.pad_id, batch_size=batch_size), settings.device)
     _warm(model, encoded, settings, subject, batch_size)
-    benchmark.pedantic(timed, rounds=rounds, iterations=1, warmup_rounds=warmup_rounds)
-    seconds, seconds_min = _timing(benchmark, timed, warmup_rounds)
-    out = timed.values[-1]
-    per_pair(benchmark, len(encoded.input_ids))
-    model_seconds = [o.seconds for o in timed.values[warmup_rounds:]] or [out.seconds]
+    parts = _rounds_of(settings, np.arange(n), encoded.lengths, rounds, warmup_rounds)
+    benchmark.pedantic(timed, setup=_feeder(parts), rounds=rounds, iterations=1, warmup_rounds=warmup_rounds)
+    seconds, seconds_min = _timing(timed, warmup_rounds, n)
+    used, outs = timed.rows[warmup_rounds:] or timed.rows, timed.values[warmup_rounds:] or timed.values
+    dealt = len(used) > 1 and sum(len(r) for r in used) == n
+    out = Combined(n, used, outs) if dealt else outs[-1]
+    per_pair(benchmark, [len(r) for r in timed.rows[warmup_rounds:]])
+    model_seconds = [o.seconds * n / len(r) for o, r in zip(outs, used)]
     more = {
         "padded_tokens": out.padded_tokens,
         "padding_overhead": round(out.padded_tokens / out.tokens - 1, 4),
@@ -153,6 +190,10 @@ def _fast_path(benchmark, *, settings, subject, encoded, naive_rate, matmul_peak
         "model_seconds_min": round(min(model_seconds), 6),
         "rounds": rounds,
         "warmup_rounds": warmup_rounds,
+        "rounds_dealt": (f"each round ran one of {len(used)} parts of the {n} pairs dealt by length "
+                         f"({'/'.join(str(len(r)) for r in used)} pairs); seconds scaled to {n} pairs"
+                         if dealt else f"each round ran all {n} pairs"),
+        "seconds_per_round_scaled": [round(x, 4) for x in _scaled(timed, warmup_rounds, n)],
     }
     more.update(extra or {})
     benchmark.extra_info.update(_info(
@@ -184,19 +225,23 @@ def test_naive_pipeline(benchmark, settings, subject, mrpc, encoded, naive_rate,
     clf = make_pipeline(subject, settings.device)
     label2id = label_ids(subject.config)
     run_naive(clf, mrpc, rows[:2], label2id)
-    timed = Timed(lambda: run_naive(clf, mrpc, rows, label2id), settings.device)
-    benchmark.pedantic(timed, rounds=settings.naive_rounds, iterations=1, warmup_rounds=0)
-    seconds, seconds_min = _timing(benchmark, timed, 0)
+    timed = Timed(lambda part: run_naive(clf, mrpc, part, label2id), settings.device)
+    parts = _rounds_of(settings, rows, encoded.lengths, settings.naive_rounds, 0)
+    benchmark.pedantic(timed, setup=_feeder(parts), rounds=settings.naive_rounds, iterations=1, warmup_rounds=0)
+    seconds, seconds_min = _timing(timed, 0, len(rows))
     naive_rate.record(len(rows) / seconds, len(rows), "test_naive_pipeline (median round)",
                       best=len(rows) / seconds_min)
-    per_pair(benchmark, len(rows))
-    results["naive_rows"], results["naive_preds"] = rows, timed.values[-1]
+    per_pair(benchmark, [len(r) for r in timed.rows])
+    preds = dict(zip((int(r) for part in timed.rows for r in part), (int(p) for v in timed.values for p in v)))
+    results["naive_rows"], results["naive_preds"] = rows, np.array([preds[int(r)] for r in rows])
     benchmark.extra_info.update(_info(
         settings=settings, subject=subject, naive_rate=naive_rate, matmul_peak=matmul_peak,
         dtype_name="float32", seconds=seconds, seconds_min=seconds_min,
         lengths=encoded.lengths[rows], batch_size=1,
         extra={"subset": f"{len(rows)} of {len(mrpc)} pairs, evenly spaced (rates scale to 408)",
                "rounds": settings.naive_rounds,
+               "pairs_per_round": [len(r) for r in timed.rows],
+               "seconds_per_round_scaled": [round(x, 4) for x in _scaled(timed, 0, len(rows))],
                "mean_length_subset": round(float(encoded.lengths[rows].mean()), 2),
                "mean_length_all": round(float(encoded.lengths.mean()), 2),
                "tokenizer_kwargs": "truncation=True, max_length=128, return_token_type_ids=True"}))
@@ -245,8 +290,7 @@ def test_one_at_a_time_fp32_and_agreement(benchmark, settings, subject, encoded,
     rows = naive_subset(len(mrpc), settings.check_pairs)
     out = _fast_path(benchmark, settings=settings, subject=subject, encoded=_sub(encoded, rows),
                      naive_rate=naive_rate, matmul_peak=matmul_peak, model=subject.model,
-                     dtype_name="float32", batch_size=1, rounds=1 if not settings.cuda else 3,
-                     warmup_rounds=0)
+                     dtype_name="float32", batch_size=1, rounds=3, warmup_rounds=0)
     one = out.logits
     fast_all = _fast_logits(results, "fast_fp32", subject.model, encoded, settings, subject)
     fast = fast_all[rows]
