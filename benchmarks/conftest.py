@@ -386,16 +386,28 @@ class Subject:
     parameters: int
     setup_seconds: float
     _bf16: Any = None
+    _harness: Any = None
 
     @property
     def config(self):
         return self.model.config
 
+    @property
+    def harness_model(self):
+        """The model as the harness loads it (harness.measure.models.load): its activations fused
+        (FUSED_ACTIVATIONS). ``model`` stays transformers' own, for the naive pipeline."""
+        from harness.measure.models import fuse_activations
+
+        if self._harness is None:
+            self._harness = copy.deepcopy(self.model).eval()
+            fuse_activations(self._harness)
+        return self._harness
+
     def bf16(self):
         import torch
 
         if self._bf16 is None:
-            self._bf16 = copy.deepcopy(self.model).to(torch.bfloat16).eval()
+            self._bf16 = copy.deepcopy(self.harness_model).to(torch.bfloat16).eval()
         return self._bf16
 
 

@@ -16,6 +16,8 @@ import time
 import numpy as np
 import pytest
 
+from harness.measure.models import FUSED_ACTIVATIONS
+
 from benchmarks.conftest import (MAX_LENGTH, REAL_TOKENIZER_TOKENS, deal, label_ids, make_pipeline,
                                  naive_subset, per_pair, run_naive)
 
@@ -250,9 +252,10 @@ def test_naive_pipeline(benchmark, settings, subject, mrpc, encoded, naive_rate,
 def test_fast_fp32(benchmark, settings, subject, encoded, naive_rate, matmul_peak, results, mrpc):
     """harness.measure.inference: encode once, length-sorted batches, dynamic padding; fp32."""
     out = _fast_path(benchmark, settings=settings, subject=subject, encoded=encoded,
-                     naive_rate=naive_rate, matmul_peak=matmul_peak, model=subject.model,
+                     naive_rate=naive_rate, matmul_peak=matmul_peak, model=subject.harness_model,
                      dtype_name="float32", batch_size=settings.batch_size,
-                     extra={"mrpc_loader": mrpc.loader, "subject_setup_seconds": subject.setup_seconds})
+                     extra={"mrpc_loader": mrpc.loader, "subject_setup_seconds": subject.setup_seconds,
+                            "fused_activations": FUSED_ACTIVATIONS})
     if len(mrpc) == ALL_PAIRS:
         # Prior art: 28.9k real tokens over the 408 pairs with the real albert-base-v2 tokenizer.
         benchmark.extra_info["tokens_vs_real_albert_tokenizer"] = round(out.tokens / REAL_TOKENIZER_TOKENS, 4)
@@ -287,13 +290,20 @@ def test_one_at_a_time_fp32_and_agreement(benchmark, settings, subject, encoded,
     pipeline's per-call overhead from what batching buys. On CUDA all 408 pairs; on CPU a fixed
     evenly spaced subset (CLAIMS_BENCH_CHECK_PAIRS), since one fp32 pass takes about a minute.
     """
+    from harness.measure import inference
+
     rows = naive_subset(len(mrpc), settings.check_pairs)
     out = _fast_path(benchmark, settings=settings, subject=subject, encoded=_sub(encoded, rows),
-                     naive_rate=naive_rate, matmul_peak=matmul_peak, model=subject.model,
+                     naive_rate=naive_rate, matmul_peak=matmul_peak, model=subject.harness_model,
                      dtype_name="float32", batch_size=1, rounds=3, warmup_rounds=0)
     one = out.logits
-    fast_all = _fast_logits(results, "fast_fp32", subject.model, encoded, settings, subject)
+    fast_all = _fast_logits(results, "fast_fp32", subject.harness_model, encoded, settings, subject)
     fast = fast_all[rows]
+    # The fused activations against transformers' own eager model, batched, on the same pairs.
+    eager = inference.run(subject.model, _sub(encoded, rows), device=settings.device, pad_id=subject.pad_id,
+                          batch_size=settings.batch_size).logits
+    fused_diff = float(np.abs(fast - eager).max())
+    fused_flips = np.flatnonzero(fast.argmax(1) != eager.argmax(1))
     p_one, p_fast = one.argmax(1), fast.argmax(1)
     margin_one = _margin(one)
     scale = max(1.0, float(np.abs(one).max()))
@@ -302,6 +312,8 @@ def test_one_at_a_time_fp32_and_agreement(benchmark, settings, subject, encoded,
     info = {
         "checked_pairs": f"{len(rows)} of {len(mrpc)} (evenly spaced)" if len(rows) < len(mrpc) else "all",
         "fp32_batched_vs_one_max_abs_logit_diff": fp32_diff,
+        "fp32_fused_vs_eager_max_abs_logit_diff": fused_diff,
+        "fp32_fused_vs_eager_prediction_mismatches": int(len(fused_flips)),
         "fp32_batched_vs_one_prediction_mismatches": int(len(fp32_mismatch)),
         "fp32_margin_median": float(np.median(_margin(fast_all))),
         "fp32_logit_abs_max": float(np.abs(fast_all).max()),
@@ -331,6 +343,10 @@ def test_one_at_a_time_fp32_and_agreement(benchmark, settings, subject, encoded,
         info["naive_pipeline_vs_fast_agreement"] = round(1 - len(naive_mismatch) / len(naive_rows), 4)
     benchmark.extra_info.update(info)
 
+    # The fused activations compute transformers' model: logits within float noise, same predictions
+    # except at ties within that noise.
+    assert fused_diff <= 1e-4 * scale, f"fused fp32 logits differ from eager by {fused_diff:g}"
+    assert (_margin(eager)[fused_flips] <= 2 * fused_diff).all(), fused_flips.tolist()
     # Batched fp32 with dynamic padding computes the same function as one pair at a time.
     assert fp32_diff <= 1e-4 * scale, f"batched fp32 logits differ from one-at-a-time by {fp32_diff:g}"
     # A prediction may only differ where the fp32 logits are a tie to within that noise.
@@ -359,7 +375,7 @@ def test_fast_compiled(benchmark, settings, subject, encoded, naive_rate, matmul
 
     from harness.measure import inference
 
-    base = subject.model if dtype_name == "float32" else subject.bf16()
+    base = subject.harness_model if dtype_name == "float32" else subject.bf16()
     model = torch.compile(base, dynamic=True)
     start = time.perf_counter()
     first = inference.run(model, encoded, device=settings.device, pad_id=subject.pad_id,

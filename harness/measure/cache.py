@@ -45,7 +45,11 @@ class CacheWarning(UserWarning):
 
 
 def key_of(parts: dict) -> str:
-    parts = dict(parts, harness=__version__)
+    """The entry's name: its parts, this harness's version and the kernels the model ran with
+    (``harness.measure.models.FUSED_ACTIVATIONS``)."""
+    from harness.measure.models import FUSED_ACTIVATIONS
+
+    parts = dict(parts, harness=__version__, fused_activations=FUSED_ACTIVATIONS)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -14,6 +14,15 @@ from typing import Any
 from harness.errors import AssetUnfit, MeasurementError
 from harness.measure.assets import SAFETENSORS_FILES, WEIGHT_FILES, Asset
 
+#: Activation modules replaced after loading by a kernel that computes the same formula in one
+#: pass: transformers' gelu_new (ALBERT, GPT-2 and others) is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+#: as five tensor operations over the feed-forward activations, a quarter of an ALBERT-base
+#: forward pass on a CPU; torch's gelu(approximate="tanh") is that formula fused (transformers'
+#: GELUTanh). Logits move in the last float digits only (tests/test_fused_activations.py states the
+#: tolerance against the eager model); the prediction cache's keys name this table, so a cache
+#: filled before it changed is not read as if computed with it.
+FUSED_ACTIVATIONS = {"NewGELUActivation": "GELUTanh"}
+
 TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.txt", "vocab.json", "merges.txt")
 
@@ -112,13 +121,32 @@ def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classifica
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise MeasurementError(f"cannot load checkpoint {asset.repo} from {folder}: {exc}") from exc
     model.eval().to(device)
+    fused = fuse_activations(model)
     info = {
         "parameters": sum(p.numel() for p in model.parameters()),
+        "fused_activations": fused,
         "id2label": {int(k): v for k, v in model.config.id2label.items()},
         "import_seconds": round(imported - start, 3),
         "load_seconds": round(time.perf_counter() - imported, 3),
     }
     return Loaded(model, tokenizer, info)
+
+
+def fuse_activations(model) -> int:
+    """Replace, in place, every activation module that FUSED_ACTIVATIONS names by its fused
+    equivalent; returns how many were replaced (0: the model has none, nothing changes)."""
+    from transformers import activations
+
+    swaps = {getattr(activations, old): getattr(activations, new) for old, new in FUSED_ACTIVATIONS.items()
+             if hasattr(activations, old) and hasattr(activations, new)}
+    count = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            fused = swaps.get(type(child))
+            if fused is not None:
+                setattr(parent, name, fused())
+                count += 1
+    return count
 
 
 class ModelPool:
