@@ -59,10 +59,11 @@ def needs_gpu(claim) -> bool:
     if not kinds.uses_model(claim.kind):
         return False
     m = claim.measure
-    repo = (m.get("checkpoint") or {}).get("repo", "")
+    ckpt = claim.checkpoint_ref
+    repo = (ckpt.repo if ckpt is not None else None) or ""
     if re.search(r"x+large", repo.lower()):
         return True
-    size = (m.get("slice") or {}).get("size")
+    size = claim.slice_plan.size if claim.slice_plan is not None else None
     pairs = SPLIT_SIZES.get(m["dataset"].get("config"), 0) if size == "all" else size
     return isinstance(pairs, int) and pairs > GPU_PAIRS
 
@@ -72,9 +73,9 @@ def marker_names(claim) -> list[str]:
     names = [f"source_{_ident(claim.citation.get('source', 'unknown'))}", f"kind_{_ident(claim.kind)}"]
     if claim.citation.get("paper"):
         names.append(f"paper_{_ident(claim.citation['paper'])}")
-    ckpt = claim.checkpoint or {}
-    if ckpt.get("repo"):
-        names.append(f"checkpoint_{_ident(ckpt['repo'])}")
+    ckpt = claim.checkpoint_ref
+    if ckpt is not None and ckpt.repo:
+        names.append(f"checkpoint_{_ident(ckpt.repo)}")
     if needs_gpu(claim):
         names.append("needs_gpu")
     return names

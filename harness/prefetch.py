@@ -31,12 +31,10 @@ def _wanted(claims: list[Claim]) -> list[dict]:
     for claim in claims:
         if not kinds.uses_model(claim.kind):
             continue
-        m = claim.measure
-        ckpt, ds = m.get("checkpoint") or {}, m.get("dataset") or {}
-        if "repo" in ckpt:
-            row = found.setdefault(("model", ckpt["repo"], ckpt["revision"]),
-                                   {"kind": "model", "repo": ckpt["repo"], "revision": ckpt["revision"],
-                                    "claims": []})
+        ckpt, ds = claim.checkpoint_ref, claim.measure.get("dataset") or {}
+        if ckpt is not None and ckpt.published:
+            row = found.setdefault(("model", ckpt.repo, ckpt.revision),
+                                   {"kind": "model", "repo": ckpt.repo, "revision": ckpt.revision, "claims": []})
             row["claims"].append(claim.id)
         if "repo" in ds:
             row = found.setdefault(("dataset", ds["repo"], ds["revision"]),

@@ -19,10 +19,10 @@ def deviations(claim, *, dtype: str | None = None, slice_=None, checkpoints=()) 
     ``checkpoints``: the run's ``--claims-checkpoint`` list (RunSettings.checkpoints); a claim
     that runs a model was moved onto one of them (harness.claims.checkpoints), which it names."""
     out = _deviations(claim, dtype=dtype, slice_=slice_)
-    ckpt = claim.checkpoint or {}
-    if checkpoints and kinds.uses_model(claim.kind) and "repo" in ckpt:
+    ckpt = claim.checkpoint_ref
+    if checkpoints and kinds.uses_model(claim.kind) and ckpt is not None and ckpt.published:
         out.append({"what": "checkpoint_override", "source": "the claim record's checkpoint",
-                    "here": f"{ckpt['repo']}@{ckpt['revision']}", "note": "--claims-checkpoint on the command line"})
+                    "here": f"{ckpt.repo}@{ckpt.revision}", "note": "--claims-checkpoint on the command line"})
     return out
 
 
@@ -41,14 +41,14 @@ def _deviations(claim, *, dtype: str | None, slice_) -> list[dict]:
     if paper is None:
         add("protocol_unrecorded", "unknown", "-", "the claim record has no paper_protocol block")
         return out
-    ckpt = measure["checkpoint"]
-    if ckpt.get("origin") != "source":
+    ckpt = claim.checkpoint_ref
+    if ckpt.origin != "source":
         add("checkpoint", paper.get("checkpoint", "the source's own model"),
-            ckpt.get("repo", "none"), "community checkpoint, not the source's own model")
-    if "revision" in ckpt and len(ckpt["revision"]) != 40:
-        add("checkpoint_revision", "a pinned commit", ckpt["revision"], "unpinned: the files may change")
-    if paper.get("model_version") and ckpt.get("model_version") and paper["model_version"] != ckpt["model_version"]:
-        add("model_version", paper["model_version"], ckpt["model_version"])
+            ckpt.repo or "none", "community checkpoint, not the source's own model")
+    if ckpt.revision is not None and len(ckpt.revision) != 40:
+        add("checkpoint_revision", "a pinned commit", ckpt.revision, "unpinned: the files may change")
+    if paper.get("model_version") and ckpt.model_version and paper["model_version"] != ckpt.model_version:
+        add("model_version", paper["model_version"], ckpt.model_version)
     if paper.get("split") and paper["split"] != measure["dataset"]["split"]:
         add("split", paper["split"], measure["dataset"]["split"])
     if paper.get("metric") and paper["metric"] != claim.metric:
@@ -61,8 +61,8 @@ def _deviations(claim, *, dtype: str | None, slice_) -> list[dict]:
     if paper.get("whole_split", True):
         if slice_ is not None and not slice_.whole_split:
             add("micro_slice", f"all {slice_.split_size} examples", f"{slice_.size} examples")
-        elif slice_ is None and measure["slice"]["size"] != "all":
-            add("micro_slice", "whole split", f"{measure['slice']['size']} examples")
+        elif slice_ is None and claim.slice_plan.size != "all":
+            add("micro_slice", "whole split", f"{claim.slice_plan.size} examples")
     return out
 
 

@@ -36,9 +36,9 @@ def model_groups(roots: list[Path], mirror: Path | None, allow_download: bool, l
     groups = set()
     for root in roots:
         for claim in load(root):
-            ckpt = claim.checkpoint or {}
-            if kinds.uses_model(claim.kind) and "repo" in ckpt and \
-                    likely_available(ckpt["repo"], mirror, allow_download):
+            ckpt = claim.checkpoint_ref
+            if kinds.uses_model(claim.kind) and ckpt is not None and ckpt.published and \
+                    likely_available(ckpt.repo, mirror, allow_download):
                 groups.add(claim.group)
     return len(groups)
 
@@ -88,16 +88,16 @@ def _split_rows(ds: dict, mirror: Path | None) -> int:
 
 def claim_seconds(claim, mirror: Path | None, allow_download: bool) -> float:
     """Estimated seconds: encoder FLOPs per token x tokens at a nominal rate, plus a fixed cost."""
-    ckpt = claim.checkpoint or {}
-    if not kinds.uses_model(claim.kind) or "repo" not in ckpt or not likely_available(ckpt["repo"], mirror,
-                                                                                      allow_download):
+    ckpt = claim.checkpoint_ref
+    if not kinds.uses_model(claim.kind) or ckpt is None or not ckpt.published or \
+            not likely_available(ckpt.repo, mirror, allow_download):
         return FIXED_SECONDS
-    cfg = {**BASE_CONFIG, **_config(ckpt["repo"], mirror)}
+    cfg = {**BASE_CONFIG, **_config(ckpt.repo, mirror)}
     h, i, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     flops_per_token = 2 * layers * (4 * h * h + 2 * h * i)
-    sl = claim.measure["slice"]
+    sl = claim.slice_plan
     rows = _split_rows(claim.measure["dataset"], mirror)
-    pairs = rows if sl["size"] in ("all", "auto") or sl.get("grow") else min(int(sl["size"]), rows)
+    pairs = rows if sl.size in ("all", "auto") or sl.grow else min(int(sl.size), rows)
     return FIXED_SECONDS + flops_per_token * pairs * claim.measure["max_length"] * 0.5 * SECONDS_PER_FLOP
 
 

@@ -162,3 +162,39 @@ def test_fast_verdict_check_agrees_with_jsonschema():
     results = [(fast(v), slow.is_valid(v)) for v in _variants(minimal_artifact())]
     assert all(a == b for a, b in results)
     assert any(b for _, b in results) and not all(b for _, b in results)
+
+
+def test_typed_parts_are_the_records_own_values():
+    """The parts read most (printed number, checkpoint, slice) are typed when the claim is made,
+    from the record as merged: every claim of the repository's catalogue and one moved elsewhere."""
+    import dataclasses
+    from pathlib import Path
+
+    from harness.claims import checkpoints
+
+    claims = load_tree(Path(__file__).resolve().parents[1] / "claims")
+    assert claims
+    for c in claims:
+        r, m = c.record["reported"], c.record["measure"]
+        assert (c.printed.value, c.printed.metric, c.printed.scale, c.printed.rounded_to) == \
+            (r["value"], r["metric"], r["scale"], r.get("rounded_to"))
+        ckpt = m.get("checkpoint")
+        if ckpt is None:
+            assert c.checkpoint_ref is None
+        else:
+            assert (c.checkpoint_ref.repo, c.checkpoint_ref.revision, c.checkpoint_ref.unavailable) == \
+                (ckpt.get("repo"), ckpt.get("revision"), ckpt.get("unavailable"))
+        sl = m.get("slice")
+        assert (c.slice_plan is None) == (sl is None)
+        if sl is not None:
+            assert (c.slice_plan.size, c.slice_plan.seed, c.slice_plan.stratified, c.slice_plan.grow) == \
+                (sl["size"], sl["seed"], sl.get("stratified", True), bool(sl.get("grow", False)))
+    model = next(c for c in claims if c.checkpoint_ref is not None)
+    moved = checkpoints.with_checkpoint(model, "org/other", "a" * 40)
+    assert (moved.checkpoint_ref.repo, moved.checkpoint_ref.origin) == ("org/other", "community")
+    assert moved.group == "org/other@aaaaaaaaaaaa" and model.checkpoint_ref.repo != "org/other"
+    record = copy.deepcopy(model.record)
+    record["measure"]["slice"] = {"size": 50, "seed": 3, "grow": {"max_pairs": 400}}
+    grown = dataclasses.replace(model, record=record).slice_plan
+    assert (grown.size, grown.seed, grown.stratified, grown.grow, grown.max_pairs, grown.max_seconds) == \
+        (50, 3, True, True, 400, None)

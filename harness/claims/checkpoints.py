@@ -42,12 +42,12 @@ def with_checkpoint(claim, repo: str, revision: str, *, cell: bool = False):
     runs no model is returned as it is. ``cell``: the (claim, checkpoint) pair gets its own id."""
     from harness import kinds
 
-    ckpt = claim.checkpoint
-    if not kinds.uses_model(claim.kind) or not ckpt:
+    ckpt = claim.checkpoint_ref
+    if not kinds.uses_model(claim.kind) or ckpt is None:
         return claim
     record = copy.deepcopy(claim.record)
     record["measure"]["checkpoint"] = {"repo": repo, "revision": revision, "origin": "community",
-                                       **({"model_version": ckpt["model_version"]} if "model_version" in ckpt
+                                       **({"model_version": ckpt.model_version} if ckpt.model_version is not None
                                           else {})}
     return dataclasses.replace(claim, record=record, **({"id": cell_id(claim.id, repo, revision)} if cell else {}))
 

@@ -27,14 +27,93 @@ SCALES = {name: float(value) for name, value in EXACT_SCALES.items()}
 
 
 @dataclass(frozen=True)
+class Reported:
+    """The number the source printed: its digits as printed, the metric, the scale and, where the
+    digits do not say it, the unit it was rounded to (``reported`` in the claim record)."""
+
+    value: str
+    metric: str
+    scale: str
+    rounded_to: str | None = None
+
+    @classmethod
+    def of(cls, block: dict) -> Reported:
+        return cls(str(block.get("value", "")), block.get("metric", ""), block.get("scale", ""), block.get("rounded_to"))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The checkpoint a claim measures (``measure.checkpoint``): a published one (repo, revision,
+    origin), or ``unavailable`` saying why none is published."""
+
+    repo: str | None = None
+    revision: str | None = None
+    origin: str | None = None
+    model_version: str | None = None
+    unavailable: str | None = None
+
+    @classmethod
+    def of(cls, block) -> Checkpoint | None:
+        if not isinstance(block, dict) or not block:
+            return None
+        return cls(block.get("repo"), block.get("revision"), block.get("origin"), block.get("model_version"),
+                   block.get("unavailable"))
+
+    @property
+    def published(self) -> bool:
+        return self.repo is not None
+
+    @property
+    def label(self) -> str:
+        """'org/name@86655e0ce120': how ids, xdist groups and columns name it."""
+        return f"{self.repo}@{(self.revision or '')[:12]}"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which examples of the split a claim measures (``measure.slice``): a size (a number,
+    ``all`` or ``auto``), the order's seed, stratified or not, and whether and how far it grows."""
+
+    size: int | str
+    seed: int
+    stratified: bool = True
+    grow: bool = False
+    max_pairs: int | None = None
+    max_seconds: float | None = None
+
+    @classmethod
+    def of(cls, block) -> Slice | None:
+        if not isinstance(block, dict) or "size" not in block:
+            return None
+        grow = block.get("grow", False)
+        cap = grow if isinstance(grow, dict) else {}
+        return cls(block["size"], block.get("seed", 0), block.get("stratified", True), bool(grow),
+                   cap.get("max_pairs"), cap.get("max_seconds"))
+
+
+@dataclass(frozen=True)
 class Claim:
-    """One validated claim record and the file it came from."""
+    """One validated claim record and the file it came from.
+
+    The parts read most are typed once, when the claim is made (``printed``, ``checkpoint_ref``,
+    ``slice_plan``); ``record`` keeps the whole record as written, for the artifact and the rest."""
 
     id: str
     record: dict[str, Any] = field(repr=False)
     path: str = ""
     root: str = ""   # the claims folder it was loaded from; paper records live in root/papers
     line: int = 0    # 1-based line of the record in its file (0: unknown); where pytest points
+    printed: Reported = field(init=False, repr=False, compare=False)
+    checkpoint_ref: Checkpoint | None = field(init=False, repr=False, compare=False)
+    slice_plan: Slice | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        measure = self.record.get("measure") if isinstance(self.record, dict) else None
+        measure = measure if isinstance(measure, dict) else {}
+        reported = self.record.get("reported") if isinstance(self.record, dict) else None
+        object.__setattr__(self, "printed", Reported.of(reported if isinstance(reported, dict) else {}))
+        object.__setattr__(self, "checkpoint_ref", Checkpoint.of(measure.get("checkpoint")))
+        object.__setattr__(self, "slice_plan", Slice.of(measure.get("slice")))
 
     @property
     def citation(self) -> dict:
@@ -83,9 +162,9 @@ class Claim:
     @property
     def group(self) -> str:
         """The xdist group: claims that share a checkpoint run on one worker."""
-        ckpt = self.checkpoint or {}
-        if "repo" in ckpt:
-            return f"{ckpt['repo']}@{ckpt['revision'][:12]}"
+        ckpt = self.checkpoint_ref
+        if ckpt is not None and ckpt.published:
+            return ckpt.label
         return f"no-checkpoint:{self.kind}"
 
     @property

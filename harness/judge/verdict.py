@@ -205,9 +205,8 @@ def bands_of(claim, level: float) -> tuple[Band, Band, dict | None]:
     """The printed band (rounding and tolerance), the judged one (plus the run margin), and the
     run spread as the artifact states it. ``reported.rounded_to`` (printed units) states the
     paper's rounding where the digits alone do not (a trailing zero: "110" to the nearest 10)."""
-    printed = Band.from_printed(claim.reported["value"], scale=claim.scale_exact,
-                                tolerance=claim.record["tolerance"]["value"],
-                                rounded_to=claim.reported.get("rounded_to"))
+    printed = Band.from_printed(claim.printed.value, scale=claim.scale_exact,
+                                tolerance=claim.record["tolerance"]["value"], rounded_to=claim.printed.rounded_to)
     spread = claim.run_spread
     if spread is None:
         return printed, printed, None

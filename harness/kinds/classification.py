@@ -63,7 +63,7 @@ def measure(pipeline, claim) -> Measured:
     split_measurement.fit(claim, model_asset, "sequence_classification", labels=names)
     positive = names.index(ds["positive_label"])
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
-    seed, stratified = m["slice"]["seed"], m["slice"].get("stratified", True)
+    seed, stratified = claim.slice_plan.seed, claim.slice_plan.stratified
 
     def predict(positions):
         part = slices.from_positions(split["idx"], positions, seed=seed, stratified=stratified, dataset_key=key)

@@ -30,7 +30,7 @@ def measure(pipeline, claim) -> Measured:
     split = pipeline.split(data_asset, ds, load_split)
     split_measurement.fit(claim, model_asset, "sequence_classification", labels=1)   # one output: the score
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
-    seed = m["slice"]["seed"]
+    seed = claim.slice_plan.seed
 
     def predict(positions):
         part = slices.from_positions(split["idx"], positions, seed=seed, stratified=False, dataset_key=key)

@@ -37,7 +37,7 @@ def measure(pipeline, claim) -> Measured:
         raise HarnessError(f"{ds['repo']} {ds['split']}: {split['unanswerable']} questions have no answer, which "
                            "SQuAD v1.1's script cannot score; say version: '2.0'")
     key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
-    seed = m["slice"]["seed"]
+    seed = claim.slice_plan.seed
 
     def predict(positions):
         part = slices.from_positions(split["idx"], positions, seed=seed, stratified=False, dataset_key=key)

@@ -44,14 +44,13 @@ def assets(pipeline, claim):
     """(model asset, dataset asset), or one AssetUnavailable naming everything missing."""
     from harness.measure import assets as found
 
-    m, opts = claim.measure, pipeline.options
-    ckpt, ds = m["checkpoint"], m["dataset"]
-    if "unavailable" in ckpt:   # nothing to fetch, so no fetching advice (and no dataset to look for)
-        raise AssetUnavailable("checkpoint (none published)", [ckpt["unavailable"].strip()], NEVER_PUBLISHED)
+    opts, ckpt, ds = pipeline.options, claim.checkpoint_ref, claim.measure["dataset"]
+    if ckpt.unavailable is not None:   # nothing to fetch, so no fetching advice (and no dataset to look for)
+        raise AssetUnavailable("checkpoint (none published)", [ckpt.unavailable.strip()], NEVER_PUBLISHED)
     missing: list[AssetUnavailable] = []
     model = data = None
     try:
-        model = found.resolve_model(ckpt["repo"], ckpt["revision"], mirror=opts.mirror,
+        model = found.resolve_model(ckpt.repo, ckpt.revision, mirror=opts.mirror,
                                     allow_download=opts.allow_download)
     except AssetUnavailable as exc:
         missing.append(exc)
@@ -114,26 +113,23 @@ class Looking:
         from harness.measure import slices
 
         t0 = time.perf_counter()
-        m, opts = claim.measure, pipeline.options
+        m, opts, plan = claim.measure, pipeline.options, claim.slice_plan
         ds = m["dataset"]
         bands = verdict.bands_of(claim, opts.level)
         targets = split["targets"]
         population = len(split["idx"])
-        size = m["slice"]["size"]
+        size = plan.size
         minimum = statistics.resolve(metric).min_slice
         if size == "auto":
             size = statistics.planned_slice_size(min(max(bands[1].reported_natural, 0.01), 0.99), bands[1].half_width,
                                                  level=opts.level)
             size = max(size, minimum)     # never below the metric's smallest valid slice
         size = population if size == "all" else int(size)
-        grow = m["slice"].get("grow", False)
-        cap = grow if isinstance(grow, dict) else {}
-        schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=bool(grow),
-                              max_pairs=cap.get("max_pairs"), max_seconds=cap.get("max_seconds"),
-                              minimum=minimum)
+        schedule = looks.plan(size, population, alpha=1.0 - opts.level, grow=plan.grow,
+                              max_pairs=plan.max_pairs, max_seconds=plan.max_seconds, minimum=minimum)
         self.key = f"{ds['repo']}/{ds['config']}/{ds['split']}"
-        self.seed = m["slice"]["seed"]
-        self.stratified = stratify and m["slice"].get("stratified", True)
+        self.seed = plan.seed
+        self.stratified = stratify and plan.stratified
         self.order = slices.order(split["idx"], targets if self.stratified else None, seed=self.seed,
                                   stratified=self.stratified)
         strata = None
