@@ -52,19 +52,19 @@ def cmd_list(args) -> int:
     body = []
     for c in claims:
         marks = marker_names(c)
-        if args.paper and c.citation.get("paper") != args.paper:
+        if args.paper and c.cited.paper != args.paper:
             continue
         if args.kind and c.kind != args.kind:
             continue
-        if args.source and c.citation.get("source") != args.source:
+        if args.source and c.cited.source != args.source:
             continue
         if args.marker and args.marker not in marks:
             continue
         status = last[c.id]["status"] if c.id in last else "not run"
         if args.status and status != args.status:
             continue
-        unit = {"percent": " %", "millions": "M"}.get(c.reported["scale"], "")
-        body.append((c.id, c.kind, c.citation.get("source", "-"), f"{c.reported['value']}{unit}",
+        unit = {"percent": " %", "millions": "M"}.get(c.printed.scale, "")
+        body.append((c.id, c.kind, c.cited.source or "-", f"{c.printed.value}{unit}",
                      status + (f" (expect {c.record['expect']})" if c.record.get("expect") else "")))
     if args.json:
         keys = ("claim", "kind", "source", "reported", "last_status")

@@ -70,9 +70,9 @@ def needs_gpu(claim) -> bool:
 
 def marker_names(claim) -> list[str]:
     """Markers of one claim: paper_*, source_*, kind_*, checkpoint_*, needs_gpu."""
-    names = [f"source_{_ident(claim.citation.get('source', 'unknown'))}", f"kind_{_ident(claim.kind)}"]
-    if claim.citation.get("paper"):
-        names.append(f"paper_{_ident(claim.citation['paper'])}")
+    names = [f"source_{_ident(claim.cited.source or 'unknown')}", f"kind_{_ident(claim.kind)}"]
+    if claim.cited.paper:
+        names.append(f"paper_{_ident(claim.cited.paper)}")
     ckpt = claim.checkpoint_ref
     if ckpt is not None and ckpt.repo:
         names.append(f"checkpoint_{_ident(ckpt.repo)}")

@@ -35,21 +35,21 @@ def now() -> str:
 
 def citation_block(claim) -> dict:
     """The claim's citation in the reference verdict's ``claim_citation`` layout."""
-    c = claim.citation
-    value = float(claim.reported["value"])
+    c = claim.cited
+    value = float(claim.printed.value)
     return {
-        "paper_arxiv_id": c.get("paper"),
-        "section": c.get("table") or c.get("section") or c.get("url"),
-        "row": c.get("row"),
-        "column": c.get("column"),
+        "paper_arxiv_id": c.paper,
+        "section": c.table or c.section or c.url,
+        "row": c.row,
+        "column": c.column,
         "reported_value": value,
         "reported_metric": claim.metric,
-        "reported_scale": claim.reported["scale"],
-        "quoted_text": c.get("quote"),
-        "pdf_page": c.get("page"),
-        "notes": c.get("notes"),
-        "source": c.get("source"),
-        "url": c.get("url"),
+        "reported_scale": claim.printed.scale,
+        "quoted_text": c.quote,
+        "pdf_page": c.page,
+        "notes": c.notes,
+        "source": c.source,
+        "url": c.url,
     }
 
 
@@ -77,16 +77,17 @@ def build(claim, papers, pre, post, measurement, stats, devs, computed_at) -> di
         top["id"] = str(uuid.uuid5(NAMESPACE, f"{claim.id}|FINAL|{MISCITED}|{score!r}"))
     else:
         top = post_v
-    paper = papers.get(claim.citation.get("paper") or "")
+    cited = claim.cited
+    paper = papers.get(cited.paper or "")
     return {
         "schema_version": 1,
         "claim_id": claim.id,
         "claim_file": claim.path or None,
-        "paper": {"arxiv_id": claim.citation.get("paper"),
+        "paper": {"arxiv_id": cited.paper,
                   "title": paper.title if paper else None,
-                  "latest_version": paper.version if paper else claim.citation.get("version")},
-        "latest_version": {"version": paper.version if paper else claim.citation.get("version"),
-                           "source_url": paper.source_url if paper else claim.citation.get("url")},
+                  "latest_version": paper.version if paper else cited.version},
+        "latest_version": {"version": paper.version if paper else cited.version,
+                           "source_url": paper.source_url if paper else cited.url},
         "verdict": top,
         "verdicts": {"pre": pre_v, "post": post_v},
         "measurement": measurement,

@@ -165,7 +165,7 @@ def test_fast_verdict_check_agrees_with_jsonschema():
 
 
 def test_typed_parts_are_the_records_own_values():
-    """The parts read most (printed number, checkpoint, slice) are typed when the claim is made,
+    """The parts read most (citation, printed number, checkpoint, slice) are typed when the claim is made,
     from the record as merged: every claim of the repository's catalogue and one moved elsewhere."""
     import dataclasses
     from pathlib import Path
@@ -175,7 +175,9 @@ def test_typed_parts_are_the_records_own_values():
     claims = load_tree(Path(__file__).resolve().parents[1] / "claims")
     assert claims
     for c in claims:
-        r, m = c.record["reported"], c.record["measure"]
+        r, m, cit = c.record["reported"], c.record["measure"], c.record["citation"]
+        assert (c.cited.source, c.cited.paper, c.cited.page, c.cited.table, c.cited.statement, c.cited.url) == \
+            (cit["source"], cit.get("paper"), cit.get("page"), cit.get("table"), cit.get("statement"), cit.get("url"))
         assert (c.printed.value, c.printed.metric, c.printed.scale, c.printed.rounded_to) == \
             (r["value"], r["metric"], r["scale"], r.get("rounded_to"))
         ckpt = m.get("checkpoint")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,29 @@ SCALES = {name: float(value) for name, value in EXACT_SCALES.items()}
 
 
 @dataclass(frozen=True)
+class Cited:
+    """Where the number was printed (``citation``): a paper (arXiv id, version, page, and a table
+    cell or a prose statement with its quote) or a model card (its url)."""
+
+    source: str | None = None
+    paper: str | None = None
+    version: int | None = None
+    page: int | None = None
+    table: str | None = None
+    section: str | None = None
+    row: str | None = None
+    column: str | None = None
+    statement: str | None = None
+    quote: str | None = None
+    url: str | None = None
+    notes: str | None = None
+
+    @classmethod
+    def of(cls, block: dict) -> Cited:
+        return cls(*(block.get(f.name) for f in fields(cls)))
+
+
+@dataclass(frozen=True)
 class Reported:
     """The number the source printed: its digits as printed, the metric, the scale and, where the
     digits do not say it, the unit it was rounded to (``reported`` in the claim record)."""
@@ -38,7 +61,7 @@ class Reported:
 
     @classmethod
     def of(cls, block: dict) -> Reported:
-        return cls(str(block.get("value", "")), block.get("metric", ""), block.get("scale", ""), block.get("rounded_to"))
+        return cls(block.get("value"), block.get("metric"), block.get("scale"), block.get("rounded_to"))
 
 
 @dataclass(frozen=True)
@@ -95,14 +118,16 @@ class Slice:
 class Claim:
     """One validated claim record and the file it came from.
 
-    The parts read most are typed once, when the claim is made (``printed``, ``checkpoint_ref``,
-    ``slice_plan``); ``record`` keeps the whole record as written, for the artifact and the rest."""
+    The parts read most are typed once, when the claim is made (``cited``, ``printed``,
+    ``checkpoint_ref``, ``slice_plan``); ``record`` keeps the whole record as written, for the
+    artifact and the rest."""
 
     id: str
     record: dict[str, Any] = field(repr=False)
     path: str = ""
     root: str = ""   # the claims folder it was loaded from; paper records live in root/papers
     line: int = 0    # 1-based line of the record in its file (0: unknown); where pytest points
+    cited: Cited = field(init=False, repr=False, compare=False)
     printed: Reported = field(init=False, repr=False, compare=False)
     checkpoint_ref: Checkpoint | None = field(init=False, repr=False, compare=False)
     slice_plan: Slice | None = field(init=False, repr=False, compare=False)
@@ -111,6 +136,8 @@ class Claim:
         measure = self.record.get("measure") if isinstance(self.record, dict) else None
         measure = measure if isinstance(measure, dict) else {}
         reported = self.record.get("reported") if isinstance(self.record, dict) else None
+        citation = self.record.get("citation") if isinstance(self.record, dict) else None
+        object.__setattr__(self, "cited", Cited.of(citation if isinstance(citation, dict) else {}))
         object.__setattr__(self, "printed", Reported.of(reported if isinstance(reported, dict) else {}))
         object.__setattr__(self, "checkpoint_ref", Checkpoint.of(measure.get("checkpoint")))
         object.__setattr__(self, "slice_plan", Slice.of(measure.get("slice")))
