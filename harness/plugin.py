@@ -460,29 +460,39 @@ def enforce(artifact: dict) -> None:
       changed fails as pytest's strict xpass does;
     - ``blocked`` and ``inconclusive`` skip; ``not_reproduced`` and ``miscited`` fail."""
     finalise(artifact)
+    kind, message = verdict_outcome(artifact)
+    if kind == "fail":
+        pytest.fail(message, pytrace=False)
+    if kind == "xfail":
+        pytest.xfail(message)
+    if kind == "skip":
+        pytest.skip(message)
+
+
+def verdict_outcome(artifact: dict) -> tuple[str, str]:
+    """("pass", "fail", "xfail" or "skip", the message): the outcome ``enforce`` gives this verdict."""
     verdict = artifact.get("verdict") if isinstance(artifact.get("verdict"), dict) else {}
     status, reason = str(verdict.get("status", "?")), str(verdict.get("reason", ""))
     expect = (artifact.get("claim") or {}).get("expect")
     if status == ERROR:
-        pytest.fail(f"{ERROR}: {_numbers(artifact)}{reason}" + _traceback(artifact)
-                    + (f"\n(the claim declares expect: {expect}; an error is never an expected outcome)"
-                       if expect else ""), pytrace=False)
+        return "fail", (f"{ERROR}: {_numbers(artifact)}{reason}" + _traceback(artifact)
+                        + (f"\n(the claim declares expect: {expect}; an error is never an expected outcome)"
+                           if expect else ""))
     if expect and expect != REPRODUCED:
         if status == expect:
-            pytest.xfail(f"{status} (expected): {_numbers(artifact)}{reason}")
-        pytest.fail(f"[XPASS(strict)] expected {expect}, got {status}: {_numbers(artifact)}{reason}",
-                    pytrace=False)
+            return "xfail", f"{status} (expected): {_numbers(artifact)}{reason}"
+        return "fail", f"[XPASS(strict)] expected {expect}, got {status}: {_numbers(artifact)}{reason}"
     if expect and status != expect:   # expect: reproduced, and it was not
-        pytest.fail(f"expected {expect}, got {status}: {_numbers(artifact)}{reason}", pytrace=False)
+        return "fail", f"expected {expect}, got {status}: {_numbers(artifact)}{reason}"
     if status == REPRODUCED:
-        return
+        return "pass", ""
     if status == BLOCKED:
-        pytest.skip(f"{BLOCKED}: {reason}")
+        return "skip", f"{BLOCKED}: {reason}"
     if status == INCONCLUSIVE:
         needed = (artifact.get("statistics") or {}).get("slice_size_needed")
-        pytest.skip(f"{INCONCLUSIVE}: {_numbers(artifact)}slice size that would decide: "
-                    f"{needed if needed is not None else 'none within reach'}; {reason}")
-    pytest.fail(f"{status}: {_numbers(artifact)}{reason}" + _traceback(artifact), pytrace=False)
+        return "skip", (f"{INCONCLUSIVE}: {_numbers(artifact)}slice size that would decide: "
+                        f"{needed if needed is not None else 'none within reach'}; {reason}")
+    return "fail", f"{status}: {_numbers(artifact)}{reason}" + _traceback(artifact)
 
 
 def finalise(artifact: dict) -> str:
@@ -531,7 +541,9 @@ def pytest_runtest_makereport(item, call):
 
     A test body that did not call ``enforce`` (or an artifact edited after it) is checked here:
     an artifact that had to become an ``error`` one, or an ``error`` verdict reported as a
-    pass, fails the report before pytest, JUnit or the terminal see it."""
+    pass, fails the report before pytest, JUnit or the terminal see it; any other verdict
+    reported as a pass takes the outcome ``enforce`` would have given it (a not_reproduced
+    claim never passes because its test body forgot to enforce it)."""
     outcome = yield
     report = outcome.get_result()
     artifact = item.stash.get(ARTIFACT_KEY, None)
@@ -545,7 +557,22 @@ def pytest_runtest_makereport(item, call):
     status = (artifact.get("verdict") or {}).get("status")
     if status == ERROR and not report.failed:
         fail_report(report, f"{ERROR}: {(artifact.get('verdict') or {}).get('reason', '')}")
+    elif report.passed:
+        _as_enforced(item, report, artifact)
     report.user_properties.append((PROPERTY, payload))
+
+
+def _as_enforced(item, report, artifact: dict) -> None:
+    """A passed report of a verdict that ``enforce`` would not pass gets that outcome instead."""
+    kind, message = verdict_outcome(artifact)
+    note = "\n(the test passed without enforce(claim_verdict); a claim's outcome is its verdict's)"
+    if kind == "fail":
+        fail_report(report, message + note)
+    elif kind == "xfail":
+        report.outcome, report.wasxfail = "skipped", message
+    elif kind == "skip":
+        path, line, _ = item.reportinfo()
+        report.outcome, report.longrepr = "skipped", (str(path), (line or 0) + 1, f"Skipped: {message}")
 
 
 def fail_report(report, message: str) -> None:

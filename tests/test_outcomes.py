@@ -261,3 +261,25 @@ def test_an_artifact_a_hook_breaks_becomes_the_claims_error_verdict():
     assert art["claim_id"] == "t/x" and art["_artifact_name"] == "t__x.json"
     fine = dict(verdict_artifact("t/y", "reproduced", claim=record), _artifact_name="t__y.json")
     assert json.loads(finalise(fine))["verdict"]["status"] == "reproduced"    # a valid one goes through as it is
+
+
+def test_a_test_body_that_never_enforces_still_gets_the_verdicts_outcome(tmp_path):
+    """A catalogue's test module whose body forgets ``enforce(claim_verdict)``: each case's outcome
+    is still its verdict's, so a miss never passes (and a declared one is an xfail, a blocked one a skip)."""
+    project = tmp_path / "project"
+    claims = claims_folder(project / "claims")
+    (claims / "test_claims.py").write_text("def test_claim(claim, claim_verdict):\n    pass\n")
+    table1 = yaml.safe_load(TABLE1.read_text())
+    records = {r["id"]: r for r in table1["claims"]}
+    keep = ["1909.11942/table1/albert-base/parameters", "1909.11942/table1/bert-base/parameters",
+            "1909.11942/table1/bert-large/parameters"]
+    records[keep[2]].pop("expect")                                   # a miss nobody declared
+    table1["claims"] = [records[cid] for cid in keep]
+    (claims / "table1.yaml").write_text(yaml.safe_dump(table1, sort_keys=False))
+    write_claims(claims, "blocked.yaml", [tiny_claim("outcomes/blocked", repo="absent/model")])
+    (project / "pytest.ini").write_text("[pytest]\n")
+    result = run_pytest(project, "claims", "-rA", "-n", "0", env={"CLAIMS_MIRROR": None, "CLAIMS_DOWNLOAD": None})
+    assert result.outcomes() == {"passed": 1, "xfailed": 1, "failed": 1, "skipped": 1}, result.tail()
+    assert result.ret == 1, result.tail()
+    assert f"FAILED claims/test_claims.py::test_claim[{keep[2]}]" in result.out, result.tail()
+    assert "without enforce(claim_verdict)" in result.out, result.tail()
