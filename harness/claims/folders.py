@@ -27,16 +27,20 @@ def holds_data(folder: Path) -> bool:
     return False
 
 
-def data_root(folder: Path) -> Path:
-    """The nearest folder at or above ``folder``, up to the project's root (PROJECT_MARKERS), that
-    holds papers/ or spreads/; else ``folder``."""
+def up_to_project(folder: Path):
+    """``folder``, then each folder above it, up to and including the project's root (the first
+    with one of PROJECT_MARKERS; the file system's root when none has)."""
     folder = Path(folder)
     for candidate in (folder, *folder.resolve().parents):
-        if holds_data(candidate):
-            return candidate
+        yield candidate
         if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
-            break
-    return folder
+            return
+
+
+def data_root(folder: Path) -> Path:
+    """The nearest folder at or above ``folder``, up to the project's root, that holds papers/ or
+    spreads/; else ``folder``."""
+    return next((candidate for candidate in up_to_project(folder) if holds_data(candidate)), Path(folder))
 
 
 def collection_hints(args: list[str]) -> list[str]:
@@ -54,8 +58,7 @@ def collection_hints(args: list[str]) -> list[str]:
             continue
         if any(folder.rglob("test_*.py")) or not claim_files(folder):
             continue
-        module = next((p / "test_claims.py" for p in (folder, *folder.resolve().parents)
-                       if (p / "test_claims.py").is_file()), None)
+        module = next((p / "test_claims.py" for p in up_to_project(folder) if (p / "test_claims.py").is_file()), None)
         if module is None:
             out.append(f"claims: {arg} holds claim files but no test module, and no folder above it has a "
                        f"test_claims.py: copy one from a claims folder into {folder}")
