@@ -55,6 +55,16 @@ def test_benjamini_hochberg_holds_back_weak_calls():
     assert [f["claim"] for f in result.failures] == ["a"] and result.held_back == ["b"]
 
 
+def test_fdr_reads_the_procedures_p_value_not_the_flat_prior_probability():
+    """BH needs p-values valid under 'score in band' (P(p <= t) <= t); p_in_band is a flat-prior
+    posterior and can be near 0 where the stopping-aware p-value is not."""
+    weak, strong = art("w", "not_reproduced", p_in_band=0.0), art("s", "not_reproduced", p_in_band=0.3)
+    weak["statistics"]["decision"]["rule"]["p_value"] = 0.2
+    strong["statistics"]["decision"]["rule"]["p_value"] = 0.0001
+    result = gate.evaluate({"w": weak, "s": strong}, fdr=0.05)
+    assert [f["claim"] for f in result.failures] == ["s"] and result.held_back == ["w"]
+
+
 def test_baseline_regressions():
     before = {"a": art("a", "reproduced", interval=[0.88, 0.90]), "b": art("b", "inconclusive", interval=[0.5, 0.7])}
     after = {"a": art("a", "inconclusive", interval=[0.8, 0.9], score=0.85),

@@ -4,8 +4,9 @@ Policy (docs/gate.md):
 - ``not_reproduced``, ``miscited`` and ``error`` fail, unless the claim declares that outcome
   in ``expect`` (strict, like xfail: a declared outcome that stops happening fails too);
 - ``not_reproduced`` calls are first filtered by Benjamini-Hochberg at ``fdr`` over their
-  p-values (p = P(score in band), `statistics.decision.rule.p_in_band`); calls that do not
-  survive are reported as "held back by FDR control" and do not fail;
+  p-values (the procedure's p-value for "the score lies in the band", stopping included:
+  `statistics.decision.rule.p_value`, a valid p-value for the test, which the flat-prior
+  `p_in_band` is not); calls that do not survive are reported as "held back by FDR control" and do not fail;
 - against a baseline: a status that got worse, or an estimate that left the baseline's
   interval, fails as a regression;
 - ``blocked`` fails only in strict mode (air-gapped runners that must have every asset).
@@ -47,10 +48,12 @@ class GateResult:
 
 
 def _p_value(art: dict) -> float:
-    """Evidence against 'the score lies in the band': P(score in band) under the verdict's model."""
+    """The not_reproduced call's p-value for 'the score lies in the band' (stopping rule
+    included), which is what Benjamini-Hochberg needs: P(p <= t) <= t under that null. Artifacts
+    written before ``p_value`` existed give their flat-prior ``p_in_band`` instead."""
     rule = ((art.get("statistics") or {}).get("decision") or {}).get("rule") or {}
-    p = rule.get("p_in_band")
-    return 0.0 if p is None else float(p)   # None: the slice said nothing; no evidence to hold back
+    p = rule.get("p_value", rule.get("p_in_band"))
+    return 0.0 if p is None else float(p)   # None: an exact or whole-split call; nothing to hold back
 
 
 def benjamini_hochberg(pvalues: dict[str, float], q: float) -> set[str]:
