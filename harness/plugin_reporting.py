@@ -26,9 +26,12 @@ FIXED_MARKERS = (
     "paper_<arxiv id, dots as underscores>(): claims citing that paper, e.g. paper_1909_11942",
     "checkpoint_<org>_<name>(): claims measured on that checkpoint, e.g. checkpoint_textattack_albert_base_v2_mrpc",
 )
-# Validation split sizes of GLUE tasks, for needs_gpu when a claim measures the whole split.
+# Validation split sizes, for needs_gpu when a claim measures the whole split: GLUE's by config,
+# others by (repo, config). A whole split of a size not listed here counts as large: a claim is
+# better marked needs_gpu wrongly (a CPU run deselects it) than run for hours on a CPU unmarked.
 SPLIT_SIZES = {"mrpc": 408, "rte": 277, "sst2": 872, "cola": 1043, "wnli": 71, "stsb": 1500, "qnli": 5463,
                "mnli": 9815, "qqp": 40430}
+OTHER_SPLIT_SIZES = {("rajpurkar/squad", "plain_text"): 10570, ("rajpurkar/squad_v2", "squad_v2"): 11873}
 GPU_PAIRS = 5000
 
 
@@ -64,8 +67,15 @@ def needs_gpu(claim) -> bool:
     if re.search(r"x+large", repo.lower()):
         return True
     size = claim.slice_plan.size if claim.slice_plan is not None else None
-    pairs = SPLIT_SIZES.get(m["dataset"].get("config"), 0) if size == "all" else size
+    pairs = _split_size(m["dataset"]) if size == "all" else size
     return isinstance(pairs, int) and pairs > GPU_PAIRS
+
+
+def _split_size(ds: dict) -> int:
+    repo, config = str(ds.get("repo", "")), ds.get("config")
+    if repo.endswith("glue") and config in SPLIT_SIZES:
+        return SPLIT_SIZES[config]
+    return OTHER_SPLIT_SIZES.get((repo, config), GPU_PAIRS + 1)
 
 
 def marker_names(claim) -> list[str]:

@@ -101,6 +101,19 @@ def test_audit_exit_codes(catalogue, tmp_path, capsys):
     assert code == 2 and "nowhere" in err
 
 
+def test_audit_fails_a_declared_mismatch_that_no_longer_happens(catalogue, capsys):
+    """Strict, as the pytest case is (an xpass fails): a claim that declares expect: miscited
+    while its citation now verifies is a stale declaration, not a pass."""
+    path = catalogue / "albert-1909.11942" / "table1-parameters.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["claims"][0]["expect"] = "miscited"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    code, out, _ = _run(capsys, "audit", catalogue)
+    assert code == 1, out
+    assert out.count(": citation_verified (declared expect: miscited, which no longer holds)") == 1, out
+    assert "0 unexpected citation mismatch(es), 1 declared mismatch(es) no longer found" in out
+
+
 def test_check_names_file_claim_and_field(catalogue, capsys):
     code, out, _ = _run(capsys, "check", catalogue)
     assert code == 0 and "ok" in out
@@ -176,10 +189,14 @@ def test_compare_and_list(tmp_path, catalogue, capsys):
     assert "2 regression(s)" in out
     code, out, _ = _run(capsys, "list", catalogue, "--reports", tmp_path / "none", "--marker", "needs_gpu", "--json")
     rows = json.loads(out)
-    # QQP's 40k pairs at base size, and SQuAD v2.0's 11,873 questions at xlarge size
-    assert [r["claim"] for r in rows] == ["model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-em",
-                                          "model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-f1",
-                                          "model-card/textattack-albert-base-v2-qqp/qqp-acc"]
+    # QQP's 40k pairs at base size, SQuAD v2.0's 11,873 questions at xlarge size, and Table 2's
+    # whole SQuAD splits (10,570 and 11,873 questions) whatever the model's size
+    listed = [r["claim"] for r in rows]
+    assert listed[-3:] == ["model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-em",
+                           "model-card/ktrapeznikov-albert-xlarge-v2-squad-v2/squad20-f1",
+                           "model-card/textattack-albert-base-v2-qqp/qqp-acc"]
+    assert listed[:-3] and all(c.startswith("1909.11942/table2/") and "/squad" in c for c in listed[:-3]), listed
+    assert not any("mrpc" in c or "/table1/" in c for c in listed)
     code, out, _ = _run(capsys, "list", catalogue, "--reports", tmp_path / "none", "--paper", "1909.11942",
                         "--kind", "parameter_count")
     total = len(load_tree(catalogue))
@@ -221,3 +238,22 @@ def test_inconclusive_row_names_the_slice_size_that_would_decide(tmp_path):
     assert "slice size that would decide: 812" in line and "89.50 % \\[88.50 %, 90.50 %\\]" in line
     page = out["index.html"].read_text()
     assert "slice size that would decide" in page and "812" in page
+
+
+def test_needs_gpu_counts_a_whole_split_by_its_dataset_and_an_unknown_one_as_large(tmp_path):
+    """A whole SQuAD v1.1 split (10,570 questions) on a base checkpoint needs a GPU; it read as 0
+    pairs when only GLUE's sizes were known. MRPC's whole split (408) does not; a split of a size
+    the harness does not know counts as large."""
+    from harness.claims.records import Claim
+    from harness.plugin_reporting import needs_gpu
+    from tests.helpers import tiny_claim
+
+    def claim(repo, config):
+        rec = tiny_claim(size="all")
+        rec["measure"]["dataset"].update(repo=repo, config=config)
+        return Claim(id="t/c", record=rec, path=str(tmp_path / "c.yaml"), root=str(tmp_path))
+
+    assert not needs_gpu(claim("nyu-mll/glue", "mrpc"))
+    assert needs_gpu(claim("nyu-mll/glue", "qqp"))
+    assert needs_gpu(claim("rajpurkar/squad", "plain_text"))
+    assert needs_gpu(claim("someorg/unknown-set", "default"))
