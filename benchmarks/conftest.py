@@ -58,7 +58,6 @@ ALBERT_BASE_V2 = dict(
     classifier_dropout_prob=0.1, max_position_embeddings=512, type_vocab_size=2,
     layer_norm_eps=1e-12, pad_token_id=0, bos_token_id=2, eos_token_id=3,
 )
-ALBERT_BASE_V2_PARAMETERS = 11_685_122
 SPECIAL_IDS = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 #: Real tokens over the 408 MRPC validation pairs with the albert-base-v2 tokenizer (prior art).
 REAL_TOKENIZER_TOKENS = 28_900
