@@ -118,7 +118,7 @@ def judge_claim(record: dict, y: np.ndarray, p: np.ndarray, *, resamples: int):
     from harness.kinds import split_measurement
 
     claim = Claim(id=record["id"], record=record, path="<simulation>", root=str(CLAIMS_ROOT))
-    pipeline = SimpleNamespace(options=SimpleNamespace(level=LEVEL, resamples=resamples, progress=None))
+    pipeline = SimpleNamespace(settings=SimpleNamespace(level=LEVEL, resamples=resamples, progress=None))
     split = {"idx": list(range(len(y))), "targets": [int(v) for v in y], "fingerprint": "simulation"}
 
     def predict(positions):

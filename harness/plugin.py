@@ -428,7 +428,7 @@ def claim_verdict(request, claim, claims_pipeline):
     from harness.timelimit import ClaimTimeout, time_limit
 
     limit = request.config.getoption("claims_timeout")
-    moved_to = claims_pipeline.options.checkpoints
+    moved_to = claims_pipeline.settings.checkpoints
     try:
         with time_limit(limit):
             artifact = claims_pipeline.evaluate(claim)

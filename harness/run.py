@@ -43,7 +43,7 @@ class RunSettings:
 
 @dataclass
 class Pipeline:
-    options: RunSettings
+    settings: RunSettings
     _papers: dict = field(default_factory=dict)
     _datasets: dict = field(default_factory=dict)
     _digests: dict = field(default_factory=dict)
@@ -62,7 +62,7 @@ class Pipeline:
         if self._device is None:
             from harness.measure import devices
 
-            self._device = devices.pick(self.options.device)
+            self._device = devices.pick(self.settings.device)
         return self._device
 
     @property
@@ -78,7 +78,7 @@ class Pipeline:
         if self._cache is None:
             from harness.measure.cache import PredictionCache
 
-            self._cache = PredictionCache(self.options.cache_dir)
+            self._cache = PredictionCache(self.settings.cache_dir)
         return self._cache
 
     # ------------------------------------------------------------------ one claim
@@ -88,8 +88,8 @@ class Pipeline:
         papers = self.papers(claim)
         pre = audit(claim, papers)
         measurement = stats = None
-        run_checkpoints = self.options.checkpoints
-        devs = protocol.deviations(claim, dtype=self.options.dtype, checkpoints=run_checkpoints)
+        run_checkpoints = self.settings.checkpoints
+        devs = protocol.deviations(claim, dtype=self.settings.dtype, checkpoints=run_checkpoints)
         try:
             measured = kinds.get(claim.kind).measure(self, claim)
             measurement = dict(measured.measurement, versions=versions.versions())
@@ -117,7 +117,7 @@ class Pipeline:
         files = self._file_facts(Path(asset.path))
         parts = {"checkpoint": asset.repo, "revision": asset.revision, "revision_seen": asset.revision_seen,
                  "weights_sha256": files["weights_sha256"], "tokenizer_sha256": files["tokenizer_sha256"],
-                 "dtype": self.options.dtype, "device": self.device.split(":")[0], "head": head, **data_key}
+                 "dtype": self.settings.dtype, "device": self.device.split(":")[0], "head": head, **data_key}
         key = cache_key(parts)
         return Prediction(self, asset, head, key, parts, files, _usable(self.cache.get(key), rows, fields))
 
@@ -169,7 +169,7 @@ class Prediction:
         """The model, loaded once per process (harness.measure.models.ModelPool)."""
         pipe = self.pipeline
         self._loads_before = pipe.pool.loads
-        return pipe.pool.get(self.asset, pipe.device, pipe.options.dtype, head=self.head)
+        return pipe.pool.get(self.asset, pipe.device, pipe.settings.dtype, head=self.head)
 
     def computed(self, loaded, payload: dict, timings: dict) -> None:
         """What the kind computed with ``loaded`` (from ``load()``): stored in the prediction cache."""

@@ -37,7 +37,7 @@ def measure(pipeline, claim):
     from harness.judge import verdict
 
     value = float(len(claim.measure["text"]))
-    band = verdict.bands_of(claim, pipeline.options.level)[0]
+    band = verdict.bands_of(claim, pipeline.settings.level)[0]
     return Measured({"kind": "text_length", "value": value, "metrics": {"characters": value}, "device": "none",
                      "dtype": "none", "timings": {"count_seconds": 0.0}}, verdict.exact(value, band, band))
 

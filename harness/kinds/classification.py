@@ -25,7 +25,7 @@ def sequence_logits(pipeline, asset, columns: list[list[str]], max_length: int, 
         enc = inference.encode(loaded.tokenizer, columns, max_length)
         tokenize_seconds = time.perf_counter() - t1
         out = inference.run(loaded.model, enc, device=pipeline.device, pad_id=loaded.tokenizer.pad_token_id or 0,
-                            batch_size=pipeline.options.batch_size, progress=pipeline.options.progress)
+                            batch_size=pipeline.settings.batch_size, progress=pipeline.settings.progress)
         n = len(out.logits)
         result = {"logits": out.logits.tolist(), "id2label": {str(k): v for k, v in loaded.info["id2label"].items()},
                   "batch_size": out.batch_size, "tokens": {"real": out.tokens, "padded": out.padded_tokens}}

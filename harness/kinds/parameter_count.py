@@ -20,7 +20,7 @@ def measure(pipeline, claim) -> Measured:
     arch = claim.measure["architecture"]
     start = time.perf_counter()
     counted = params.count(arch["family"], arch["config"], include_pooler=claim.measure["include_pooler"])
-    band = verdict.bands_of(claim, pipeline.options.level)[0]
+    band = verdict.bands_of(claim, pipeline.settings.level)[0]
     total = float(counted["total"])
     measurement = {"kind": KIND.name, "value": total, "metrics": {"parameter_count": total}, "counted": counted,
                    "convention": _convention(claim.measure),

@@ -49,7 +49,7 @@ def measure(pipeline, claim) -> Measured:
             out = spans.predict(loaded.model, loaded.tokenizer, [split["questions"][p] for p in rows],
                                 [split["contexts"][p] for p in rows], device=pipeline.device,
                                 max_length=m["max_length"], version_2=version == "2.0",
-                                batch_size=pipeline.options.batch_size, **decoding)
+                                batch_size=pipeline.settings.batch_size, **decoding)
             n = len(rows)
             return ({"answers": out["answers"], "batch_size": out["batch_size"],
                      "tokens": {"real": out["tokens"], "padded": out["padded_tokens"]}},

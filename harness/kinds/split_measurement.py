@@ -44,19 +44,19 @@ def assets(pipeline, claim):
     """(model asset, dataset asset), or one AssetUnavailable naming everything missing."""
     from harness.measure import assets as found
 
-    opts, ckpt, ds = pipeline.options, claim.checkpoint_ref, claim.measure["dataset"]
+    settings, ckpt, ds = pipeline.settings, claim.checkpoint_ref, claim.measure["dataset"]
     if ckpt.unavailable is not None:   # nothing to fetch, so no fetching advice (and no dataset to look for)
         raise AssetUnavailable("checkpoint (none published)", [ckpt.unavailable.strip()], NEVER_PUBLISHED)
     missing: list[AssetUnavailable] = []
     model = data = None
     try:
-        model = found.resolve_model(ckpt.repo, ckpt.revision, mirror=opts.mirror,
-                                    allow_download=opts.allow_download)
+        model = found.resolve_model(ckpt.repo, ckpt.revision, mirror=settings.mirror,
+                                    allow_download=settings.allow_download)
     except AssetUnavailable as exc:
         missing.append(exc)
     try:
-        data = found.resolve_dataset(ds["repo"], ds["config"], ds["revision"], mirror=opts.mirror,
-                                     allow_download=opts.allow_download)
+        data = found.resolve_dataset(ds["repo"], ds["config"], ds["revision"], mirror=settings.mirror,
+                                     allow_download=settings.allow_download)
     except AssetUnavailable as exc:
         missing.append(exc)
     if missing:
@@ -113,7 +113,7 @@ class Looking:
         from harness.measure import slices
 
         t0 = time.perf_counter()
-        m, opts, plan = claim.measure, pipeline.options, claim.slice_plan
+        m, opts, plan = claim.measure, pipeline.settings, claim.slice_plan
         ds = m["dataset"]
         bands = verdict.bands_of(claim, opts.level)
         targets = split["targets"]
@@ -239,7 +239,7 @@ def facts(pipeline, claim, looked: Looked, model_asset, data_asset, split: dict)
         "idx": list(sl.idx),
         "device": pipeline.device,
         "device_name": devices.describe(pipeline.device),
-        "dtype": pipeline.options.dtype,
+        "dtype": pipeline.settings.dtype,
         "max_length": m["max_length"],
         "batch_size": first["batch_size"],
         "checkpoint": dict(model_asset.to_dict(), **first["files"]),
