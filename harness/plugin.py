@@ -437,7 +437,6 @@ def claim_verdict(request, claim, claims_pipeline):
     except HarnessError as exc:
         artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}", checkpoints=moved_to)
     request.config.hook.pytest_claims_artifact(artifact=artifact, claim=claim)   # validated when written
-    artifact["_artifact_name"] = claim.artifact_name
     request.node.stash[ARTIFACT_KEY] = artifact
     return artifact
 
@@ -503,11 +502,9 @@ def finalise(artifact: dict) -> str:
     from harness.errors import ArtifactError
     from harness.report.artifacts import validate
 
-    name = artifact.get("_artifact_name")
-    body = {k: v for k, v in artifact.items() if k != "_artifact_name"}
     try:
         payload = json.dumps(artifact, allow_nan=False)
-        validate(body)
+        validate(artifact)
         return payload
     except (ValueError, TypeError, ArtifactError) as exc:
         why = f"artifact not serialisable: {exc}" if not isinstance(exc, ArtifactError) else f"artifact invalid: {exc}"
@@ -515,7 +512,7 @@ def finalise(artifact: dict) -> str:
     from harness.run import error_artifact
 
     claim = Claim(id=artifact["claim_id"], record=artifact["claim"])
-    replacement = dict(error_artifact(claim, why), _artifact_name=name or claim.artifact_name)
+    replacement = error_artifact(claim, why)
     artifact.clear()
     artifact.update(replacement)
     return json.dumps(artifact, allow_nan=False)
@@ -651,7 +648,6 @@ class _Writer:
         artifact = error_artifact(claim, f"no verdict: {where}: {failure_cause(report)}",
                                   checkpoints=run_checkpoints(self.config))
         keep_traceback(artifact, str(report.longrepr).strip())
-        artifact["_artifact_name"] = claim.artifact_name
         self._record(json.dumps(artifact))
         return True
 

@@ -199,9 +199,11 @@ def pytest_runtest_makereport(item, call):
     artifact = item.stash.get(ARTIFACT_KEY, None)
     if artifact is None:
         return
+    from harness.claims.records import artifact_name
+
     cs = item.config.stash.get(SESSION_KEY, None)
-    name = artifact.get("_artifact_name")
-    path = str(cs.verdicts_dir / name) if cs is not None and name else None
+    claim_id = artifact.get("claim_id")
+    path = str(cs.verdicts_dir / artifact_name(claim_id)) if cs is not None and isinstance(claim_id, str) else None
     try:
         props = junit_properties(artifact, path)
     except Exception as exc:  # noqa: BLE001 - a property is a convenience; the verdict still counts

@@ -96,10 +96,11 @@ class ClaimsSession:
 
     def record(self, payload: str) -> str:
         """Take one artifact (JSON text from a test report) and write it; returns its claim id."""
+        from harness.claims.records import artifact_name
+
         artifact = json.loads(payload)
         claim_id = artifact["claim_id"]
-        name = artifact["_artifact_name"]
-        artifact = {k: v for k, v in artifact.items() if k != "_artifact_name"}
+        name = artifact_name(claim_id)
         try:   # durable with the others at the end (finish), not one fsync per claim
             path = artifacts.write(artifact, self.verdicts_dir, name, sync=False)
         except (ArtifactError, OSError) as exc:

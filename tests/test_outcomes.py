@@ -253,13 +253,13 @@ def test_an_artifact_a_hook_breaks_becomes_the_claims_error_verdict():
     from harness.plugin import finalise
 
     record = {k: v for k, v in tiny_claim("t/x").items() if k != "id"}
-    art = dict(verdict_artifact("t/x", "reproduced", claim=record), _artifact_name="t__x.json")
+    art = verdict_artifact("t/x", "reproduced", claim=record)
     art["verdict"]["status"] = "bogus"
     payload = json.loads(finalise(art))
     assert art["verdict"]["status"] == payload["verdict"]["status"] == "error"
     assert art["verdict"]["reason"].startswith("artifact invalid: ") and "verdict.status" in art["verdict"]["reason"]
-    assert art["claim_id"] == "t/x" and art["_artifact_name"] == "t__x.json"
-    fine = dict(verdict_artifact("t/y", "reproduced", claim=record), _artifact_name="t__y.json")
+    assert art["claim_id"] == "t/x"
+    fine = verdict_artifact("t/y", "reproduced", claim=record)
     assert json.loads(finalise(fine))["verdict"]["status"] == "reproduced"    # a valid one goes through as it is
 
 

@@ -196,7 +196,13 @@ class Claim:
 
     @property
     def artifact_name(self) -> str:
-        return sanitise(self.id) + ".json"
+        return artifact_name(self.id)
+
+
+def artifact_name(claim_id: str) -> str:
+    """The verdict file of a claim id, derived from the id alone: whoever writes an artifact (a
+    worker's fixture, the controller, merge) names it from the artifact's ``claim_id``."""
+    return sanitise(claim_id) + ".json"
 
 
 def sanitise(claim_id: str) -> str:
