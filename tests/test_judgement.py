@@ -180,7 +180,7 @@ def test_whole_split_look_is_exact():
     assert (lk.estimate, lk.low, lk.high, lk.status, lk.p_in_band) == (0.8, 0.8, 0.8, REPRODUCED, 1.0)
 
 
-def test_sequential_grows_until_decided_and_lists_every_look():
+def test_steps_grow_until_decided_and_list_every_look():
     rng = np.random.default_rng(0)
     y = (rng.random(400) < 0.6).astype(int)
     p = np.where(rng.random(400) < 0.85, y, 1 - y)
@@ -188,9 +188,12 @@ def test_sequential_grows_until_decided_and_lists_every_look():
     b = Band.from_printed(f"{whole * 100:.1f}", scale=PCT, tolerance=0)
     order = np.arange(400)
     plan = looks.plan(25, 400, grow=True)
-    taken, stopped = looks.sequential(
-        plan, lambda n: (y[order[:n]], p[order[:n]], 0),
-        lambda yt, yp, seed, alpha: looks.look("accuracy", yt, yp, context={"positive": 1}, population=400, band=b, alpha=alpha))
+    steps = looks.Steps(plan)
+    while (step := steps.next()) is not None:
+        n, alpha = step
+        steps.add(looks.look("accuracy", y[order[:n]], p[order[:n]], context={"positive": 1}, population=400, band=b,
+                             alpha=alpha))
+    taken, stopped = steps.looks, steps.stopped
     assert [lk.n for lk in taken] == [25, 50, 100, 200, 400]
     assert [lk.status for lk in taken][:-1] == [INCONCLUSIVE] * 4 and taken[-1].status == REPRODUCED
     j = from_looks(taken, plan, b, b, stopped=stopped, spread=None)

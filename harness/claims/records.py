@@ -26,6 +26,11 @@ NOT_CLAIMS = (PAPERS_DIR, SPREADS_DIR)   # folders of data files that are not cl
 SCALES = {name: float(value) for name, value in EXACT_SCALES.items()}
 
 
+def _of(cls, block: dict):
+    """A typed part from its record block: each field the block's key of the same name (None if absent)."""
+    return cls(*(block.get(f.name) for f in fields(cls)))
+
+
 @dataclass(frozen=True)
 class Cited:
     """Where the number was printed (``citation``): a paper (arXiv id, version, page, and a table
@@ -46,7 +51,7 @@ class Cited:
 
     @classmethod
     def of(cls, block: dict) -> Cited:
-        return cls(*(block.get(f.name) for f in fields(cls)))
+        return _of(cls, block)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Reported:
 
     @classmethod
     def of(cls, block: dict) -> Reported:
-        return cls(block.get("value"), block.get("metric"), block.get("scale"), block.get("rounded_to"))
+        return _of(cls, block)
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,7 @@ class Checkpoint:
     def of(cls, block) -> Checkpoint | None:
         if not isinstance(block, dict) or not block:
             return None
-        return cls(block.get("repo"), block.get("revision"), block.get("origin"), block.get("model_version"),
-                   block.get("unavailable"))
+        return _of(cls, block)
 
     @property
     def published(self) -> bool:

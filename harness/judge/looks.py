@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -359,14 +358,3 @@ class Steps:
         return "schedule ended"
 
 
-def sequential(schedule: Plan, observe: Callable[[int], tuple], judge_look: Callable[..., Look]) -> tuple[list[Look], str]:
-    """Look at each planned size until a look decides; returns the looks and why it stopped.
-
-    ``observe(n)`` gives (labels, predictions, seed) of the first n pairs of the nested order;
-    ``judge_look(y_true, y_pred, seed, alpha=..)`` judges them (``Steps`` with the loop written out).
-    """
-    steps = Steps(schedule)
-    while (step := steps.next()) is not None:
-        n, alpha = step
-        steps.add(judge_look(*observe(n), alpha=alpha))
-    return steps.looks, steps.stopped
