@@ -436,9 +436,25 @@ def claim_verdict(request, claim, claims_pipeline):
         artifact = error_artifact(claim, str(exc), checkpoints=moved_to)
     except HarnessError as exc:
         artifact = error_artifact(claim, f"{type(exc).__name__}: {exc}", checkpoints=moved_to)
-    request.config.hook.pytest_claims_artifact(artifact=artifact, claim=claim)   # validated when written
+    extend(request.config.hook, artifact, claim)                     # validated when written
     request.node.stash[ARTIFACT_KEY] = artifact
     return artifact
+
+
+def extend(hook, artifact: dict, claim) -> None:
+    """Let plugins adjust the artifact (``pytest_claims_artifact``); its identity is not theirs to
+    change. ``claim_id`` names the verdict file: a hook that changed it would write the verdict
+    under another claim's name (overwriting that claim's) and leave this claim with none, so the
+    artifact becomes this claim's ``error`` verdict naming the hook's change."""
+    hook.pytest_claims_artifact(artifact=artifact, claim=claim)
+    if artifact.get("claim_id") != claim.id:
+        from harness.run import error_artifact
+
+        changed = artifact.get("claim_id")
+        replacement = error_artifact(claim, f"a pytest_claims_artifact hook changed claim_id to {changed!r}; "
+                                            "a hook may add to the artifact but not change whose verdict it is")
+        artifact.clear()
+        artifact.update(replacement)
 
 
 # ---------------------------------------------------------------------- outcomes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,20 @@ def test_a_plugin_that_cannot_be_loaded_is_named(installed, tmp_path):
     done = subprocess.run([sys.executable, "-m", "harness", "check", "claims"], cwd=installed["project"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "plugin 'broken'" in done.stderr and "no_such_module_here" in done.stderr
+
+
+def test_a_hook_that_changes_whose_verdict_it_is_gets_the_claim_an_error(installed, tmp_path):
+    """``claim_id`` names the verdict file: a hook that changed it would write over another claim's
+    verdict and leave its own claim with none. The claim gets its error verdict, under its own name."""
+    project = tmp_path / "project"
+    shutil.copytree(installed["project"], project, ignore=shutil.ignore_patterns("reports", ".pytest_cache"))
+    other = "9999.00001/table1/farewell/characters"
+    (project / "conftest.py").write_text(
+        f"def pytest_claims_artifact(artifact, claim):\n    artifact['claim_id'] = {other!r}\n", encoding="utf-8")
+    run = run_pytest(project, "claims", "--claims-reports=reports", "-n", "0", isolate=True,
+                     env={"PYTHONPATH": str(installed["site"]), "CLAIMS_MIRROR": None})
+    assert run.ret == 1 and run.outcomes() == {"failed": 1}, run.tail()
+    (path,) = (project / "reports" / "verdicts").glob("*.json")
+    artifact = json.loads(path.read_text(encoding="utf-8"))
+    assert artifact["claim_id"] == CLAIM["id"] and artifact["verdict"]["status"] == "error"
+    assert f"changed claim_id to {other!r}" in artifact["verdict"]["reason"]
