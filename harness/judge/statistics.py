@@ -21,11 +21,13 @@ import math
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import special, stats
-
 from harness import metrics as registry
 from harness.errors import MeasurementError
+from harness.heavy_imports import paused_collection
+
+with paused_collection():      # scipy.stats: a third of a second of imports, kept out of later collections
+    import numpy as np
+    from scipy import special, stats
 
 BOOTSTRAP_METHOD = "BCa"
 

@@ -9,7 +9,10 @@ DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16
 
 
 def pick(requested: str | None = None) -> str:
-    import torch
+    from harness.heavy_imports import paused_collection
+
+    with paused_collection():
+        import torch
 
     if requested:
         kind = requested.split(":")[0]

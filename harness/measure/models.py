@@ -94,13 +94,16 @@ def _import_model_code(folder: Path, head: str) -> None:
 def load(asset: Asset, device: str, dtype: str, head: str = "sequence_classification") -> Loaded:
     import time
 
-    start = time.perf_counter()
-    import torch
-    from safetensors import SafetensorError
-    import transformers
-    from transformers import AutoTokenizer
+    from harness.heavy_imports import paused_collection
 
-    _import_model_code(Path(asset.path), head)
+    start = time.perf_counter()
+    with paused_collection():
+        import torch
+        from safetensors import SafetensorError
+        import transformers
+        from transformers import AutoTokenizer
+
+        _import_model_code(Path(asset.path), head)
     imported = time.perf_counter()
     folder = Path(asset.path)
     weights = next((n for n in WEIGHT_FILES if (folder / n).is_file()), None)

@@ -51,8 +51,11 @@ def count(family: str, config: dict, *, include_pooler: bool) -> dict:
 
 
 def _count(family: str, config: dict, *, include_pooler: bool) -> dict:
-    import torch
-    from transformers import AutoConfig, AutoModel
+    from harness.heavy_imports import paused_collection
+
+    with paused_collection():
+        import torch
+        from transformers import AutoConfig, AutoModel
 
     unknown = sorted(set(config) - config_fields(family))
     if unknown:
