@@ -118,7 +118,7 @@ def _merge(args) -> int:
 
     catalogue, dropped, missing, notes, written = _catalogue(args), [], {}, [], []
     merged = merge(Path(args.output), [Path(p) for p in args.inputs], catalogue=catalogue, dropped=dropped,
-                   missing_out=missing, notes_out=notes, folder_out=written)
+                   missing_out=missing, notes_out=notes, folder_out=written, link=not args.copy)
     print(f"merged {len(merged)} verdicts from {len(args.inputs)} shard(s) into {args.output}")
     return _apply_gate(merged, args, catalogue, dropped, missing=missing, notes=notes, found=written[0])
 

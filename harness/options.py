@@ -370,7 +370,11 @@ CLI = {
     "import-verdict": (positional("file", help="the verdict JSON (reference layout)"), OUTPUT, *IMPORT),
     "audit": (CLAIMS_DIR,),
     "merge": (positional("output", help="merged reports folder"),
-              positional("inputs", nargs="+", help="shard reports folders"), *GATE, CATALOGUE),
+              positional("inputs", nargs="+", help="shard reports folders"), *GATE, CATALOGUE,
+              Option("copy", dict(action="store_true", help="write every verdict as a new file (default: a hard "
+                                                            "link to the shard's file where both lie on one "
+                                                            "filesystem; the harness never edits a verdict file "
+                                                            "in place)"))),
     "gate": (positional("reports", nargs="?", default="reports", help="reports folder (default: reports)"),
              *GATE, CATALOGUE),
     "prefetch": (Option("mirror", dict(required=True, metavar="DIR", help="the mirror folder to fill")), CLAIMS_DIR),

@@ -118,6 +118,7 @@ def test_merge_copies_each_verdict_as_read_and_reads_it_once(tmp_path, monkeypat
         copied = out / "verdicts" / name
         assert copied.read_text() == text             # byte for byte what the reader checked
         assert copied.stat().st_mode & 0o777 == 0o666 & ~_umask()
+        assert copied.stat().st_ino == (shard / "verdicts" / name).stat().st_ino   # one filesystem: a link
     assert sorted(p.name for p in out.glob("verdicts/*")) == sorted(texts)   # no temporaries left
     page = (out / "index.html").read_text()
     assert "verdicts/a__claim.json" in page and "verdicts/b__claim.json" in page
@@ -131,3 +132,42 @@ def _umask() -> int:
     old = os.umask(0o022)
     os.umask(old)
     return old
+
+
+def test_a_merged_verdict_never_changes_with_its_shard(tmp_path, monkeypatch):
+    """Linked or copied, the merged folder keeps the verdicts it checked: the harness replaces a
+    shard's verdict file (a new file renamed into place), never edits it, and --copy shares nothing."""
+    from harness.atomic import write_atomic
+    from harness.cli import main
+
+    shard = tmp_path / "s"
+    shard.mkdir()
+    _folder(shard, {"a.json": verdict_artifact("a/claim", "reproduced")})
+    before = (shard / "verdicts" / "a.json").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["merge", str(tmp_path / "linked"), str(shard)]) == 0
+    assert main(["merge", str(tmp_path / "copied"), str(shard), "--copy"]) == 0
+    assert (tmp_path / "copied" / "verdicts" / "a__claim.json").stat().st_ino != (shard / "verdicts" / "a.json").stat().st_ino
+    write_atomic(shard / "verdicts" / "a.json", json.dumps(verdict_artifact("a/claim", "not_reproduced")))   # a rerun
+    for out in ("linked", "copied"):
+        assert (tmp_path / out / "verdicts" / "a__claim.json").read_text() == before
+        assert verdicts.read(tmp_path / out).verdicts["a/claim"]["verdict"]["status"] == "reproduced"
+
+
+def test_a_shard_file_replaced_after_it_was_read_is_placed_as_the_text_that_was_checked(tmp_path):
+    """Between the read and the link, the shard's file may be replaced: the link would then be
+    another file than the one checked, so the checked text is written instead."""
+    from harness.atomic import write_atomic
+    from harness.report.shards import _place
+
+    (tmp_path / "s").mkdir()
+    shard = _folder(tmp_path / "s", {"a.json": verdict_artifact("a/claim", "reproduced")})
+    found = verdicts.read(shard, keep_text=True)
+    checked, seen = found.texts["a/claim"], found.sources["a/claim"]
+    write_atomic(shard / "verdicts" / "a.json", json.dumps(verdict_artifact("a/claim", "error")))     # swapped after the read
+    (tmp_path / "out").mkdir()
+    placed = _place(checked, shard / "verdicts" / "a.json", seen, tmp_path / "out" / "a.json", link=True)
+    assert placed.read_text() == checked
+    assert placed.stat().st_ino != (shard / "verdicts" / "a.json").stat().st_ino
+    same = _place(checked, shard / "verdicts" / "a.json", seen, tmp_path / "out" / "b.json", link=False)
+    assert same.read_text() == checked and len(list((tmp_path / "out").iterdir())) == 2

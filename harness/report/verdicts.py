@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Folder:
     dropped: list[str] = field(default_factory=list)            # verdicts of claims not in the catalogue
     problems: list[str] = field(default_factory=list)           # lenient reading only
     texts: dict[str, str] = field(default_factory=dict)         # claim id -> its file's text (``keep_text``)
+    sources: dict[str, tuple] = field(default_factory=dict)     # claim id -> identity() of the file read (``keep_text``)
 
     @property
     def cut_short(self) -> str | None:
@@ -57,23 +59,41 @@ class Folder:
 
 # ---------------------------------------------------------------------- one verdict
 def _json_object(path: Path, what: str, text_out: list | None = None) -> dict:
-    """One JSON object from a regular file of a sane size, or ArtifactError naming the file
-    (``text_out``: the file's text is appended to it)."""
+    """One JSON object from a regular file of a sane size, or ArtifactError naming the file.
+
+    Opened once and checked on the open file (a file swapped after a check is still caught;
+    a FIFO never blocks the open). ``text_out``: ``(text, identity)`` is appended to it, the
+    file's text as read and the (device, inode, size, mtime) of the file it came from."""
     try:
-        if not path.is_file():
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ArtifactError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise ArtifactError(f"{path}: not a regular file")
-        size = path.stat().st_size
-        if size > MAX_VERDICT_BYTES:
-            raise ArtifactError(f"{path}: {size} bytes, more than a {what} holds ({MAX_VERDICT_BYTES})")
-        text = path.read_text(encoding="utf-8")
+        if info.st_size > MAX_VERDICT_BYTES:
+            raise ArtifactError(f"{path}: {info.st_size} bytes, more than a {what} holds ({MAX_VERDICT_BYTES})")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(MAX_VERDICT_BYTES + 1)
+        if len(raw) > MAX_VERDICT_BYTES:
+            raise ArtifactError(f"{path}: more than a {what} holds ({MAX_VERDICT_BYTES} bytes)")
+        text = raw.decode("utf-8")
         data = json.loads(text)
     except (OSError, ValueError) as exc:   # UnicodeDecodeError is a ValueError
         raise ArtifactError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
+    finally:
+        os.close(fd)
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: not a {what} (a JSON {type(data).__name__}, expected an object)")
     if text_out is not None:
-        text_out.append(text)
+        text_out.append((text, identity(info)))
     return data
+
+
+def identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """Which file, and which version of it: (device, inode, size, mtime in ns)."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _check_version(path: Path, version, expected: int, what: str) -> None:
@@ -87,7 +107,8 @@ def _check_version(path: Path, version, expected: int, what: str) -> None:
 
 def load_artifact(path: Path, text_out: list | None = None) -> dict:
     """One verdict file, checked (readable, an object, our schema version, the verdict schema);
-    ``text_out``: the file's text, as read, is appended to it (merge copies it unchanged)."""
+    ``text_out``: the file's text, as read, and its identity are appended to it (merge places the
+    file it checked, unchanged)."""
     from harness.report import artifacts
 
     path = Path(path)
@@ -159,7 +180,8 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
     With ``catalogue``, verdicts of claims not in it are left out and listed in ``dropped``
     (``within``). ``lenient``: a bad file, a second file for a claim or an unreadable run record
     is listed in ``problems`` (the first file kept) instead of raising. ``keep_text``: each
-    file's text too (``Folder.texts``), as read and checked."""
+    file's text too (``Folder.texts``), as read and checked, and which file version it was
+    (``Folder.sources``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtifactError(f"{role} folder {folder} does not exist")
@@ -172,7 +194,7 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
         out.problems.append(str(exc))
     nested = (folder / "verdicts").is_dir()
     source = folder / "verdicts" if nested else folder
-    text: list[str] | None = [] if keep_text else None
+    text: list[tuple] | None = [] if keep_text else None
     for path in sorted(source.glob("*.json")):
         if not nested and path.name in REPORT_FILES:
             continue
@@ -191,7 +213,7 @@ def read(folder: Path, *, role: str = "reports", catalogue: set[str] | None = No
             continue
         out.verdicts[cid], out.files[cid] = art, path
         if text:
-            out.texts[cid] = text[0]
+            out.texts[cid], out.sources[cid] = text[0]
     return within(out, catalogue) if catalogue is not None else out
 
 
@@ -206,7 +228,7 @@ def within(found: Folder, catalogue: set[str]) -> Folder:
             continue
         out.verdicts[cid], out.files[cid] = art, found.files[cid]
         if cid in found.texts:
-            out.texts[cid] = found.texts[cid]
+            out.texts[cid], out.sources[cid] = found.texts[cid], found.sources[cid]
     return out
 
 
