@@ -6,7 +6,9 @@ they load (0.5 s of a 2.3 s import on this project's 2-core CPU); every full col
 that walks them once more (0.19 s each, and pytest runs two as it exits). So the big imports
 run with collection paused, and the objects they built are then frozen (``gc.freeze``: kept
 out of every later collection). Only an import that loaded new modules freezes, so what a claim
-makes later (models, tensors, verdicts) is collected as usual.
+makes later (models, tensors, verdicts) is collected as usual. Freezing is process-wide: the
+harness runs as a process of its own (pytest, the command line, an xdist worker), where what is
+alive at the first claim lives to the end anyway.
 """
 
 from __future__ import annotations
