@@ -149,6 +149,53 @@ def test_bug3_sizing_uses_the_estimate_and_is_not_capped():
     assert sizing(edge, b, plan)["slice_size_needed"] > sizing(centre, b, plan)["slice_size_needed"]
 
 
+@pytest.mark.parametrize("metric, y_true, y_pred", [
+    ("f1", [1], [1]),                                  # one right answer: the normal formula said 2
+    ("f1", [1, 0, 1], [1, 1, 0]),                      # the estimate at the band's centre: far more
+    ("accuracy", [1, 0, 1, 1, 0], [1, 0, 0, 1, 1]),
+    ("accuracy", [1, 1, 1, 1, 0, 0, 1, 0, 1, 1], [1, 0, 1, 0, 0, 1, 1, 0, 0, 1]),
+])
+def test_the_slice_size_that_would_decide_is_the_exact_constructions(metric, y_true, y_pred):
+    """An inconclusive exact look's slice_size_needed is where the exact interval itself, on a
+    slice that holds the current estimate, first clears the band: that size decides, one less
+    does not."""
+    from harness.judge.verdict import DECIDED, Judging, held_slice
+
+    band = Band.from_printed("50.0", scale=PCT, tolerance=5)
+    strata, population = {1: 279, 0: 129}, 408
+    y_true, y_pred = np.array(y_true), np.array(y_pred)
+    judging = Judging(metric, looks.plan(len(y_true), population), bands=(band, band, None),
+                      context={"positive": 1}, strata=strata)
+    for n in judging.sizes():
+        judging.see(y_true[:n], y_pred[:n], 0)
+    result = judging.result()
+    assert result.status == INCONCLUSIVE
+    needed = result.extra["slice_size_needed"]
+    assert result.extra["slice_size_needed_method"].startswith("exact")
+
+    def status(m):
+        return looks.look(judging.metric, *held_slice(y_true, y_pred, m, strata, population), population=population,
+                          band=band, alpha=0.05, context={"positive": 1}, strata=strata).status
+
+    assert len(y_true) < needed <= population
+    assert status(needed) in DECIDED
+    assert needed - 1 == len(y_true) or status(needed - 1) not in DECIDED
+    if metric == "f1" and len(y_true) == 1:
+        assert sizing(result.looks[-1], band, judging.schedule)["slice_size_needed"] < needed
+
+
+def test_a_held_slice_keeps_the_split_proportions_and_never_holds_more_rows_than_the_split():
+    from harness.judge.verdict import held_slice
+
+    y_true, y_pred = np.array([1, 1, 0]), np.array([1, 0, 0])
+    t, p = held_slice(y_true, y_pred, 100, {1: 279, 0: 129}, 408)
+    assert len(t) == 100 and int((t == 1).sum()) == 68              # 100 * 279/408 = 68.4
+    assert sorted(set(zip(t.tolist(), p.tolist()))) == [(0, 0), (1, 0), (1, 1)]
+    only_positives = np.array([1, 1])
+    assert held_slice(only_positives, only_positives, 279, {1: 279, 0: 129}, 408) is not None
+    assert held_slice(only_positives, only_positives, 280, {1: 279, 0: 129}, 408) is None
+
+
 # ------------------------------------------------------------------------ run spread
 def test_run_spread_margins():
     one = RunSpread(Decimal("1.61"), "stated", "src")

@@ -17,10 +17,13 @@ A count or a whole-split measurement is exact: confidence 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from harness import units
-from harness.judge.band import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
+from harness.judge.band import DECIDED, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Band, decide
 from harness.judge.looks import Look, Plan
 
 from harness.statuses import BLOCKED, ERROR, MISCITED  # noqa: F401 - re-exported
@@ -241,7 +244,7 @@ class Judging:
         self.schedule = schedule
         self._steps = looks.Steps(schedule)
         self._alpha: float | None = None
-        self._y_true = None
+        self._y_true = self._y_pred = None
 
     def sizes(self):
         """The next look's size, while the looks go on."""
@@ -253,7 +256,7 @@ class Judging:
         """Judge the look at the size ``sizes()`` gave last: its labels, predictions and bootstrap seed."""
         from harness.judge import looks
 
-        self._y_true = y_true
+        self._y_true, self._y_pred = y_true, y_pred
         taken = looks.look(self.metric, y_true, y_pred, population=self.schedule.population, band=self.band,
                            alpha=self._alpha, context=self.context, resamples=self.resamples, seed=seed,
                            strata=self.strata)
@@ -263,8 +266,84 @@ class Judging:
     def result(self) -> Judgement:
         """The judgement, once ``sizes()`` has ended."""
         baseline = self.metric.baseline(self._y_true, **(self.context or {})) if self.metric.baseline else None
+        extra = {"trivial_baseline": baseline, **self._exact_sizing()}
         return from_looks(self._steps.looks, self.schedule, self.band, self.printed, stopped=self._steps.stopped,
-                          spread=self.spread, extra={"trivial_baseline": baseline}, metric=self.metric)
+                          spread=self.spread, extra=extra, metric=self.metric)
+
+    def _exact_sizing(self) -> dict:
+        """``slice_size_needed`` by the exact construction itself, where the last look was exact and
+        undecided: the smallest slice, holding the current estimate, whose exact interval at the
+        plan's level clears the band (``exact_size_needed``). The normal approximation
+        (``sizing``) is the planning formula for the rest, and is far off on a slice of a few
+        pairs (it said 2 where the exact interval needs 7 for a slice of one right answer)."""
+        from harness.judge import looks
+
+        last = self._steps.looks[-1] if self._steps.looks else None
+        if last is None or not last.exact or last.status != INCONCLUSIVE or last.n >= self.schedule.population:
+            return {}
+        start = sizing(last, self.band, self.schedule)["slice_size_needed"]
+
+        def decides(m: int) -> bool | None:
+            held = held_slice(self._y_true, self._y_pred, m, self.strata, self.schedule.population)
+            if held is None:
+                return None
+            taken = looks.look(self.metric, *held, population=self.schedule.population, band=self.band,
+                               alpha=self.schedule.alpha, context=self.context, resamples=self.resamples,
+                               strata=self.strata)
+            return taken.status in DECIDED
+
+        needed = exact_size_needed(decides, last.n, start, self.schedule.population)
+        if needed is False:
+            return {"slice_size_needed_method": "normal approximation (no larger slice can hold this estimate)"}
+        return {"slice_size_needed": needed, "slice_size_needed_fits_split": None if needed is None else True,
+                "slice_size_needed_method": "exact: the slice's examples repeated to that size, judged as a look"}
+
+
+def held_slice(y_true, y_pred, m: int, strata: dict | None, population: int):
+    """(labels, predictions) of ``m`` examples on which the current estimate holds, or None.
+
+    Where the split's label counts are known and the slice saw every label, the ``m`` rows are
+    allocated to labels in the split's proportions (a stratified slice of ``m``), each label's
+    rows repeating the slice's own rows of that label; otherwise the slice is repeated as it is,
+    and None when that would hold more rows of a label than the split has."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels = [lab for lab, count in (strata or {}).items() if count > 0]
+    if labels and all(np.any(y_true == lab) for lab in labels):
+        quotas = [m * strata[lab] / population for lab in labels]
+        counts = [int(q) for q in quotas]
+        for i in sorted(range(len(labels)), key=lambda i: counts[i] - quotas[i])[:m - sum(counts)]:
+            counts[i] += 1
+        parts = [np.flatnonzero(y_true == lab) for lab in labels]
+        idx = np.concatenate([rows[np.arange(c) % len(rows)] for rows, c in zip(parts, counts) if c])
+    else:
+        idx = np.arange(m) % len(y_true)
+        if any(int(np.sum(y_true[idx] == lab)) > count for lab, count in (strata or {}).items()):
+            return None
+    return y_true[idx], y_pred[idx]
+
+
+def exact_size_needed(decides, n: int, start: int | None, population: int):
+    """The smallest size above ``n`` at which ``decides(m)`` holds: from ``start`` (the normal
+    approximation), growing by half until it decides, then bisected down. None when even the
+    whole split does not decide (the estimate on an edge); False when ``decides`` says no
+    slice that large can hold the estimate (None from it)."""
+    lo, hi = n, min(population, max(n + 1, start or n + 1))
+    while True:
+        verdict = decides(hi)
+        if verdict is None:
+            return False
+        if verdict:
+            break
+        if hi >= population:
+            return None
+        lo, hi = hi, min(population, max(hi + 1, math.ceil(hi * 1.5)))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        verdict = decides(mid)
+        if verdict is None:
+            return False
+        lo, hi = (lo, mid) if verdict else (mid, hi)
+    return hi
 
 
 def judge(metric, schedule: Plan, observe, *, bands: tuple, context: dict | None = None,
