@@ -97,7 +97,7 @@ def merge(out: Path, inputs: list[Path], *, catalogue: set[str] | None = None,
           dropped: list[str] | None = None, missing_out: dict[str, str] | None = None,
           notes_out: list[str] | None = None, folder_out: list[Folder] | None = None,
           link: bool = True) -> dict[str, dict]:
-    """Copy every shard's artifacts into ``out/verdicts`` and write one ``summary.json``.
+    """Place every shard's artifacts in ``out/verdicts`` and write one ``summary.json``.
 
     Every shard must hold verdicts (a shard that collected nothing is an error) and be finished;
     the shards must be one plan's, all of them (``coverage``); the same claim in two shards must
