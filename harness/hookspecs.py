@@ -35,7 +35,8 @@ def pytest_claims_artifact(artifact: dict, claim) -> None:
     ``claim`` is the ``harness.claims.records.Claim`` it judges. Called in the process that
     measured the claim (an xdist worker, or the only process); the artifact is validated
     against harness/schemas/verdict.schema.json afterwards, and one that breaks the contract
-    becomes the claim's ``error`` verdict naming the field (harness.plugin.finalise).
+    becomes the claim's ``error`` verdict naming the field (harness.plugin.finalise); so does
+    one whose ``claim_id`` was changed (it names the verdict file; harness.plugin.extend).
     """
 
 
