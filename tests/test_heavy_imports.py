@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 
 import pytest
 
@@ -20,14 +21,15 @@ def unfrozen():
 
 
 def test_an_import_runs_with_collection_paused_and_what_it_loaded_is_frozen(unfrozen, tmp_path, monkeypatch):
-    (tmp_path / "paused_probe_module.py").write_text("MADE = [object() for _ in range(1000)]\n")
+    (tmp_path / "paused_probe_module.py").write_text("MADE = [[] for _ in range(1000)]\n")   # 1,000 tracked objects
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(__import__("sys").modules, "paused_probe_module", raising=False)
+    monkeypatch.delitem(sys.modules, "paused_probe_module", raising=False)
     with paused_collection():
         assert not gc.isenabled()
         importlib.import_module("paused_probe_module")
     assert gc.isenabled()
-    assert gc.get_freeze_count() > 1000          # the module's objects, and everything alive then
+    assert gc.get_freeze_count() > 1000          # the module's lists, and everything else alive then
+    assert all(gc.is_tracked(x) for x in sys.modules["paused_probe_module"].MADE[:3])
 
 
 def test_a_block_that_imports_nothing_freezes_nothing(unfrozen):
