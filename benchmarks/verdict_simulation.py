@@ -6,6 +6,8 @@ Every verdict here goes through the production path a claims run takes: a claim 
 ``looks.plan`` -> ``verdict.judge`` with the exact intervals); only the model is replaced by a
 prediction vector whose whole-split score is known exactly. Each repetition draws a new slice
 order (the claim's seed) and new error positions (same counts, so the same whole-split score).
+An inconclusive claim is run again with its slice set to the size its verdict named
+(``slice_size_needed``, same seed): the share of those reruns that decide is printed per row.
 
     nice -n 10 python benchmarks/verdict_simulation.py [--repeats 500] [--resamples 999] [--json FILE]
 
@@ -158,7 +160,7 @@ class Row:
 
 def run_row(row: Row, y: np.ndarray, *, repeats: int, resamples: int) -> dict:
     counts = {REPRODUCED: 0, NOT_REPRODUCED: 0, INCONCLUSIVE: 0}
-    pairs, calibration, inside_all, untestable = [], [], [], 0
+    pairs, calibration, inside_all, untestable, resized = [], [], [], 0, []
     for r in range(repeats):
         rng = np.random.default_rng([_salt(row.metric, row.name), r])
         p = row.model.draw(y, rng)
@@ -176,9 +178,27 @@ def run_row(row: Row, y: np.ndarray, *, repeats: int, resamples: int) -> dict:
         pairs.append(j.looks[-1].n)
         if j.confidence is not None and j.looks[-1].alpha > 0:        # decided on a slice
             calibration.append((j.confidence, (j.status == REPRODUCED) == inside, row.name))
+        needed = j.extra.get("slice_size_needed") if j.status == INCONCLUSIVE and not j.untestable else None
+        if needed is not None and j.looks[-1].n < needed < len(y):
+            # What the user does next: the same claim, its slice set to the size the verdict named.
+            again = judge_claim(dict(record, measure=dict(record["measure"], slice=dict(
+                record["measure"]["slice"], size=needed, grow=False))), y, p, resamples=resamples)
+            resized.append((needed, again.status != INCONCLUSIVE,
+                            str(j.extra.get("slice_size_needed_method", "")).startswith("exact")))
     return {"row": row.name, "metric": row.metric, "start": row.start, "inside": float(np.mean(inside_all)),
             "rates": {k: v / repeats for k, v in counts.items()}, "untestable": untestable / repeats,
-            "mean_pairs": float(np.mean(pairs)), "calibration": calibration, "repeats": repeats}
+            "mean_pairs": float(np.mean(pairs)), "calibration": calibration, "repeats": repeats,
+            "resized": {"claims": len(resized), "exact_sizing": sum(e for _, _, e in resized),
+                        "decided_at_size": float(np.mean([d for _, d, _ in resized])) if resized else None,
+                        "median_size": float(np.median([m for m, _, _ in resized])) if resized else None}}
+
+
+def _resized_line(resized: dict) -> str:
+    """Inconclusive claims rerun at the slice size their verdict named: how many of them decided."""
+    if not resized["claims"]:
+        return ""
+    return (f"; rerun at the named size (median {resized['median_size']:.0f}, {resized['exact_sizing']} of "
+            f"{resized['claims']} sized exactly): decided {resized['decided_at_size']:.2f}")
 
 
 def _run_margin(row: Row) -> Decimal:
@@ -356,7 +376,7 @@ def run(repeats: int = 100, resamples: int = 999, mirror: str | None = None, out
         print(f"{row.metric:8s} {row.name:62s} in band {res['inside']:.2f}: reproduced {r[REPRODUCED]:.3f}, "
               f"not_reproduced {r[NOT_REPRODUCED]:.3f}, inconclusive {r[INCONCLUSIVE]:.3f}"
               f"{' (untestable %.2f)' % res['untestable'] if res['untestable'] else ''}, "
-              f"mean pairs {res['mean_pairs']:.0f}", file=out)
+              f"mean pairs {res['mean_pairs']:.0f}" + _resized_line(res["resized"]), file=out)
     records = [x for res in results for x in res["calibration"]]
     figures["calibration"] = calibration_table(records)
     figures["guarantee"] = guarantee_check(results)
