@@ -26,13 +26,17 @@ NOT_CLAIMS = (PAPERS_DIR, SPREADS_DIR)   # folders of data files that are not cl
 SCALES = {name: float(value) for name, value in EXACT_SCALES.items()}
 
 
-def _of(cls, block: dict):
-    """A typed part from its record block: each field the block's key of the same name (None if absent)."""
-    return cls(*(block.get(f.name) for f in fields(cls)))
+class _Part:
+    """A typed part of a claim record, made from its block: each field the block's key of the
+    same name (None if absent)."""
+
+    @classmethod
+    def of(cls, block: dict):
+        return cls(*(block.get(f.name) for f in fields(cls)))
 
 
 @dataclass(frozen=True)
-class Cited:
+class Cited(_Part):
     """Where the number was printed (``citation``): a paper (arXiv id, version, page, and a table
     cell or a prose statement with its quote) or a model card (its url)."""
 
@@ -49,13 +53,9 @@ class Cited:
     url: str | None = None
     notes: str | None = None
 
-    @classmethod
-    def of(cls, block: dict) -> Cited:
-        return _of(cls, block)
-
 
 @dataclass(frozen=True)
-class Reported:
+class Reported(_Part):
     """The number the source printed: its digits as printed, the metric, the scale and, where the
     digits do not say it, the unit it was rounded to (``reported`` in the claim record)."""
 
@@ -64,13 +64,9 @@ class Reported:
     scale: str
     rounded_to: str | None = None
 
-    @classmethod
-    def of(cls, block: dict) -> Reported:
-        return _of(cls, block)
-
 
 @dataclass(frozen=True)
-class Checkpoint:
+class Checkpoint(_Part):
     """The checkpoint a claim measures (``measure.checkpoint``): a published one (repo, revision,
     origin), or ``unavailable`` saying why none is published."""
 
@@ -84,7 +80,7 @@ class Checkpoint:
     def of(cls, block) -> Checkpoint | None:
         if not isinstance(block, dict) or not block:
             return None
-        return _of(cls, block)
+        return super().of(block)
 
     @property
     def published(self) -> bool:
