@@ -16,8 +16,8 @@ from pathlib import Path
 
 from harness.errors import ArtifactError
 from harness.report import artifacts, summary
-from harness.report.verdicts import (REPORT_FILES, RUN_RECORD, SCHEMA_VERSION, Folder, read, read_baseline,  # noqa: F401
-                                     read_verdicts)
+from harness.report.verdicts import (REPORT_FILES, RUN_RECORD, SCHEMA_VERSION, Folder, identity, read,  # noqa: F401
+                                     read_baseline, read_verdicts)
 
 
 def coverage(folders: list[Folder], measured: set[str], catalogue: set[str] | None, *,
@@ -179,8 +179,6 @@ def _place(text: str, source: Path, seen: tuple, path: Path, *, link: bool) -> P
     writes a verdict file in place (every write is a new file renamed over the old one: the
     other name keeps the old file). A shard on another filesystem, a file that may not be linked
     or one replaced since it was read gets a copy of the text that was checked."""
-    from harness.report.verdicts import identity
-
     if link:
         try:
             os.link(source, path, follow_symlinks=True)
